@@ -1,0 +1,1 @@
+"""An example third-party vitrage_ds plugin package."""

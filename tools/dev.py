@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Developer entry point: needs only python3; sets up ``.venv`` by itself.
+
+Usage::
+
+    python3 tools/dev.py test [TIER ...]   # unit functional integration reliability
+    python3 tools/dev.py lint              # ruff + mypy
+    python3 tools/dev.py docs              # Sphinx, warnings are errors
+    python3 tools/dev.py bench [ARGS]      # benchmarks (not part of test)
+    python3 tools/dev.py ARGS...           # any vitrage-ds command, e.g. demo
+
+One virtualenv serves every tier. It is rebuilt only when a requirements
+file or setup.cfg changes (a hash of them is stamped in it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = Path(os.environ.get('VITRAGE_DS_VENV', ROOT / '.venv'))
+BIN = VENV / 'bin'
+INPUTS = ['requirements.txt', 'test-requirements.txt', 'doc/requirements.txt',
+          'setup.cfg', 'tests/thirdparty/setup.cfg', 'tests/thirdparty/pyproject.toml']
+TIERS = ['unit', 'functional', 'integration', 'reliability']
+TOTALS = re.compile(r'^ - (Passed|Failed|Skipped): (\d+)', re.M)
+
+
+def log(msg: str) -> None:
+    print(f'[dev] {msg}', flush=True)
+
+
+def run(*cmd: str | Path, check: bool = True, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([str(c) for c in cmd], cwd=ROOT, check=check, **kw)
+
+
+def ensure_venv() -> None:
+    digest = hashlib.sha256()
+    for name in INPUTS:
+        path = ROOT / name
+        if path.exists():
+            digest.update(name.encode() + path.read_bytes())
+    stamp = VENV / '.vitrage_ds-stamp'
+    if stamp.exists() and stamp.read_text() == digest.hexdigest():
+        return
+    start = time.monotonic()
+    log(f'setting up {VENV}')
+    if not (BIN / 'python').exists():
+        run(sys.executable, '-m', 'venv', VENV)
+    pip = [BIN / 'python', '-m', 'pip', 'install', '-q', '--disable-pip-version-check']
+    run(*pip, '--upgrade', 'pip')
+    run(*pip, '-r', 'requirements.txt', '-r', 'test-requirements.txt',
+        '-r', 'doc/requirements.txt')
+    run(*pip, '--no-build-isolation', '-e', '.', '-e', 'tests/thirdparty')
+    stamp.write_text(digest.hexdigest())
+    log(f'virtualenv ready in {time.monotonic() - start:.0f} s')
+
+
+def env() -> dict[str, str]:
+    e = dict(os.environ)
+    e['PATH'] = f'{BIN}{os.pathsep}{e.get("PATH", "")}'
+    e['VIRTUAL_ENV'] = str(VENV)
+    e.setdefault('PYTHONDONTWRITEBYTECODE', '1')
+    return e
+
+
+def test(tiers: list[str]) -> int:
+    tiers = tiers or TIERS
+    unknown = set(tiers) - set(TIERS)
+    if unknown:
+        sys.exit(f'unknown tier(s): {", ".join(sorted(unknown))}; tiers: {", ".join(TIERS)}')
+    passed = failed = skipped = 0
+    status = 0
+    for tier in tiers:
+        path = ROOT / 'tests' / tier
+        if not path.is_dir():
+            continue
+        start = time.monotonic()
+        log(f'tier {tier}')
+        # The integration tier shares one set of real services: run it serially.
+        extra = ['--serial'] if tier in ('integration', 'reliability') else []
+        proc = subprocess.Popen(
+            [str(BIN / 'stestr'), '--test-path', f'./tests/{tier}', '--top-dir', './',
+             'run', '--color', *extra],
+            cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        out = []
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            out.append(line)
+        rc = proc.wait()
+        counts = {k: int(v) for k, v in TOTALS.findall(''.join(out))}
+        tier_failed = counts.get('Failed', 0)
+        if rc != 0 and tier_failed == 0:
+            tier_failed = 1  # the runner itself failed (import error, crash)
+        passed += counts.get('Passed', 0)
+        failed += tier_failed
+        skipped += counts.get('Skipped', 0)
+        status = status or rc
+        log(f'tier {tier}: {counts.get("Passed", 0)} passed, {tier_failed} failed, '
+            f'{counts.get("Skipped", 0)} skipped in {time.monotonic() - start:.0f} s')
+    print(f'{passed} passed, {failed} failed, {skipped} skipped', flush=True)
+    return 1 if status or failed else 0
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print(__doc__)
+        return 2
+    ensure_venv()
+    cmd, rest = argv[0], argv[1:]
+    if cmd == 'test':
+        return test(rest)
+    if cmd == 'lint':
+        ruff = run(BIN / 'ruff', 'check', 'vitrage_ds', 'tests', 'tools', check=False)
+        mypy = run(BIN / 'mypy', 'vitrage_ds', check=False, env=env())
+        return ruff.returncode or mypy.returncode
+    if cmd == 'docs':
+        return run(BIN / 'sphinx-build', '-W', '--keep-going', '-q', '-b', 'html',
+                   'doc/source', 'doc/build/html', check=False, env=env()).returncode
+    if cmd == 'bench':
+        return run(BIN / 'python', '-m', 'benchmarks', *rest, check=False, env=env()).returncode
+    return run(BIN / 'vitrage-ds', *argv, check=False, env=env()).returncode
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,46 @@
+"""vitrage_ds: datasources and notifiers for OpenStack root-cause analysis.
+
+The public surface is re-exported here; modules not listed are
+implementation details.
+"""
+
+from vitrage_ds.driver import Driver, Lookup
+from vitrage_ds.errors import (APIError, BackendError, ConfigurationError,
+                               ConnectionFailed, InvalidMessage,
+                               MalformedResponse, PageLoopError,
+                               PluginLoadError, PluginNotFound, RequestTimeout,
+                               VitrageDSError)
+from vitrage_ds.event import DELETE_ENTITY, Action, Event, Phase, Version
+from vitrage_ds.notifier import Message, NotifierPlugin, Outcome
+from vitrage_ds.plugin import Plugin, PluginContext
+from vitrage_ds.registry import Loaded, installed, load_drivers, load_notifiers
+
+__all__ = [
+    'APIError',
+    'Action',
+    'BackendError',
+    'ConfigurationError',
+    'ConnectionFailed',
+    'DELETE_ENTITY',
+    'Driver',
+    'Event',
+    'InvalidMessage',
+    'Loaded',
+    'Lookup',
+    'MalformedResponse',
+    'Message',
+    'NotifierPlugin',
+    'Outcome',
+    'PageLoopError',
+    'Phase',
+    'Plugin',
+    'PluginContext',
+    'PluginLoadError',
+    'PluginNotFound',
+    'RequestTimeout',
+    'Version',
+    'VitrageDSError',
+    'installed',
+    'load_drivers',
+    'load_notifiers',
+]

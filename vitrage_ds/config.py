@@ -1,0 +1,185 @@
+"""Configuration: the core's options and each plugin's own group.
+
+Convention: ``[DEFAULT] drivers`` / ``notifiers`` enable plugins by name;
+``[service_credentials]`` holds keystoneauth's auth and session options;
+``[http]`` the client layer's timeouts and retries; every plugin has a group
+of its own named ``<kind>.<name>`` (``[driver.heat.stack]``,
+``[notifier.aodh]``), and services have ``[collector]`` and ``[notifier]``.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.metadata
+from collections.abc import Sequence
+from typing import Any
+
+from keystoneauth1 import loading as ks_loading
+from oslo_config import cfg
+from oslo_log import log
+
+__all__ = [
+    'CREDENTIALS_GROUP',
+    'HTTP_GROUP',
+    'list_opts',
+    'load_config',
+    'new_config',
+    'register_plugin_opts',
+]
+
+CREDENTIALS_GROUP = 'service_credentials'
+HTTP_GROUP = 'http'
+
+DEFAULT_OPTS = [
+    cfg.ListOpt('drivers', default=['heat.stack', 'aodh'],
+                help='Datasource drivers to run, by entry-point name in the '
+                     'vitrage_ds.drivers namespace.'),
+    cfg.ListOpt('notifiers', default=['aodh'],
+                help='Notifier plugins to run, by entry-point name in the '
+                     'vitrage_ds.notifiers namespace.'),
+]
+
+CREDENTIALS_OPTS = [
+    cfg.StrOpt('region_name', help='Region of the endpoints to use.'),
+    cfg.StrOpt('interface', default='public',
+               choices=['public', 'internal', 'admin'],
+               help='Catalog interface of the endpoints to use.'),
+]
+
+HTTP_OPTS = [
+    cfg.FloatOpt('timeout', default=30.0, min=0.1,
+                 help='Seconds to wait for any single API call.'),
+    cfg.IntOpt('retries', default=3, min=0,
+               help='Retries of an idempotent call after a connection '
+                    'error, a timeout, a 429 or a 5xx.'),
+    cfg.FloatOpt('retry_backoff', default=0.5, min=0.0,
+                 help='First retry delay in seconds; doubles each retry, '
+                      'with jitter.'),
+    cfg.FloatOpt('retry_backoff_max', default=30.0, min=0.0,
+                 help='Upper bound of one retry delay in seconds.'),
+    cfg.IntOpt('max_concurrency', default=10, min=1,
+               help='Most API calls one fan-out (e.g. one call per stack) '
+                    'keeps in flight at once.'),
+    cfg.DictOpt('headers', default={},
+                help='Extra headers sent with every API call, e.g. the '
+                     'identity headers of a service running without '
+                     'Keystone (auth_type = none).'),
+]
+
+
+def _credential_opts() -> list[cfg.Opt]:
+    opts: list[cfg.Opt] = list(CREDENTIALS_OPTS)
+    opts += ks_loading.get_session_conf_options()
+    opts += ks_loading.get_auth_common_conf_options()
+    opts += ks_loading.get_auth_plugin_conf_options('password')
+    # Password-style options are secret whatever their loader says.
+    return [_secret(o) for o in _unique(opts)]
+
+
+def _unique(opts: Sequence[cfg.Opt]) -> list[cfg.Opt]:
+    seen: dict[str, cfg.Opt] = {}
+    for opt in opts:
+        seen.setdefault(opt.dest, opt)
+    return list(seen.values())
+
+
+def _secret(opt: cfg.Opt) -> cfg.Opt:
+    if not opt.secret and any(w in opt.dest for w in ('password', 'secret', 'token')):
+        opt = copy.deepcopy(opt)
+        opt.secret = True
+    return opt
+
+
+def _service_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    """Options of the services, imported lazily to keep the core light."""
+    groups: list[tuple[str, list[cfg.Opt]]] = []
+    for module_name in _SERVICE_OPT_MODULES:
+        module = importlib.import_module(module_name)
+        groups.extend(module.list_opts())
+    return groups
+
+
+#: Modules whose ``list_opts()`` contribute service groups ([collector], ...).
+_SERVICE_OPT_MODULES: list[str] = []
+
+
+def new_config() -> cfg.ConfigOpts:
+    """A fresh :class:`~oslo_config.cfg.ConfigOpts` with the core options.
+
+    vitrage_ds never touches oslo.config's global ``CONF``: an embedding
+    service keeps its own.
+    """
+    conf = cfg.ConfigOpts()
+    register_core_opts(conf)
+    return conf
+
+
+def register_core_opts(conf: cfg.ConfigOpts) -> None:
+    """Register the core and service options on ``conf`` (idempotent)."""
+    conf.register_opts(DEFAULT_OPTS)
+    conf.register_opts(CREDENTIALS_OPTS, group=CREDENTIALS_GROUP)
+    ks_loading.register_session_conf_options(conf, CREDENTIALS_GROUP)
+    ks_loading.register_auth_conf_options(conf, CREDENTIALS_GROUP)
+    conf.register_opts(HTTP_OPTS, group=HTTP_GROUP)
+    for group, opts in _service_opts():
+        conf.register_opts(opts, group=group)
+    if 'debug' not in conf:
+        log.register_options(conf)
+
+
+def register_plugin_opts(conf: cfg.ConfigOpts, kind: str, name: str,
+                         plugin_cls: Any) -> str:
+    """Register ``plugin_cls.list_opts()`` in the group ``<kind>.<name>``.
+
+    :returns: the group name.
+    """
+    group = f'{kind}.{name}'
+    conf.register_opts(plugin_cls.list_opts(), group=group)
+    return group
+
+
+def load_config(argv: Sequence[str] | None = None,
+                default_config_files: Sequence[str] | None = None,
+                conf: cfg.ConfigOpts | None = None) -> cfg.ConfigOpts:
+    """Parse ``argv`` (``--config-file`` ...) into a new configuration.
+
+    Plugin groups are registered when plugins load, so values for them are
+    read then; oslo.config resolves them lazily.
+    """
+    conf = conf or new_config()
+    conf(args=list(argv or []), project='vitrage_ds',
+         default_config_files=list(default_config_files or []),
+         version=_version())
+    return conf
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version('vitrage-ds')
+    except importlib.metadata.PackageNotFoundError:
+        return 'unknown'
+
+
+def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
+    """Every vitrage_ds option, for ``oslo-config-generator``.
+
+    Includes the group of every installed plugin, found through the entry
+    points, so a third-party plugin's options appear in the sample too.
+    """
+    from vitrage_ds import registry
+
+    groups: list[tuple[str | None, list[cfg.Opt]]] = [
+        (None, list(DEFAULT_OPTS)),
+        (CREDENTIALS_GROUP, _credential_opts()),
+        (HTTP_GROUP, list(HTTP_OPTS)),
+    ]
+    groups.extend(_service_opts())
+    for kind, namespace in (('driver', registry.DRIVERS),
+                            ('notifier', registry.NOTIFIERS)):
+        for name in registry.installed(namespace):
+            try:
+                plugin_cls = registry.plugin_class(namespace, name)
+            except Exception:  # a broken plugin must not break the sample
+                continue
+            groups.append((f'{kind}.{name}', plugin_cls.list_opts()))
+    return groups

@@ -1,0 +1,190 @@
+"""The event model: one entity state, as drivers produce and sinks receive it.
+
+An :class:`Event` is immutable. Serialised with :meth:`Event.to_dict` it is a
+flat JSON-safe dict: the driver's own fields (the blueprint's names) plus the
+Vitrage-compatible metadata keys below, so a Vitrage graph can consume it as
+it consumes Vitrage's own datasource events.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+__all__ = [
+    'Action',
+    'DELETE_ENTITY',
+    'Event',
+    'Phase',
+    'Version',
+    'METADATA_KEYS',
+    'parse_time',
+    'utcnow_iso',
+]
+
+#: ``vitrage_event_type`` of an event that says the entity is gone.
+DELETE_ENTITY = 'delete_entity'
+
+DATASOURCE_NAME = 'vitrage_datasource_name'
+ENTITY_TYPE = 'vitrage_entity_type'
+DATASOURCE_ACTION = 'vitrage_datasource_action'
+EVENT_TYPE = 'vitrage_event_type'
+SAMPLE_DATE = 'vitrage_sample_date'
+ENTITY_ID = 'vitrage_ds_entity_id'
+VERSION = 'vitrage_ds_version'
+
+#: The metadata keys every serialised event carries.
+METADATA_KEYS = (DATASOURCE_NAME, ENTITY_TYPE, DATASOURCE_ACTION, EVENT_TYPE,
+                 SAMPLE_DATE, ENTITY_ID, VERSION)
+
+
+class Action(str, enum.Enum):
+    """How the event was obtained (Vitrage's ``vitrage_datasource_action``)."""
+
+    INIT_SNAPSHOT = 'init_snapshot'
+    """From the first complete poll after the collector started."""
+    SNAPSHOT = 'snapshot'
+    """From a later complete poll."""
+    UPDATE = 'update'
+    """From a notification."""
+
+
+class Phase(enum.IntEnum):
+    """Rank of an operation's phase, the last tie-breaker between versions."""
+
+    START = 0
+    END = 1
+
+
+class Version(NamedTuple):
+    """Orders the states of one entity; a larger version is newer.
+
+    Compared field by field: the source's own time (Heat ``updated_at`` or
+    ``create_at``, Aodh ``timestamp``/``state_timestamp``), then when the
+    collector learnt it (bus envelope timestamp or poll start), then the
+    phase rank, because Heat's ``create.start`` and ``create.end`` carry the
+    same source times. Times are POSIX seconds, UTC.
+    """
+
+    source: float = 0.0
+    observed: float = 0.0
+    phase: int = Phase.END
+
+
+_FORMATS = ('%Y-%m-%dT%H:%M:%S.%f', '%Y-%m-%dT%H:%M:%S', '%Y-%m-%d %H:%M:%S.%f',
+            '%Y-%m-%d %H:%M:%S')
+
+
+def parse_time(value: object) -> float | None:
+    """Parse the timestamps OpenStack services send, as POSIX seconds UTC.
+
+    Accepts ISO 8601 with ``T`` or a space, with or without fractions, ``Z``
+    or an offset; a naive time is taken as UTC (as every OpenStack service
+    writes it). Returns ``None`` for ``None``, ``''`` or an unparsable value:
+    callers decide what a missing time means.
+    """
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip()
+    if text.endswith('Z'):
+        text = text[:-1] + '+00:00'
+    try:
+        parsed = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        parsed = None
+        for fmt in _FORMATS:
+            try:
+                parsed = datetime.datetime.strptime(text, fmt)
+                break
+            except ValueError:
+                continue
+        if parsed is None:
+            return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+    return parsed.timestamp()
+
+
+def utcnow_iso() -> str:
+    """The current time as ISO 8601 UTC with microseconds and no offset."""
+    return datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%fZ')
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Event:
+    """One state of one entity.
+
+    :ivar datasource: the driver's name (``heat.stack``, ``aodh``, ...).
+    :ivar entity_type: the entity's type; a driver may emit several
+        (``heat.stack`` and ``heat.resource``).
+    :ivar entity_id: unique within ``(datasource, entity_type)``.
+    :ivar fields: the entity's fields, JSON-safe, named as the blueprints
+        name them.
+    :ivar action: how the state was obtained; drivers emit ``SNAPSHOT`` from
+        ``get_all()`` and ``UPDATE`` from notifications, and the collector
+        turns the first complete poll into ``INIT_SNAPSHOT``.
+    :ivar event_type: the bus event type for updates, :data:`DELETE_ENTITY`
+        when the entity is gone, ``None`` for a plain snapshot entry.
+    :ivar sample_date: when the state was sampled, ISO 8601 UTC.
+    :ivar version: orders the states of this entity (see :class:`Version`).
+    """
+
+    datasource: str
+    entity_type: str
+    entity_id: str
+    fields: Mapping[str, Any]
+    action: Action = Action.SNAPSHOT
+    event_type: str | None = None
+    sample_date: str = dataclasses.field(default_factory=utcnow_iso)
+    version: Version = Version()
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The entity's identity within a datasource: ``(entity_type, entity_id)``."""
+        return (self.entity_type, self.entity_id)
+
+    @property
+    def deleted(self) -> bool:
+        """Whether this event says the entity no longer exists."""
+        return self.event_type == DELETE_ENTITY
+
+    def replace(self, **changes: Any) -> Event:
+        """A copy with ``changes`` applied."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The flat, JSON-safe form: the fields plus :data:`METADATA_KEYS`.
+
+        Metadata wins over a field of the same name, so a payload cannot
+        forge an event's identity.
+        """
+        flat = dict(self.fields)
+        flat[DATASOURCE_NAME] = self.datasource
+        flat[ENTITY_TYPE] = self.entity_type
+        flat[ENTITY_ID] = self.entity_id
+        flat[DATASOURCE_ACTION] = self.action.value
+        flat[EVENT_TYPE] = self.event_type
+        flat[SAMPLE_DATE] = self.sample_date
+        flat[VERSION] = list(self.version)
+        return flat
+
+    @classmethod
+    def from_dict(cls, flat: Mapping[str, Any]) -> Event:
+        """Rebuild an event from :meth:`to_dict` output.
+
+        :raises KeyError: a metadata key is missing.
+        :raises ValueError: the action or version is not valid.
+        """
+        fields = {k: v for k, v in flat.items() if k not in METADATA_KEYS}
+        source, observed, phase = flat[VERSION]
+        return cls(datasource=flat[DATASOURCE_NAME],
+                   entity_type=flat[ENTITY_TYPE],
+                   entity_id=flat[ENTITY_ID],
+                   fields=fields,
+                   action=Action(flat[DATASOURCE_ACTION]),
+                   event_type=flat[EVENT_TYPE],
+                   sample_date=flat[SAMPLE_DATE],
+                   version=Version(float(source), float(observed), int(phase)))

@@ -1,0 +1,94 @@
+"""What drivers and notifiers share: their configuration group and API clients."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from oslo_config import cfg
+
+if TYPE_CHECKING:
+    from vitrage_ds.http.client import Client
+
+__all__ = ['Plugin', 'PluginContext', 'ClientFactory']
+
+#: Builds an API client for a service type with a plugin's options group.
+ClientFactory = Callable[[str, Any], 'Client']
+
+#: Options every plugin group has, whatever the plugin.
+COMMON_OPTS: Sequence[cfg.Opt] = (
+    cfg.StrOpt('endpoint_override',
+               help='Use this endpoint instead of the one in the service '
+                    'catalog (the full versioned URL, e.g. '
+                    'http://heat:8004/v1/PROJECT_ID). No version discovery '
+                    'is done either way.'),
+)
+
+
+class PluginContext:
+    """Everything a plugin gets from the core when it is constructed.
+
+    :param conf: the loaded configuration.
+    :param kind: ``driver`` or ``notifier``.
+    :param name: the plugin's entry-point name.
+    :param client_factory: builds API clients; by default from the
+        ``[service_credentials]`` options (see :mod:`vitrage_ds.http`).
+    """
+
+    def __init__(self, conf: cfg.ConfigOpts, kind: str, name: str,
+                 client_factory: ClientFactory | None = None) -> None:
+        self.conf = conf
+        self.kind = kind
+        self.name = name
+        self._client_factory = client_factory
+
+    @property
+    def group(self) -> str:
+        """The plugin's option group, e.g. ``driver.heat.stack``."""
+        return f'{self.kind}.{self.name}'
+
+    @property
+    def options(self) -> Any:
+        """The plugin's option group values (``conf[group]``)."""
+        return self.conf[self.group]
+
+    def client(self, service_type: str) -> Client:
+        """An API client for ``service_type`` honouring this plugin's options.
+
+        The endpoint comes from the plugin's ``endpoint_override`` or the
+        catalog; every call has the configured timeout and retry policy.
+        """
+        if self._client_factory is None:
+            from vitrage_ds.http.session import client_factory_from_conf
+            self._client_factory = client_factory_from_conf(self.conf)
+        return self._client_factory(service_type, self.options)
+
+
+class Plugin:
+    """Base of both plugin contracts.
+
+    Subclasses declare their configuration as class attributes; the core
+    registers ``options`` (plus the common ones) in the plugin's own group
+    before constructing it.
+    """
+
+    #: The entry-point name; also names the option group.
+    name: ClassVar[str] = ''
+    #: The plugin's own options, registered in its group.
+    options: ClassVar[Sequence[cfg.Opt]] = ()
+
+    def __init__(self, context: PluginContext) -> None:
+        self.context = context
+
+    @property
+    def conf(self) -> Any:
+        """This plugin's option group values."""
+        return self.context.options
+
+    @classmethod
+    def list_opts(cls) -> list[cfg.Opt]:
+        """Every option of this plugin's group, for registration and samples."""
+        return [*COMMON_OPTS, *cls.options]
+
+    def close(self) -> None:
+        """Release what the plugin holds (connections, threads). Idempotent."""

@@ -54,7 +54,7 @@ def ensure_venv() -> None:
     if not (BIN / 'python').exists():
         run(sys.executable, '-m', 'venv', VENV)
     pip = [BIN / 'python', '-m', 'pip', 'install', '-q', '--disable-pip-version-check']
-    run(*pip, '--upgrade', 'pip')
+    run(*pip, '--upgrade', 'pip', 'setuptools', 'wheel', 'pbr')
     run(*pip, '-r', 'requirements.txt', '-r', 'test-requirements.txt',
         '-r', 'doc/requirements.txt')
     run(*pip, '--no-build-isolation', '-e', '.', '-e', 'tests/thirdparty')

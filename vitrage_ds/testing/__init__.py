@@ -1,0 +1,21 @@
+"""The public test kit: contract suites and fixtures for plugin authors.
+
+Third-party plugins test themselves with it (see
+:mod:`vitrage_ds.testing.contracts`); the project's own tests use the same
+kit. It needs the test requirements (testtools, fixtures).
+"""
+
+from vitrage_ds.testing.contracts import (DriverContractTests,
+                                          NotifierContractTests,
+                                          malformed_payloads)
+from vitrage_ds.testing.plugins import (TemporaryDistribution, load_plugin,
+                                        new_test_config)
+
+__all__ = [
+    'DriverContractTests',
+    'NotifierContractTests',
+    'TemporaryDistribution',
+    'load_plugin',
+    'malformed_payloads',
+    'new_test_config',
+]

@@ -1,0 +1,332 @@
+"""Consuming notifications: every priority, bounded requeue, draining stop."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import logging
+import threading
+import types
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import oslo_messaging
+from oslo_messaging.notify.dispatcher import NotificationResult
+
+from vitrage_ds.bus.transport import register_opts
+from vitrage_ds.notifier import Outcome
+
+__all__ = ['Handler', 'Listener', 'Notification']
+
+LOG = logging.getLogger(__name__)
+
+#: Most message ids whose redeliveries a listener remembers at once.
+_MAX_TRACKED = 10_000
+
+
+@dataclasses.dataclass(frozen=True)
+class Notification:
+    """One notification as the bus delivered it.
+
+    :ivar event_type: e.g. ``orchestration.stack.create.end``.
+    :ivar payload: the decoded body, as sent.
+    :ivar metadata: the envelope: ``message_id`` and ``timestamp``
+        (read-only).
+    :ivar priority: lower case, one of :data:`~vitrage_ds.bus.PRIORITIES`.
+    :ivar publisher_id: e.g. ``orchestration.host1``.
+    """
+
+    event_type: str
+    payload: Any
+    metadata: Mapping[str, Any]
+    priority: str
+    publisher_id: str
+
+
+#: What a :class:`Listener` calls for each notification.
+Handler = Callable[[Notification], Outcome]
+
+
+class _Redeliveries:
+    """How many times each message was requeued, for the newest ids."""
+
+    def __init__(self) -> None:
+        self._counts: collections.OrderedDict[str, int] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def bump(self, message_id: str) -> int:
+        """Count one more failed delivery of ``message_id``; return the total."""
+        with self._lock:
+            count = self._counts.pop(message_id, 0) + 1
+            self._counts[message_id] = count
+            while len(self._counts) > _MAX_TRACKED:
+                self._counts.popitem(last=False)
+            return count
+
+    def forget(self, message_id: str | None) -> None:
+        if message_id is not None:
+            with self._lock:
+                self._counts.pop(message_id, None)
+
+
+class _Endpoint:
+    """The oslo.messaging endpoint: one method per priority, all alike.
+
+    oslo.messaging subscribes only to the priorities its endpoints have a
+    method for: leaving one out would silently drop, e.g., Heat's
+    ``*.error`` notifications (sent at ERROR).
+    """
+
+    def __init__(self, on_message: Callable[..., str]) -> None:
+        self._on_message = on_message
+
+    def audit(self, ctxt: Any, publisher_id: str, event_type: str,
+              payload: Any, metadata: Mapping[str, Any]) -> str:
+        return self._on_message('audit', publisher_id, event_type, payload, metadata)
+
+    def debug(self, ctxt: Any, publisher_id: str, event_type: str,
+              payload: Any, metadata: Mapping[str, Any]) -> str:
+        return self._on_message('debug', publisher_id, event_type, payload, metadata)
+
+    def info(self, ctxt: Any, publisher_id: str, event_type: str,
+             payload: Any, metadata: Mapping[str, Any]) -> str:
+        return self._on_message('info', publisher_id, event_type, payload, metadata)
+
+    def warn(self, ctxt: Any, publisher_id: str, event_type: str,
+             payload: Any, metadata: Mapping[str, Any]) -> str:
+        return self._on_message('warn', publisher_id, event_type, payload, metadata)
+
+    def error(self, ctxt: Any, publisher_id: str, event_type: str,
+              payload: Any, metadata: Mapping[str, Any]) -> str:
+        return self._on_message('error', publisher_id, event_type, payload, metadata)
+
+    def critical(self, ctxt: Any, publisher_id: str, event_type: str,
+                 payload: Any, metadata: Mapping[str, Any]) -> str:
+        return self._on_message('critical', publisher_id, event_type, payload, metadata)
+
+    def sample(self, ctxt: Any, publisher_id: str, event_type: str,
+               payload: Any, metadata: Mapping[str, Any]) -> str:
+        return self._on_message('sample', publisher_id, event_type, payload, metadata)
+
+
+class Listener:
+    """Consumes notifications of every priority and hands them to ``handler``.
+
+    For each ``(exchange, topic)`` target the listener subscribes to
+    ``<topic>.<priority>`` on ``exchange`` (``None``: the transport's
+    ``control_exchange``) for every priority in
+    :data:`~vitrage_ds.bus.PRIORITIES`.
+
+    What becomes of a message is decided only after ``handler`` returned:
+
+    * :attr:`Outcome.DONE`: acknowledged.
+    * :attr:`Outcome.RETRY`, or the handler raised (logged with its
+      traceback): requeued, so this or another listener of the pool gets it
+      again; once the same ``message_id`` has been requeued ``max_retries``
+      times by this listener, the next failure is logged and the message
+      acknowledged (a poison message never loops forever).
+    * :attr:`Outcome.REJECT`, or anything that is not an :class:`Outcome`:
+      logged and acknowledged.
+
+    Delivery is at least once: a message whose acknowledgement was lost
+    (connection dropped, process killed) comes again. The handler is
+    called from a pool of threads (``[DEFAULT] executor_thread_pool_size``)
+    and must be thread-safe; no order is kept between messages.
+
+    Pools: listeners with the same ``pool`` and the same target share that
+    target's messages, each message going to one of them. On RabbitMQ the
+    pool's queue of a target is named ``<pool>.<exchange>.<topic>`` so that
+    listeners of one pool on different targets never receive each other's
+    messages (oslo.messaging alone would bind every target to one queue
+    named ``<pool>``). ``pool=None`` uses the default ``<topic>.<priority>``
+    queues shared with every other pool-less consumer (Ceilometer, ...).
+    Queue durability follows ``[oslo_messaging_rabbit] amqp_durable_queues``
+    or ``rabbit_quorum_queue``.
+
+    :param transport: from :func:`~vitrage_ds.bus.get_transport`; the
+        caller keeps owning it.
+    :param targets: ``(exchange, topic)`` pairs, at least one.
+    :param handler: called once per delivery.
+    :param pool: the listener pool (see above).
+    :param max_retries: requeues of one message before it is given up.
+    :param executor: oslo.messaging's executor.
+    """
+
+    def __init__(self, transport: oslo_messaging.Transport,
+                 targets: Sequence[tuple[str | None, str]],
+                 handler: Handler, *,
+                 pool: str | None = 'vitrage_ds',
+                 max_retries: int = 3,
+                 executor: str = 'threading') -> None:
+        if not targets:
+            raise ValueError('a Listener needs at least one (exchange, topic) target')
+        if max_retries < 0:
+            raise ValueError('max_retries must be >= 0')
+        register_opts(transport.conf)
+        self.targets = [(exchange, topic) for exchange, topic in targets]
+        self.pool = pool
+        self.max_retries = max_retries
+        self._handler = handler
+        self._redeliveries = _Redeliveries()
+        self._counts = collections.Counter[str]()
+        self._counts_lock = threading.Lock()
+        self._state_lock = threading.Lock()
+        self._started = False
+        self._stopping = False
+        self._drained = threading.Event()
+        endpoint = _Endpoint(self._on_message)
+        default_exchange = transport.conf.control_exchange
+        self._servers = [
+            oslo_messaging.get_notification_listener(
+                transport,
+                [oslo_messaging.Target(exchange=exchange, topic=topic)],
+                [endpoint], executor=executor, allow_requeue=True,
+                pool=_queue_name(pool, exchange or default_exchange, topic))
+            for exchange, topic in self.targets]
+
+    # -- counters --------------------------------------------------------
+
+    @property
+    def received(self) -> int:
+        """Deliveries handed to the handler (a redelivery counts again)."""
+        return self._count('received')
+
+    @property
+    def handled(self) -> int:
+        """Deliveries acknowledged after :attr:`Outcome.DONE`."""
+        return self._count('handled')
+
+    @property
+    def requeued(self) -> int:
+        """Deliveries requeued after a transient failure."""
+        return self._count('requeued')
+
+    @property
+    def rejected(self) -> int:
+        """Deliveries acknowledged without success (rejected or retries spent)."""
+        return self._count('rejected')
+
+    def _count(self, name: str) -> int:
+        with self._counts_lock:
+            return self._counts[name]
+
+    def _bump(self, name: str) -> None:
+        with self._counts_lock:
+            self._counts[name] += 1
+
+    # -- lifecycle -------------------------------------------------------
+
+    def start(self) -> None:
+        """Declare the queues and start consuming. Idempotent.
+
+        :raises oslo_messaging.MessagingException: the broker refused
+            (nothing is left consuming).
+        """
+        with self._state_lock:
+            if self._started:
+                return
+            if self._stopping:
+                raise RuntimeError('a stopped Listener cannot start again')
+            started = []
+            try:
+                for server in self._servers:
+                    server.start()
+                    started.append(server)
+            except Exception:
+                for server in started:
+                    server.stop()
+                    server.wait()
+                raise
+            self._started = True
+
+    def stop(self, timeout: float | None = None) -> bool:
+        """Stop consuming, let in-flight messages finish, then return.
+
+        Messages already delivered to this process are handled (and
+        acknowledged or requeued) before the connection closes; messages
+        not yet delivered stay in the queue for the next listener.
+        Idempotent; a listener that never started stops at once.
+
+        :param timeout: the most seconds to wait for in-flight handlers;
+            ``None`` waits as long as they take.
+        :returns: whether everything drained within ``timeout``. When not,
+            draining carries on in the background and nothing is lost.
+        """
+        with self._state_lock:
+            if not self._started:
+                self._stopping = True
+                self._drained.set()
+                return True
+            if not self._stopping:
+                self._stopping = True
+                for server in self._servers:
+                    server.stop()
+                threading.Thread(target=self._drain, daemon=True,
+                                 name='vitrage_ds-listener-drain').start()
+        return self._drained.wait(timeout)
+
+    def _drain(self) -> None:
+        try:
+            for server in self._servers:
+                server.wait()
+        finally:
+            self._drained.set()
+
+    def wait(self) -> None:
+        """Block until :meth:`stop` (called from another thread) has drained."""
+        self._drained.wait()
+
+    # -- dispatch --------------------------------------------------------
+
+    def _on_message(self, priority: str, publisher_id: str, event_type: str,
+                    payload: Any, metadata: Mapping[str, Any]) -> str:
+        """Run the handler on one delivery; never raises into oslo.messaging."""
+        message_id = metadata.get('message_id')
+        self._bump('received')
+        note = Notification(event_type=event_type, payload=payload,
+                            metadata=types.MappingProxyType(dict(metadata)),
+                            priority=priority, publisher_id=publisher_id)
+        try:
+            outcome: Any = self._handler(note)
+        except Exception:
+            LOG.exception('handler failed on %s notification %s (%s); '
+                          'treating it as a transient failure',
+                          event_type, message_id, priority)
+            outcome = Outcome.RETRY
+        if outcome is Outcome.DONE:
+            self._redeliveries.forget(message_id)
+            self._bump('handled')
+            return NotificationResult.HANDLED
+        if outcome is Outcome.RETRY:
+            return self._retry(event_type, message_id)
+        if outcome is Outcome.REJECT:
+            LOG.warning('rejected %s notification %s; acknowledged',
+                        event_type, message_id)
+        else:
+            LOG.error('handler returned %r, not an Outcome, for %s notification '
+                      '%s; acknowledged as rejected', outcome, event_type, message_id)
+        self._redeliveries.forget(message_id)
+        self._bump('rejected')
+        return NotificationResult.HANDLED
+
+    def _retry(self, event_type: str, message_id: str | None) -> str:
+        if message_id is None:
+            LOG.error('%s notification without message_id cannot be retried '
+                      'a bounded number of times; acknowledged', event_type)
+            self._bump('rejected')
+            return NotificationResult.HANDLED
+        failures = self._redeliveries.bump(message_id)
+        if failures > self.max_retries:
+            LOG.error('giving up on %s notification %s after %d retries; '
+                      'acknowledged', event_type, message_id, self.max_retries)
+            self._redeliveries.forget(message_id)
+            self._bump('rejected')
+            return NotificationResult.HANDLED
+        LOG.info('requeueing %s notification %s (retry %d/%d)',
+                 event_type, message_id, failures, self.max_retries)
+        self._bump('requeued')
+        return NotificationResult.REQUEUE
+
+
+def _queue_name(pool: str | None, exchange: str, topic: str) -> str | None:
+    return None if pool is None else f'{pool}.{exchange}.{topic}'

@@ -10,8 +10,8 @@ import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import oslo_messaging
-from oslo_messaging.notify.dispatcher import NotificationResult
+import oslo_messaging  # type: ignore[import-untyped]
+from oslo_messaging.notify.dispatcher import NotificationResult  # type: ignore[import-untyped]
 
 from vitrage_ds.bus.transport import register_opts
 from vitrage_ds.notifier import Outcome

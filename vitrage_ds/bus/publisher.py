@@ -7,8 +7,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-import oslo_messaging
-from oslo_messaging import transport as om_transport
+import oslo_messaging  # type: ignore[import-untyped]
+from oslo_messaging import transport as om_transport  # type: ignore[import-untyped]
 from oslo_serialization import jsonutils
 
 from vitrage_ds.errors import InvalidMessage

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-import oslo_messaging
+import oslo_messaging  # type: ignore[import-untyped]
 from oslo_config import cfg
-from oslo_messaging import opts as om_opts
+from oslo_messaging import opts as om_opts  # type: ignore[import-untyped]
 
 __all__ = ['DEFAULT_TRANSPORT_URL', 'get_transport', 'register_opts']
 

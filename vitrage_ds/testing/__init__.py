@@ -10,10 +10,13 @@ from vitrage_ds.testing.contracts import (DriverContractTests,
                                           malformed_payloads)
 from vitrage_ds.testing.plugins import (TemporaryDistribution, load_plugin,
                                         new_test_config)
+from vitrage_ds.testing.rabbit import RabbitUnavailable, RabbitVhost
 
 __all__ = [
     'DriverContractTests',
     'NotifierContractTests',
+    'RabbitUnavailable',
+    'RabbitVhost',
     'TemporaryDistribution',
     'load_plugin',
     'malformed_payloads',

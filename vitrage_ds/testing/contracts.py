@@ -123,6 +123,7 @@ __all__ = [
     'DEFAULT_METADATA',
     'DriverContractTests',
     'NotifierContractTests',
+    'UNINTERESTING_MESSAGES',
     'malformed_payloads',
 ]
 
@@ -133,6 +134,12 @@ DEFAULT_METADATA: Mapping[str, Any] = {
     'priority': 'INFO',
     'timestamp': '2024-05-01 12:00:00.000000',
 }
+
+#: Messages no plugin acts on, unless a suite says otherwise.
+UNINTERESTING_MESSAGES: Sequence[Message] = (
+    Message('compute.instance.create.end', {'instance_id': 'i-1'}),
+    Message('vitrage.some_other.event', {'name': 'x'}),
+)
 
 _STANDARD_MODES = ('down', 'fail_on_page')
 _HUGE = 'x' * 1_000_000
@@ -171,28 +178,43 @@ def _no_lookup(entity_type: str, entity_id: str) -> Mapping[str, Any] | None:
 
 
 class _PluginTests(_TestCase):
-    """What both suites share."""
+    """What both suites share.
 
-    #: Failure modes :meth:`break_backend` supports; ``()`` for none.
-    backend_failure_modes: ClassVar[Sequence[str]] = ('down', 'fail_on_page')
+    Hooks and settings are looked up on the instance rather than defined
+    here, so a subclass may supply them from any of its bases, whatever the
+    order of the bases.
+    """
 
-    def make_plugin(self) -> Any:
-        """A constructed plugin talking to a healthy backend."""
-        raise NotImplementedError(f'{type(self).__name__} must define make_plugin()')
+    if TYPE_CHECKING:
+        backend_failure_modes: Sequence[str]
 
-    def break_backend(self, mode: str) -> None:
-        """Make the backend fail in ``mode`` (see the module docstring)."""
-        raise NotImplementedError(f'{type(self).__name__} must define break_backend()')
+        def make_plugin(self) -> Any: ...
+
+        def break_backend(self, mode: str) -> None: ...
+
+    _default_failure_modes: ClassVar[Sequence[str]] = _STANDARD_MODES
+
+    def _hook(self, name: str) -> Any:
+        hook = getattr(self, name, None)
+        if hook is None:
+            raise NotImplementedError(f'{type(self).__name__} must define {name}()')
+        return hook
+
+    def _setting(self, name: str, default: Any) -> Any:
+        return getattr(self, name, default)
+
+    def _failure_modes(self) -> Sequence[str]:
+        return tuple(self._setting('backend_failure_modes', self._default_failure_modes))
 
     def _plugin(self) -> Any:
-        plugin = self.make_plugin()
+        plugin = self._hook('make_plugin')()
         self.addCleanup(plugin.close)
         return plugin
 
     def _break(self, mode: str) -> None:
-        if mode not in self.backend_failure_modes:
+        if mode not in self._failure_modes():
             self.skipTest(f'backend failure mode {mode!r} not supported')
-        self.break_backend(mode)
+        self._hook('break_backend')(mode)
 
 
 class DriverContractTests(_PluginTests):
@@ -201,23 +223,28 @@ class DriverContractTests(_PluginTests):
     See the module docstring for what a subclass supplies.
     """
 
-    #: ``(event_type, payload)`` or ``(event_type, payload, metadata)`` tuples.
-    sample_notifications: ClassVar[Sequence[tuple[Any, ...]]] = ()
-    #: The fewest events a healthy poll of the test backend returns.
-    min_snapshot_size: ClassVar[int] = 2
+    if TYPE_CHECKING:
+        #: ``(event_type, payload)`` or ``(event_type, payload, metadata)`` tuples.
+        sample_notifications: Sequence[tuple[Any, ...]]
+        #: The fewest events a healthy poll of the test backend returns (default 2).
+        min_snapshot_size: int
 
-    def make_plugin(self) -> Driver:
-        raise NotImplementedError(f'{type(self).__name__} must define make_plugin()')
+        def make_plugin(self) -> Driver: ...
 
-    def make_lookup(self) -> Lookup:
-        """The lookup passed to ``handle_notification``; by default knows nothing."""
-        return _no_lookup
+        def make_lookup(self) -> Lookup: ...
+
+    def _lookup(self) -> Lookup:
+        make_lookup = getattr(self, 'make_lookup', None)
+        return _no_lookup if make_lookup is None else make_lookup()
+
+    def _min_snapshot_size(self) -> int:
+        return int(self._setting('min_snapshot_size', 2))
 
     # -- helpers ---------------------------------------------------------
 
     def _samples(self) -> list[tuple[str, Any, Mapping[str, Any]]]:
         samples = []
-        for sample in self.sample_notifications:
+        for sample in self._setting('sample_notifications', ()):
             if len(sample) == 2:
                 samples.append((sample[0], sample[1], DEFAULT_METADATA))
             elif len(sample) == 3:
@@ -237,7 +264,7 @@ class DriverContractTests(_PluginTests):
                 metadata: Any, what: str) -> list[Event]:
         try:
             events = driver.handle_notification(event_type, payload, metadata,
-                                                self.make_lookup())
+                                                self._lookup())
         except Exception as exc:  # the contract is that nothing escapes
             self.fail(f'handle_notification raised {type(exc).__name__} on {what}: {exc!s:.300}')
         self.assertIsInstance(events, list, f'handle_notification on {what}')
@@ -280,7 +307,7 @@ class DriverContractTests(_PluginTests):
     def test_get_all_returns_a_snapshot_event_per_entity(self) -> None:
         events = self._plugin().get_all()
         self.assertIsInstance(events, list)
-        self.assertGreaterEqual(len(events), self.min_snapshot_size)
+        self.assertGreaterEqual(len(events), self._min_snapshot_size())
         keys = [e.key for e in events]
         self.assertEqual(len(keys), len(set(keys)), 'two events for one entity')
         for event in events:
@@ -289,7 +316,7 @@ class DriverContractTests(_PluginTests):
     def test_get_all_events_carry_metadata_and_survive_json(self) -> None:
         driver = self._plugin()
         events = driver.get_all()
-        self.assertGreaterEqual(len(events), self.min_snapshot_size)
+        self.assertGreaterEqual(len(events), self._min_snapshot_size())
         for event in events:
             self.assertEventValid(driver, event)
 
@@ -304,11 +331,11 @@ class DriverContractTests(_PluginTests):
         self.assertRaises(BackendError, driver.get_all)
 
     def test_get_all_raises_backend_error_for_every_other_failure_mode(self) -> None:
-        others = [m for m in self.backend_failure_modes if m not in _STANDARD_MODES]
+        others = [m for m in self._failure_modes() if m not in _STANDARD_MODES]
         if not others:
             self.skipTest('no failure modes besides the standard ones')
         for mode in others:
-            self.break_backend(mode)
+            self._hook('break_backend')(mode)
             driver = self._plugin()
             self.assertRaises(BackendError, driver.get_all)
 
@@ -371,20 +398,19 @@ class NotifierContractTests(_PluginTests):
     See the module docstring for what a subclass supplies.
     """
 
-    backend_failure_modes: ClassVar[Sequence[str]] = ('down',)
-    #: Messages the plugin acts on.
-    sample_messages: ClassVar[Sequence[Message]] = ()
-    #: Messages the plugin must ignore (and answer ``DONE``).
-    uninteresting_messages: ClassVar[Sequence[Message]] = (
-        Message('compute.instance.create.end', {'instance_id': 'i-1'}),
-        Message('vitrage.some_other.event', {'name': 'x'}),
-    )
+    _default_failure_modes: ClassVar[Sequence[str]] = ('down',)
 
-    def make_plugin(self) -> NotifierPlugin:
-        raise NotImplementedError(f'{type(self).__name__} must define make_plugin()')
+    if TYPE_CHECKING:
+        #: Messages the plugin acts on.
+        sample_messages: Sequence[Message]
+        #: Messages the plugin must ignore, answering ``DONE``
+        #: (default: :data:`UNINTERESTING_MESSAGES`).
+        uninteresting_messages: Sequence[Message]
+
+        def make_plugin(self) -> NotifierPlugin: ...
 
     def _require_samples(self) -> list[Message]:
-        samples = list(self.sample_messages)
+        samples = list(self._setting('sample_messages', ()))
         if not samples:
             self.skipTest('no sample_messages')
         return samples
@@ -399,7 +425,7 @@ class NotifierContractTests(_PluginTests):
 
     def test_uninteresting_messages_are_done(self) -> None:
         plugin = self._plugin()
-        for msg in self.uninteresting_messages:
+        for msg in self._setting('uninteresting_messages', UNINTERESTING_MESSAGES):
             self.assertEqual(Outcome.DONE, self._notify(plugin, msg, f'{msg.event_type!r}'))
 
     def test_malformed_messages_are_rejected_or_done(self) -> None:

@@ -91,18 +91,18 @@ def parse_time(value: object) -> float | None:
     text = value.strip()
     if text.endswith('Z'):
         text = text[:-1] + '+00:00'
+    parsed: datetime.datetime | None = None
     try:
         parsed = datetime.datetime.fromisoformat(text)
     except ValueError:
-        parsed = None
         for fmt in _FORMATS:
             try:
                 parsed = datetime.datetime.strptime(text, fmt)
                 break
             except ValueError:
                 continue
-        if parsed is None:
-            return None
+    if parsed is None:
+        return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=datetime.timezone.utc)
     return parsed.timestamp()

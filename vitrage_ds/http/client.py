@@ -343,8 +343,7 @@ class Client:
                 max_workers=min(self.max_concurrency, len(work)),
                 thread_name_prefix='vitrage_ds-fanout') as pool:
             futures = [pool.submit(fn, item) for item in work]
-            done, _ = concurrent.futures.wait(
-                futures, return_when=concurrent.futures.FIRST_EXCEPTION)
+            concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
             for future in futures:
                 if future.done() and future.exception() is not None:
                     for other in futures:

@@ -36,9 +36,10 @@ def client_factory_from_session(session: ks_session.Session, conf: cfg.ConfigOpt
     def catalog(service_type: str) -> str:
         if endpoint_lookup is not None:
             return endpoint_lookup(service_type)
+        # '' (not found) makes the Client raise BackendError on first use.
         return session.get_endpoint(service_type=service_type,
                                     interface=creds.interface,
-                                    region_name=creds.region_name)
+                                    region_name=creds.region_name) or ''
 
     def factory(service_type: str, options: Any) -> Client:
         override = getattr(options, 'endpoint_override', None)
@@ -92,6 +93,6 @@ def client_factory_from_cloud(cloud: str, conf: cfg.ConfigOpts) -> ClientFactory
         override = region.get_endpoint(service_type)
         if override:
             return override
-        return region.get_endpoint_from_catalog(service_type)
+        return region.get_endpoint_from_catalog(service_type) or ''
 
     return client_factory_from_session(session, conf, lookup)

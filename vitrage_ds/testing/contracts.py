@@ -272,7 +272,7 @@ class DriverContractTests(_PluginTests):
             self.assertIsInstance(event, Event, f'handle_notification on {what}')
         return events
 
-    def assertEventValid(self, driver: Driver, event: Event) -> None:  # noqa: N802
+    def assertEventValid(self, driver: Driver, event: Event) -> None:
         """Assert ``event`` carries sane metadata and survives JSON."""
         where = f'event {event.entity_type}/{event.entity_id}'
         flat = event.to_dict()

@@ -28,7 +28,8 @@ def client_factory_from_session(session: ks_session.Session, conf: cfg.ConfigOpt
     default the session's own catalog, with ``[service_credentials]``
     ``interface`` and ``region_name``). Looking it up is deferred to the
     first call. Timeouts, retries, concurrency and headers come from
-    ``[http]``.
+    ``[http]``; a plugin group that defines its own ``max_concurrency``
+    overrides ``[http] max_concurrency`` when it is set.
     """
     creds = conf[CREDENTIALS_GROUP]
     http = conf[HTTP_GROUP]
@@ -50,7 +51,8 @@ def client_factory_from_session(session: ks_session.Session, conf: cfg.ConfigOpt
                       retry=RetryPolicy(http.retries, http.retry_backoff,
                                         http.retry_backoff_max),
                       headers=http.headers,
-                      max_concurrency=http.max_concurrency)
+                      max_concurrency=(getattr(options, 'max_concurrency', None)
+                                       or http.max_concurrency))
 
     return factory
 

@@ -1,0 +1,393 @@
+"""The Heat datasource: stacks and their resources, from polls and notifications.
+
+The API calls of one poll (:meth:`HeatStackDriver.get_all`), all on the
+orchestration endpoint ``{endpoint} = .../v1/{project_id}``:
+
+1. ``GET {endpoint}/stacks?global_tenant=true&show_nested=true&limit=N``,
+   then each page's ``rel=next`` link until a page has none. Heat's default
+   policy answers 403 to ``global_tenant``: the driver then logs once that
+   the policy ``stacks:global_index`` must allow the credentials, and lists
+   ``GET {endpoint}/stacks?show_nested=true&limit=N`` (the credentials' own
+   project) instead; every event says which with its ``scope`` field. The
+   all-projects listing is tried again at every poll, so allowing the policy
+   takes effect without a restart.
+2. For each stack not being deleted, one
+   ``GET {endpoint}/stacks/{stack_name}/{stack_id}/resources?nested_depth=D``,
+   with at most ``max_concurrency`` calls in flight. The full name/id path
+   needs no redirect and no per-stack ``GET`` of the stack itself.
+
+That is ``stacks + pages`` requests (one more after a 403). Nested stacks are
+listed as stacks of their own (``show_nested``), each with its own resources
+call; ``nested_depth`` is for setups that list top-level stacks only.
+
+On a notification (:meth:`HeatStackDriver.handle_notification`) the payload
+gives the stack's event; after ``*.end`` and ``*.error`` one resources call
+(not retried, at most ``max_concurrency`` at once across notifications)
+gives its resources' events. ``*.start`` makes no call, and
+``delete.start``/``delete.end`` are deletes without a call.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import urllib.parse
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from oslo_config import cfg
+
+from vitrage_ds.driver import Driver, Lookup
+from vitrage_ds.drivers.heat import links
+from vitrage_ds.drivers.heat.events import (DELETED_STATUSES, RESOURCE, STACK,
+                                            Observation, StackInfo,
+                                            resource_events, stack_event)
+from vitrage_ds.drivers.heat.fields import (STACK_FROM_LISTING,
+                                            STACK_FROM_NOTIFICATION, FieldError,
+                                            map_fields)
+from vitrage_ds.drivers.heat.notifications import EVENT_TYPES, parse_event_type
+from vitrage_ds.errors import (APIError, BackendError, ConfigurationError,
+                               MalformedResponse, VitrageDSError)
+from vitrage_ds.event import Action, Event, Phase, parse_time
+from vitrage_ds.plugin import PluginContext
+
+if TYPE_CHECKING:
+    from vitrage_ds.http.client import Client
+
+__all__ = ['ALL_PROJECTS', 'GLOBAL_INDEX_POLICY', 'PROJECT', 'HeatStackDriver']
+
+LOG = logging.getLogger(__name__)
+
+#: ``scope`` of events when the poll listed every project's stacks.
+ALL_PROJECTS = 'all_projects'
+#: ``scope`` of events when the poll listed the credentials' project only.
+PROJECT = 'project'
+#: The Heat policy that must allow the all-projects listing.
+GLOBAL_INDEX_POLICY = 'stacks:global_index'
+
+_SHOWN = 120  # characters of a foreign value shown in a log line
+
+
+def _unknown(entity_type: str, entity_id: str) -> Mapping[str, Any] | None:
+    return None
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= _SHOWN else f'{text[:_SHOWN]}...'
+
+
+class HeatStackDriver(Driver):
+    """Heat stacks (``heat.stack``) and stack resources (``heat.resource``).
+
+    Guarantees, beyond the :class:`~vitrage_ds.driver.Driver` contract:
+
+    * :meth:`get_all` makes exactly the calls the module docstring lists; a
+      failed page or a failed resources call of any stack raises
+      :class:`~vitrage_ds.errors.BackendError` naming the call, so a stack is
+      never reported without its resources.
+    * Stacks being or having been deleted come out as deletes, without
+      their resources.
+    * Events from a poll and from a notification about the same stack state
+      carry the same fields, except the ones Heat's API does not expose
+      (``description``, ``owner``: notifications only) and ``parent``
+      (polls, and notifications when the lookup knows it).
+    * :meth:`handle_notification` never raises; malformed input is logged
+      (the wrong key and type, never its value) and dropped.
+    """
+
+    name = 'heat.stack'
+    default_poll_interval = 600.0
+    entity_types = (STACK, RESOURCE)
+    event_types = EVENT_TYPES
+    exchanges = ('heat',)
+
+    options = (
+        cfg.BoolOpt('all_projects', default=True,
+                    help='List every project\'s stacks (global_tenant=true). '
+                         'Needs the Heat policy "stacks:global_index" to allow '
+                         'these credentials (Heat\'s default denies it); when it '
+                         'is refused, the credentials\' own project is polled '
+                         'and a warning says so. Reading other projects\' '
+                         'resources also needs Heat\'s admin role.'),
+        cfg.BoolOpt('show_nested', default=True,
+                    help='List nested stacks as heat.stack entities of their '
+                         'own (show_nested=true), each with its own resources '
+                         'call. When false, only top-level stacks are listed '
+                         'and nested_depth decides how much of their nested '
+                         'trees the resources calls return.'),
+        cfg.IntOpt('nested_depth', default=0, min=0,
+                   help='nested_depth of each resources call: how many levels '
+                        'of nested stacks\' resources it also returns. Must be '
+                        '0 when show_nested is true (nested stacks have their '
+                        'own call then).'),
+        cfg.IntOpt('page_size', default=1000, min=0,
+                   help='Stacks asked for per page of the stack listing '
+                        '(limit); 0 asks for all of them in one response.'),
+        cfg.IntOpt('max_concurrency', min=1,
+                   help='Most resources calls in flight at once; by default '
+                        '[http] max_concurrency.'),
+    )
+
+    def __init__(self, context: PluginContext) -> None:
+        super().__init__(context)
+        if self.conf.show_nested and self.conf.nested_depth:
+            raise ConfigurationError(
+                f'[{context.group}] nested_depth = {self.conf.nested_depth} needs '
+                f'show_nested = false: with show_nested, nested stacks are polled '
+                f'as stacks of their own and would be read twice')
+        self._lock = threading.Lock()
+        self._client: Client | None = None
+        self._slots: threading.BoundedSemaphore | None = None
+        self._own_project: str | None = None
+        self._scope = ALL_PROJECTS if self.conf.all_projects else PROJECT
+        self._refused = False
+
+    # -- the API ---------------------------------------------------------
+
+    def _api(self) -> Client:
+        with self._lock:
+            if self._client is None:
+                self._client = self.context.client('orchestration')
+                self._slots = threading.BoundedSemaphore(self._client.max_concurrency)
+            return self._client
+
+    def _listing_params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        if self.conf.show_nested:
+            params['show_nested'] = 'true'
+        if self.conf.page_size:
+            params['limit'] = self.conf.page_size
+        return params
+
+    def _list_stacks(self, api: Client) -> tuple[list[Any], str]:
+        """Every stack item, all pages, and the scope they cover."""
+        params = self._listing_params()
+        if self.conf.all_projects:
+            items: list[Any] = []
+            try:
+                items.extend(api.paginate_links(
+                    'stacks', 'stacks', {'global_tenant': 'true', **params}))
+                if self._refused:
+                    LOG.warning('Heat now allows the all-projects stack listing: '
+                                'polling every project again')
+                    self._refused = False
+                return items, ALL_PROJECTS
+            except APIError as exc:
+                if exc.status != 403 or items:
+                    raise
+                self._policy_refused(exc)
+        return list(api.paginate_links('stacks', 'stacks', params)), PROJECT
+
+    def _policy_refused(self, exc: APIError) -> None:
+        if self._refused:
+            LOG.debug('all-projects stack listing still refused: %s', exc)
+            return
+        self._refused = True
+        LOG.warning(
+            'Heat refused to list every project\'s stacks (%s): polling only the '
+            'project of the credentials, and the events say scope=%s. To see '
+            'every project, allow the Heat policy "%s" for these credentials '
+            '(e.g. "%s": "rule:deny_stack_user" in Heat\'s policy file) or set '
+            '[%s] all_projects = false to poll one project on purpose.',
+            exc, PROJECT, GLOBAL_INDEX_POLICY, GLOBAL_INDEX_POLICY, self.context.group)
+
+    @staticmethod
+    def _resources_path(stack: StackInfo) -> str:
+        name = urllib.parse.quote(stack.name or '', safe='')
+        return f'stacks/{name}/{urllib.parse.quote(stack.id, safe="")}/resources'
+
+    def _get_resources(self, api: Client, stack: StackInfo, retry: bool | None) -> list[Any]:
+        path = self._resources_path(stack)
+        body = api.get(path, params={'nested_depth': self.conf.nested_depth}, retry=retry)
+        items = body.get('resources') if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            raise MalformedResponse('GET', api.url(path), "expected a list under 'resources'")
+        return items
+
+    # -- get_all ---------------------------------------------------------
+
+    def get_all(self) -> list[Event]:
+        """Every stack and every resource of every stack, or raise.
+
+        :raises vitrage_ds.errors.BackendError: a page of the listing or the
+            resources call of any stack failed, or Heat answered a body
+            without the ids the events need.
+        """
+        obs = Observation(time.time(), Action.SNAPSHOT, None, Phase.END, self.name)
+        api = self._api()
+        items, scope = self._list_stacks(api)
+        self._scope = scope
+        stacks = [self._listed_stack(api, item, scope) for item in items]
+        events = {}
+        for fields, _info in stacks:
+            event = stack_event(fields, obs)
+            events[event.key] = event
+        alive = [info for fields, info in stacks if fields['status'] not in DELETED_STATUSES]
+        for batch in api.fan_out(lambda info: self._poll_resources(api, info, obs), alive):
+            events.update((event.key, event) for event in batch)
+        LOG.info('polled %d stacks (%d being deleted) and %d resources, scope %s',
+                 len(stacks), len(stacks) - len(alive), len(events) - len(stacks), scope)
+        return list(events.values())
+
+    def _listed_stack(self, api: Client, item: Any, scope: str
+                      ) -> tuple[dict[str, Any], StackInfo]:
+        where = api.url('stacks')
+        if not isinstance(item, Mapping):
+            raise MalformedResponse('GET', where, f'a stack is a {type(item).__name__}')
+        try:
+            fields, problems = map_fields(STACK_FROM_LISTING, item)
+        except FieldError as exc:
+            raise MalformedResponse('GET', where, f'a stack has no usable {exc}') from None
+        if problems:
+            LOG.warning('stack %s: wrong values read as none: %s',
+                        fields['stack_id'], '; '.join(problems))
+        if fields['name'] is None:
+            raise MalformedResponse('GET', where,
+                                    f'stack {fields["stack_id"]} has no usable stack_name')
+        if fields['user_project_id'] is None:
+            fields['user_project_id'] = links.project(item)
+        fields['scope'] = scope
+        return fields, StackInfo(fields['stack_id'], fields['name'],
+                                 fields['user_project_id'], fields['parent'], scope)
+
+    def _poll_resources(self, api: Client, stack: StackInfo, obs: Observation) -> list[Event]:
+        try:
+            items = self._get_resources(api, stack, retry=None)
+            return resource_events(items, stack, obs)
+        except FieldError as exc:
+            raise MalformedResponse('GET', api.url(self._resources_path(stack)),
+                                    str(exc)) from None
+        except BackendError as exc:
+            hint = ''
+            if isinstance(exc, APIError) and exc.status == 404:
+                hint = (' (deleted during the poll, or these credentials may list '
+                        'other projects\' stacks but not read them: that needs '
+                        'Heat\'s admin role)')
+            raise BackendError(f'resources of stack {stack.name} ({stack.id}, project '
+                               f'{stack.project}) could not be read: {exc}{hint}') from exc
+
+    # -- notifications ---------------------------------------------------
+
+    def handle_notification(self, event_type: str, payload: Any,
+                            metadata: Mapping[str, Any],
+                            lookup: Lookup = _unknown) -> list[Event]:
+        """The stack's event and, after ``*.end``/``*.error``, its resources'.
+
+        The stack event is a delete for ``delete.start``, ``delete.end`` and
+        any payload whose state is ``DELETE_IN_PROGRESS``/``DELETE_COMPLETE``.
+        Its version is the payload's ``updated_at`` (or ``create_at``), the
+        envelope's ``timestamp``, and the phase (``start`` before
+        ``end``/``error``). When the resources call fails (the stack was
+        deleted meanwhile, Heat is down) the stack event still comes out and
+        the failure is logged. While the polls cover only the credentials'
+        project (scope ``project``), notifications about other projects'
+        stacks are dropped, so that a poll does not delete what they add.
+        Never raises.
+        """
+        try:
+            return self._notification(event_type, payload, metadata, lookup)
+        except Exception:  # the bus listener must never see an exception
+            LOG.exception('Heat notification %s dropped: unexpected error', _shown(event_type))
+            return []
+
+    def _notification(self, event_type: str, payload: Any, metadata: Any,
+                      lookup: Lookup) -> list[Event]:
+        notice = parse_event_type(event_type)
+        if notice is None:
+            LOG.warning('notification dropped: %s is not a Heat stack event type',
+                        _shown(event_type))
+            return []
+        if not isinstance(payload, Mapping):
+            LOG.warning('%s dropped: the payload is a %s, not an object',
+                        event_type, type(payload).__name__)
+            return []
+        try:
+            fields, problems = map_fields(STACK_FROM_NOTIFICATION, payload)
+        except FieldError as exc:
+            LOG.warning('%s dropped: no usable %s', event_type, exc)
+            return []
+        stack_id = fields['stack_id']
+        if problems:
+            LOG.warning('%s for stack %s: wrong values read as none: %s',
+                        event_type, stack_id, '; '.join(problems))
+        if not self._in_scope(fields['user_project_id']):
+            LOG.debug('%s for stack %s of project %s dropped: polls cover only '
+                      'project %s', event_type, stack_id, fields['user_project_id'],
+                      self._own_project)
+            return []
+        self._complete_from_lookup(fields, lookup)
+        fields['scope'] = self._scope
+        obs = Observation(_observed(metadata), Action.UPDATE, event_type,
+                          Phase.END if notice.finished else Phase.START, self.name)
+        deleted = notice.deletes or fields['status'] in DELETED_STATUSES
+        events = [stack_event(fields, obs, deleted)]
+        if notice.finished and not deleted:
+            events.extend(self._notified_resources(fields, obs))
+        return events
+
+    @staticmethod
+    def _complete_from_lookup(fields: dict[str, Any], lookup: Lookup) -> None:
+        """The parent (never in payloads) and a missing name, from the cache."""
+        known = lookup(STACK, fields['stack_id'])
+        if not isinstance(known, Mapping):
+            return
+        parent = known.get('parent')
+        if isinstance(parent, str) and parent:
+            fields['parent'] = parent
+        name = known.get('name')
+        if fields['name'] is None and isinstance(name, str) and name:
+            fields['name'] = name
+
+    def _in_scope(self, project: str | None) -> bool:
+        if self._scope == ALL_PROJECTS or project is None:
+            return True
+        own = self._project()
+        return own is None or project == own
+
+    def _project(self) -> str | None:
+        """The credentials' project: the last segment of Heat's endpoint
+        (``.../v1/{project_id}``); ``None`` when it cannot be known."""
+        if self._own_project is None:
+            try:
+                endpoint = self._api().endpoint
+            except VitrageDSError:
+                return None
+            segments = [s for s in urllib.parse.urlsplit(endpoint).path.split('/') if s]
+            if len(segments) >= 2:
+                self._own_project = urllib.parse.unquote(segments[-1])
+        return self._own_project
+
+    def _notified_resources(self, fields: Mapping[str, Any],
+                            obs: Observation) -> list[Event]:
+        stack = StackInfo(fields['stack_id'], fields['name'], fields['user_project_id'],
+                          fields['parent'], fields['scope'])
+        if stack.name is None:
+            LOG.warning('%s for stack %s: no stack_name, so its resources were not '
+                        'fetched (the next poll reads them)', obs.event_type, stack.id)
+            return []
+        try:
+            api = self._api()
+            assert self._slots is not None
+            with self._slots:
+                items = self._get_resources(api, stack, retry=False)
+            return resource_events(items, stack, obs)
+        except APIError as exc:
+            if exc.status == 404:
+                LOG.info('%s: stack %s (%s) no longer exists, so it has no resources '
+                         'to read', obs.event_type, stack.name, stack.id)
+            else:
+                LOG.warning('%s: resources of stack %s (%s) not read, the next poll '
+                            'will: %s', obs.event_type, stack.name, stack.id, exc)
+        except (VitrageDSError, FieldError) as exc:
+            LOG.warning('%s: resources of stack %s (%s) not read, the next poll will: %s',
+                        obs.event_type, stack.name, stack.id, exc)
+        return []
+
+
+def _observed(metadata: Any) -> float:
+    """The bus envelope's timestamp, or now when it has none."""
+    stamp = metadata.get('timestamp') if isinstance(metadata, Mapping) else None
+    seconds = parse_time(stamp)
+    return seconds if seconds is not None and seconds > 0 else time.time()

@@ -1,0 +1,72 @@
+"""What Heat's ``links`` say about an item: its project, its stack, its nested stack.
+
+Heat links are ``{"href": ..., "rel": ...}`` with hrefs of the form
+``{endpoint}/stacks/{stack_name}/{stack_id}[/...]`` where the endpoint ends
+with the project id (``.../v1/{project_id}``). Every function returns
+``None`` when the link is missing or does not have that shape.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+__all__ = ['StackRef', 'link', 'nested_stack', 'project', 'stack']
+
+
+class StackRef(NamedTuple):
+    """A stack as a link names it."""
+
+    name: str
+    id: str
+
+
+def link(item: Mapping[str, Any], rel: str) -> str | None:
+    """The href of ``item``'s first link with relation ``rel``."""
+    links = item.get('links')
+    if not isinstance(links, list):
+        return None
+    for entry in links:
+        if isinstance(entry, Mapping) and entry.get('rel') == rel:
+            href = entry.get('href')
+            return href if isinstance(href, str) and href else None
+    return None
+
+
+def _segments(href: str | None) -> list[str]:
+    if href is None:
+        return []
+    path = urllib.parse.urlsplit(href).path
+    return [urllib.parse.unquote(s) for s in path.split('/') if s]
+
+
+def _stacks_index(segments: list[str]) -> int | None:
+    """Where ``stacks`` is followed by a name and an id (rightmost such place)."""
+    for index in range(len(segments) - 3, -1, -1):
+        if segments[index] == 'stacks':
+            return index
+    return None
+
+
+def stack(item: Mapping[str, Any], rel: str = 'self') -> StackRef | None:
+    """The stack named by ``item``'s ``rel`` link."""
+    segments = _segments(link(item, rel))
+    index = _stacks_index(segments)
+    if index is None:
+        return None
+    return StackRef(segments[index + 1], segments[index + 2])
+
+
+def nested_stack(item: Mapping[str, Any]) -> StackRef | None:
+    """The nested stack a resource owns (its ``rel=nested`` link)."""
+    return stack(item, 'nested')
+
+
+def project(item: Mapping[str, Any], rel: str = 'self') -> str | None:
+    """The project in ``item``'s ``rel`` link (the segment before ``stacks``)."""
+    segments = _segments(link(item, rel))
+    index = _stacks_index(segments)
+    if not index:
+        return None
+    return segments[index - 1]

@@ -11,14 +11,20 @@ from vitrage_ds.testing.contracts import (DriverContractTests,
 from vitrage_ds.testing.plugins import (TemporaryDistribution, load_plugin,
                                         new_test_config)
 from vitrage_ds.testing.rabbit import RabbitUnavailable, RabbitVhost
+from vitrage_ds.testing.real import (NotificationLog, RealServices,
+                                     ServicesUnavailable, real_config)
 
 __all__ = [
     'DriverContractTests',
+    'NotificationLog',
     'NotifierContractTests',
     'RabbitUnavailable',
     'RabbitVhost',
+    'RealServices',
+    'ServicesUnavailable',
     'TemporaryDistribution',
     'load_plugin',
     'malformed_payloads',
     'new_test_config',
+    'real_config',
 ]

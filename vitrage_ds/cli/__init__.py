@@ -1,0 +1,1 @@
+"""The ``vitrage-ds`` command line (see :mod:`vitrage_ds.cli.app`)."""

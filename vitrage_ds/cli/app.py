@@ -1,0 +1,206 @@
+"""The ``vitrage-ds`` command line: a cliff app with pluggable commands.
+
+Commands are entry points in the ``vitrage_ds.cli`` namespace, so each
+feature adds its own without editing a shared file. Global options:
+``--config-file PATH`` (repeatable; later files win), ``--os-cloud NAME``
+(clouds.yaml, as the ``openstack`` client; default ``$OS_CLOUD``),
+``--debug`` (tracebacks on errors), ``--version``, plus cliff's ``-v``,
+``-q`` and ``--log-file``. Listing commands take ``-f table|json|csv|value``.
+
+A command reaches the shared configuration and API clients through
+:func:`app_of`::
+
+    class Collect(cliff.command.Command):
+        def take_action(self, parsed_args):
+            app = app_of(self)
+            conf = app.config()                # parsed once per run
+            factory = app.client_factory()     # --os-cloud or [service_credentials]
+            app.use_oslo_log()                 # long-running commands only
+
+Errors are printed as one line (the exception's message) and the exit
+status is 1; ``--debug`` adds the traceback. An unknown command exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from cliff import app as cliff_app
+from cliff import command as cliff_command
+from cliff import commandmanager
+from oslo_config import cfg
+from oslo_log import log as oslo_log
+
+from vitrage_ds import config
+from vitrage_ds.errors import ConfigurationError
+from vitrage_ds.plugin import ClientFactory
+
+__all__ = ['NAMESPACE', 'VitrageDSApp', 'app_of', 'main']
+
+#: Entry-point namespace of the commands.
+NAMESPACE = 'vitrage_ds.cli'
+
+_DESCRIPTION = ('Datasources and notifiers for OpenStack root-cause analysis: '
+                'poll drivers, run the collector and the notifier service.')
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version('vitrage-ds')
+    except importlib.metadata.PackageNotFoundError:
+        return 'unknown'
+
+
+class VitrageDSApp(cliff_app.App):
+    """The application object commands share (see :func:`app_of`)."""
+
+    NAME = 'vitrage-ds'
+    LOG = logging.getLogger('vitrage_ds.cli')
+
+    def __init__(self, stdout: TextIO | None = None, stderr: TextIO | None = None) -> None:
+        super().__init__(description=_DESCRIPTION, version=_version(),
+                         command_manager=commandmanager.CommandManager(NAMESPACE),
+                         deferred_help=True, stdout=stdout, stderr=stderr)
+        self._conf: cfg.ConfigOpts | None = None
+        self._client_factory: ClientFactory | None = None
+        self._handlers: list[logging.Handler] = []
+
+    def build_option_parser(self, description: str | None, version: str | None,
+                            argparse_kwargs: dict[str, Any] | None = None
+                            ) -> argparse.ArgumentParser:
+        parser = super().build_option_parser(description, version, argparse_kwargs)
+        for action in parser._actions:  # cliff names the program after argv[0]
+            if isinstance(action, argparse._VersionAction):
+                action.version = f'{self.NAME} {version}'
+        parser.add_argument(
+            '--config-file', dest='config_files', action='append', default=[],
+            metavar='PATH',
+            help='A configuration file; repeat for several, later ones win.')
+        parser.add_argument(
+            '--os-cloud', default=os.environ.get('OS_CLOUD'), metavar='NAME',
+            help='Take credentials and endpoints from this clouds.yaml cloud '
+                 'instead of [service_credentials] (default: $OS_CLOUD).')
+        return parser
+
+    # -- what commands use ----------------------------------------------
+
+    def config(self) -> cfg.ConfigOpts:
+        """The configuration from ``--config-file``, parsed on first use.
+
+        ``--debug`` also sets ``[DEFAULT] debug``.
+
+        :raises ConfigurationError: a file is missing or unreadable.
+        """
+        if self._conf is None:
+            args: list[str] = []
+            for path in self.options.config_files:
+                args += ['--config-file', path]
+            try:
+                conf = config.load_config(args)
+            except cfg.Error as exc:
+                raise ConfigurationError(str(exc)) from exc
+            if self.options.debug:
+                conf.set_override('debug', True)
+            self._conf = conf
+        return self._conf
+
+    def client_factory(self) -> ClientFactory:
+        """The API client factory for plugins: ``--os-cloud`` or the configuration.
+
+        Credentials are read when the first client is built, so commands
+        and plugins that make no API call need none.
+        """
+        if self._client_factory is None:
+            self._client_factory = _LazyClientFactory(self.config(), self.options.os_cloud)
+        return self._client_factory
+
+    def use_oslo_log(self) -> None:
+        """Hand logging over to oslo.log (its options: ``log_file``, ``debug``...).
+
+        For long-running commands (services): replaces cliff's console
+        handler so nothing is logged twice.
+        """
+        root = logging.getLogger()
+        for handler in self._handlers:
+            root.removeHandler(handler)
+        self._handlers = []
+        oslo_log.setup(self.config(), 'vitrage_ds')
+
+    # -- cliff hooks ------------------------------------------------------
+
+    def configure_logging(self) -> None:
+        root = logging.getLogger()
+        before = list(root.handlers)
+        super().configure_logging()
+        self._handlers = [h for h in root.handlers if h not in before]
+        # Libraries' chatter stays out of a command's output unless -v.
+        if self.options.verbose_level <= 1:
+            for noisy in ('stevedore', 'keystoneauth', 'urllib3', 'oslo_messaging'):
+                logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    def close_logging(self) -> None:
+        """Remove the handlers this run added (matters when run in-process)."""
+        root = logging.getLogger()
+        for handler in self._handlers:
+            root.removeHandler(handler)
+            handler.close()
+        self._handlers = []
+
+    def interact(self) -> None:
+        # No command given: show the usage rather than cliff's shell.
+        self.parser.print_help(self.stdout)
+
+
+class _LazyClientFactory:
+    """Builds the real factory on the first client (see :meth:`VitrageDSApp.client_factory`)."""
+
+    def __init__(self, conf: cfg.ConfigOpts, cloud: str | None) -> None:
+        self._conf = conf
+        self._cloud = cloud
+        self._factory: ClientFactory | None = None
+
+    def __call__(self, service_type: str, options: Any) -> Any:
+        if self._factory is None:
+            from vitrage_ds.http import session
+
+            if self._cloud:
+                self._factory = session.client_factory_from_cloud(self._cloud, self._conf)
+            else:
+                self._factory = session.client_factory_from_conf(self._conf)
+        return self._factory(service_type, options)
+
+
+def app_of(command: cliff_command.Command) -> VitrageDSApp:
+    """The :class:`VitrageDSApp` running ``command``.
+
+    :raises TypeError: the command runs in another cliff application.
+    """
+    app = command.app
+    if not isinstance(app, VitrageDSApp):
+        raise TypeError(f'{type(command).__name__} needs the vitrage-ds application, '
+                        f'not {type(app).__name__}')
+    return app
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``vitrage-ds`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    app = VitrageDSApp()
+    try:
+        return app.run(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as exc:  # --version, --help and argparse errors exit
+        if isinstance(exc.code, int) or exc.code is None:
+            return exc.code or 0
+        print(exc.code, file=sys.stderr)
+        return 1
+    finally:
+        app.close_logging()
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,173 @@
+"""get_all: the exact calls to Aodh, paging, and failures."""
+
+from __future__ import annotations
+
+import logging
+import urllib.parse
+from typing import Any
+
+import fixtures
+import testtools
+from requests_mock.contrib import fixture as rm_fixture
+
+from tests.unit.drivers.aodh import samples
+from vitrage_ds.drivers.aodh import AodhDriver
+from vitrage_ds.errors import APIError, BackendError, MalformedResponse
+from vitrage_ds.event import Action
+from vitrage_ds.testing import load_plugin
+
+ENDPOINT = 'http://aodh.test:8042'
+ALARMS = f'{ENDPOINT}/v2/alarms'
+ALL_PROJECTS = [('q.field', 'all_projects'), ('q.op', 'eq'), ('q.value', 'true')]
+ORDER = [('sort', 'alarm_id:asc')]
+
+
+def make_driver(**options: Any) -> AodhDriver:
+    driver = load_plugin('driver', 'aodh',
+                         options={'endpoint_override': ENDPOINT, **options})
+    assert isinstance(driver, AodhDriver)
+    return driver
+
+
+class _AodhTest(testtools.TestCase):
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.http = self.useFixture(rm_fixture.Fixture())
+        self.logs = self.useFixture(fixtures.FakeLogger(level=logging.INFO))
+
+    def calls(self) -> list[tuple[str, str, list[tuple[str, str]]]]:
+        """Every request made: method, path and query pairs, in order."""
+        made = []
+        for request in self.http.request_history:
+            parts = urllib.parse.urlsplit(request.url)
+            made.append((request.method, parts.path,
+                         urllib.parse.parse_qsl(parts.query, keep_blank_values=True)))
+        return made
+
+    def serve_pages(self, alarms: list[dict[str, Any]], page_size: int) -> None:
+        """Answer GET /v2/alarms like Aodh: limit/marker over ``alarms``."""
+        def answer(request: Any, context: Any) -> list[dict[str, Any]]:
+            query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(request.url).query))
+            limit = int(query['limit'])
+            start = 0
+            if 'marker' in query:
+                start = [a['alarm_id'] for a in alarms].index(query['marker']) + 1
+            return alarms[start:start + limit]
+        self.http.get(ALARMS, json=answer)
+
+
+class TestCalls(_AodhTest):
+
+    def test_one_short_page_is_one_call_for_every_project_ordered_by_id(self) -> None:
+        self.http.get(ALARMS, json=[samples.alarm('event')])
+        make_driver().get_all()
+        self.assertEqual(
+            [('GET', '/v2/alarms', [*ALL_PROJECTS, *ORDER, ('limit', '1000')])],
+            self.calls())
+
+    def test_pages_follow_the_last_alarm_id_as_marker(self) -> None:
+        alarms = [samples.alarm('event', i) for i in range(5)]
+        self.serve_pages(alarms, page_size=2)
+        make_driver(page_size=2).get_all()
+        base = [*ALL_PROJECTS, *ORDER, ('limit', '2')]
+        self.assertEqual(
+            [('GET', '/v2/alarms', base),
+             ('GET', '/v2/alarms', [*base, ('marker', samples.alarm_id(1))]),
+             ('GET', '/v2/alarms', [*base, ('marker', samples.alarm_id(3))])],
+            self.calls())
+
+    def test_full_last_page_costs_one_empty_page(self) -> None:
+        alarms = [samples.alarm('event', i) for i in range(6)]
+        self.serve_pages(alarms, page_size=3)
+        events = make_driver(page_size=3).get_all()
+        self.assertEqual(6, len(events))
+        self.assertEqual(3, len(self.calls()))  # pages + 1
+
+    def test_all_projects_false_asks_for_the_own_project_only(self) -> None:
+        self.http.get(ALARMS, json=[])
+        make_driver(all_projects=False).get_all()
+        self.assertEqual([('GET', '/v2/alarms', [*ORDER, ('limit', '1000')])],
+                         self.calls())
+
+    def test_endpoint_with_a_path_prefix_is_kept(self) -> None:
+        self.http.get('http://web.test/aodh/v2/alarms', json=[])
+        driver = load_plugin('driver', 'aodh',
+                             options={'endpoint_override': 'http://web.test/aodh/'})
+        driver.get_all()
+        self.assertEqual('/aodh/v2/alarms', self.calls()[0][1])
+
+
+class TestSnapshot(_AodhTest):
+
+    def test_one_snapshot_event_per_alarm_in_aodh_order(self) -> None:
+        alarms = [samples.alarm(t, i) for i, t in enumerate(samples.TYPES)]
+        self.http.get(ALARMS, json=alarms)
+        events = make_driver().get_all()
+        self.assertEqual([a['alarm_id'] for a in alarms], [e.entity_id for e in events])
+        for event in events:
+            self.assertEqual(('aodh', 'aodh', Action.SNAPSHOT, None),
+                             (event.datasource, event.entity_type, event.action,
+                              event.event_type))
+
+    def test_alarms_of_every_project_are_kept(self) -> None:
+        self.http.get(ALARMS, json=[samples.alarm('event', 1),
+                                    samples.alarm('event', 2, project_id=samples.PROJECT_B)])
+        events = make_driver().get_all()
+        self.assertEqual([samples.PROJECT_A, samples.PROJECT_B],
+                         [e.fields['project_id'] for e in events])
+
+    def test_unknown_type_is_an_alarm_and_logged_once(self) -> None:
+        self.http.get(ALARMS, json=[samples.alarm('future_type', 1),
+                                    samples.alarm('future_type', 2),
+                                    samples.alarm('event', 3)])
+        driver = make_driver()
+        events = driver.get_all()
+        driver.get_all()
+        self.assertEqual(3, len(events))
+        self.assertEqual('future_type', events[0].fields['type'])
+        self.assertEqual(1, self.logs.output.count("'future_type' is unknown"))
+
+    def test_empty_cloud_is_an_empty_snapshot(self) -> None:
+        self.http.get(ALARMS, json=[])
+        self.assertEqual([], make_driver().get_all())
+
+
+class TestFailures(_AodhTest):
+
+    def test_forbidden_all_projects_is_explained(self) -> None:
+        self.http.get(ALARMS, status_code=403, json={'error_message': {
+            'faultstring': 'RBAC Authorization Failed', 'faultcode': 'Client'}})
+        error = self.assertRaises(APIError, make_driver().get_all)
+        self.assertEqual(403, error.status)
+        self.assertIn('RBAC Authorization Failed', str(error))
+        self.assertIn('telemetry:get_alarms:all_projects', str(error))
+        self.assertIn('all_projects = false', str(error))
+
+    def test_forbidden_own_project_is_explained_too(self) -> None:
+        self.http.get(ALARMS, status_code=403, json={})
+        error = self.assertRaises(APIError, make_driver(all_projects=False).get_all)
+        self.assertIn('telemetry:get_alarms"', str(error))
+
+    def test_failure_on_page_two_raises(self) -> None:
+        base = f'{ALARMS}?limit=2'
+        self.http.get(ALARMS, json=[samples.alarm('event', 0), samples.alarm('event', 1)])
+        self.http.get(f'{base}&marker={samples.alarm_id(1)}', status_code=503)
+        self.assertRaises(BackendError, make_driver(page_size=2).get_all)
+        self.assertEqual(2, len(self.calls()))
+
+    def test_malformed_page_raises(self) -> None:
+        self.http.get(ALARMS, json={'alarms': []})
+        self.assertRaises(MalformedResponse, make_driver().get_all)
+
+    def test_alarm_without_id_raises(self) -> None:
+        self.http.get(ALARMS, json=[{'name': 'no id', 'type': 'event'}])
+        self.assertRaises(MalformedResponse, make_driver().get_all)
+
+    def test_server_error_raises(self) -> None:
+        self.http.get(ALARMS, status_code=500, text='boom')
+        self.assertRaises(APIError, make_driver().get_all)
+
+    def test_repeated_page_raises(self) -> None:
+        self.http.get(ALARMS, json=[samples.alarm('event', 0), samples.alarm('event', 1)])
+        self.assertRaises(BackendError, make_driver(page_size=2).get_all)

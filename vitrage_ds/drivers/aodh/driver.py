@@ -1,0 +1,216 @@
+"""The Aodh datasource driver: every alarm of every project, and alarm notifications."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import urllib.parse
+from collections.abc import Mapping
+from typing import Any
+
+from oslo_config import cfg
+
+from vitrage_ds.driver import Driver, Lookup
+from vitrage_ds.drivers.aodh.alarm_types import TYPES
+from vitrage_ds.drivers.aodh.fields import ENTITY_TYPE, alarm_fields, alarm_version
+from vitrage_ds.drivers.aodh.notifications import (
+    CHANGE_KINDS,
+    AlarmChange,
+    BadNotification,
+    apply_change,
+    parse_change,
+)
+from vitrage_ds.errors import APIError, BackendError
+from vitrage_ds.event import DELETE_ENTITY, Action, Event, Phase, Version, parse_time
+from vitrage_ds.http.client import Client
+from vitrage_ds.plugin import PluginContext
+
+__all__ = ['ALARMS_PATH', 'SERVICE_TYPE', 'AodhDriver']
+
+LOG = logging.getLogger(__name__)
+
+#: The catalog service type of Aodh.
+SERVICE_TYPE = 'alarming'
+#: The alarm collection, relative to the versionless Aodh endpoint.
+ALARMS_PATH = '/v2/alarms'
+
+#: The query Aodh needs to list every project's alarms (admin only).
+_ALL_PROJECTS = (('q.field', 'all_projects'), ('q.op', 'eq'), ('q.value', 'true'))
+#: Pages are ordered by the immutable alarm id: Aodh's default order
+#: (timestamp, descending) moves an alarm updated during a poll to a page
+#: already read, so marker paging would miss it.
+_ORDER = (('sort', 'alarm_id:asc'),)
+
+_FORBIDDEN_ALL = (
+    'listing every project\'s alarms (all_projects=true) needs the admin role '
+    '(Aodh policy "telemetry:get_alarms:all_projects"): give it to the '
+    'credentials vitrage_ds uses, or set [driver.aodh] all_projects = false '
+    'to poll only their own project')
+_FORBIDDEN_OWN = ('the credentials may not list alarms of their own project '
+                  '(Aodh policy "telemetry:get_alarms")')
+
+
+class AodhDriver(Driver):
+    """Aodh alarms as events of entity type ``aodh`` (see doc/source/drivers/aodh.rst).
+
+    :meth:`get_all` lists ``/v2/alarms`` page by page (``limit``/``marker``,
+    ordered by alarm id) with ``all_projects=true`` unless configured
+    otherwise, and returns one event per alarm, in that order, or raises.
+    :meth:`handle_notification` turns ``alarm.creation``,
+    ``alarm.rule_change``, ``alarm.state_transition`` and ``alarm.deletion``
+    into one event each; a payload that does not describe the whole alarm
+    is completed from ``lookup``, or by one ``GET /v2/alarms/{id}`` when the
+    collector does not know the alarm.
+    """
+
+    name = 'aodh'
+    default_poll_interval = 60.0
+    entity_types = (ENTITY_TYPE,)
+    event_types = tuple(CHANGE_KINDS)
+    exchanges = ('aodh',)
+    options = (
+        cfg.IntOpt('page_size', default=1000, min=1,
+                   help='Alarms asked for in each page of GET /v2/alarms.'),
+        cfg.BoolOpt('all_projects', default=True,
+                    help='List the alarms of every project '
+                         '(all_projects=true, which Aodh allows the admin '
+                         'role only). When false, only the alarms of the '
+                         'project of the configured credentials.'),
+    )
+
+    def __init__(self, context: PluginContext) -> None:
+        super().__init__(context)
+        self._client: Client | None = None
+        self._lock = threading.Lock()
+        self._unknown_types: set[str] = set()
+
+    # -- polling ---------------------------------------------------------
+
+    @property
+    def client(self) -> Client:
+        """The Aodh API client, built on first use."""
+        with self._lock:
+            if self._client is None:
+                self._client = self.context.client(SERVICE_TYPE)
+            return self._client
+
+    def get_all(self) -> list[Event]:
+        """Every alarm Aodh has, one ``SNAPSHOT`` event each, in alarm id order.
+
+        Makes ``pages + 1`` requests at most (a last page shorter than
+        ``page_size``, possibly empty, ends the listing).
+
+        :raises vitrage_ds.errors.BackendError: any page failed or was
+            malformed; a 403 says which role or option it takes.
+        """
+        observed = time.time()
+        params = [*(_ALL_PROJECTS if self.conf.all_projects else ()), *_ORDER]
+        try:
+            alarms = list(self.client.paginate_marker(
+                ALARMS_PATH, id_key='alarm_id', params=params,
+                limit=self.conf.page_size))
+        except APIError as exc:
+            if exc.status != 403:
+                raise
+            why = _FORBIDDEN_ALL if self.conf.all_projects else _FORBIDDEN_OWN
+            detail = f'{exc.detail}; {why}' if exc.detail else why
+            raise APIError(exc.method, exc.url, exc.status, detail) from exc
+        return [self._event(alarm, Action.SNAPSHOT, None,
+                            alarm_version(alarm, observed)) for alarm in alarms]
+
+    # -- notifications ---------------------------------------------------
+
+    def handle_notification(self, event_type: str, payload: Any,
+                            metadata: Mapping[str, Any],
+                            lookup: Lookup | None = None) -> list[Event]:
+        """One event for one alarm notification; none for bad input.
+
+        Never raises: a malformed notification, an alarm that is gone by
+        the time it is fetched, or a failed fetch is logged and yields no
+        event (the next poll repairs what was missed).
+        """
+        try:
+            change = parse_change(event_type, payload)
+        except BadNotification as exc:
+            LOG.warning('Aodh notification %s (message %s) dropped: %s',
+                        event_type, _message_id(metadata), exc)
+            return []
+        try:
+            return self._apply(change, metadata, lookup)
+        except Exception:  # the listener must never see an exception
+            LOG.exception('Aodh notification %s for alarm %s (message %s) dropped',
+                          event_type, change.alarm_id, _message_id(metadata))
+            return []
+
+    def _apply(self, change: AlarmChange, metadata: Mapping[str, Any],
+               lookup: Lookup | None) -> list[Event]:
+        observed = _observed(metadata)
+        known = None
+        if not change.standalone and lookup is not None:
+            known = lookup(ENTITY_TYPE, change.alarm_id)
+        if change.event_type == 'alarm.deletion':
+            alarm = apply_change(change, known)
+            version = Version(change.time or alarm_version(alarm, 0.0).source,
+                              observed, Phase.END)
+            return [self._event(alarm, Action.UPDATE, DELETE_ENTITY, version)]
+        if known is None and not change.standalone:
+            fetched = self._fetch(change)
+            if fetched is None:
+                return []
+            return [self._event(fetched, Action.UPDATE, change.event_type,
+                                alarm_version(fetched, observed))]
+        alarm = apply_change(change, known)
+        return [self._event(alarm, Action.UPDATE, change.event_type,
+                            alarm_version(alarm, observed))]
+
+    def _fetch(self, change: AlarmChange) -> dict[str, Any] | None:
+        """The alarm as Aodh has it now, or ``None`` (logged) when it cannot be had."""
+        path = f'{ALARMS_PATH}/{urllib.parse.quote(change.alarm_id, safe="")}'
+        try:
+            body = self.client.get(path)
+        except APIError as exc:
+            if exc.status == 404:
+                LOG.info('Aodh notification %s for alarm %s dropped: the alarm '
+                         'is gone', change.event_type, change.alarm_id)
+            else:
+                LOG.error('Aodh notification %s for alarm %s dropped: %s',
+                          change.event_type, change.alarm_id, exc)
+            return None
+        except BackendError as exc:
+            LOG.error('Aodh notification %s for alarm %s dropped: %s',
+                      change.event_type, change.alarm_id, exc)
+            return None
+        if not isinstance(body, dict) or body.get('alarm_id') != change.alarm_id:
+            LOG.error('Aodh notification %s for alarm %s dropped: GET %s answered '
+                      'no such alarm', change.event_type, change.alarm_id, path)
+            return None
+        return body
+
+    # -- mapping ---------------------------------------------------------
+
+    def _event(self, alarm: Mapping[str, Any], action: Action,
+               event_type: str | None, version: Version) -> Event:
+        return Event(datasource=self.name, entity_type=ENTITY_TYPE,
+                     entity_id=str(alarm['alarm_id']),
+                     fields=alarm_fields(alarm, self._unknown_type),
+                     action=action, event_type=event_type, version=version)
+
+    def _unknown_type(self, alarm_type: str) -> None:
+        with self._lock:
+            if alarm_type in self._unknown_types:
+                return
+            self._unknown_types.add(alarm_type)
+        LOG.warning('Aodh alarm type %r is unknown to this driver: its alarms '
+                    'get the generic fields only (known types: %s)', alarm_type,
+                    ', '.join(sorted(TYPES)))
+
+
+def _observed(metadata: Mapping[str, Any]) -> float:
+    stamp = metadata.get('timestamp') if isinstance(metadata, Mapping) else None
+    return parse_time(stamp) or time.time()
+
+
+def _message_id(metadata: Mapping[str, Any]) -> str:
+    value = metadata.get('message_id') if isinstance(metadata, Mapping) else None
+    return str(value) if value else '?'

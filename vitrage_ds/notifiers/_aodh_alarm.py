@@ -1,0 +1,187 @@
+"""The Aodh side of a deduced alarm: request bodies, ownership and bookkeeping.
+
+An Aodh alarm mirrors a deduced alarm when it is an ``event`` alarm whose
+event rule's query has the item ``vitrage_id == <the deduced alarm's id>``.
+Aodh cannot search inside a rule, so such alarms are found by their
+deterministic name, ``<name>_<affected_resource_id>``, and then matched on
+that item.
+
+Aodh has no conditional update, so the notifier keeps what it needs for
+ordering in the alarm itself, in the last sentence of its description::
+
+    Created 2024-05-01T12:00:00.000000Z; last change: activate at
+    2024-05-01T12:00:03.250000Z, sequence 7.
+
+``Created`` is when the notifier created the alarm (never changed later: it
+decides which of two duplicates survives); ``last change`` is the
+:class:`~vitrage_ds.deduced.Order` of the newest message applied. Both are
+written with the state in one ``PUT``, so a reader never sees a state
+without the order that produced it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from vitrage_ds.deduced import DeducedAlarm, Order, format_time
+from vitrage_ds.event import parse_time
+
+__all__ = [
+    'ALARM_STATE',
+    'OK_STATE',
+    'AlarmRecord',
+    'alarm_id',
+    'applied_order',
+    'create_body',
+    'is_mirror',
+    'survivor',
+    'update_body',
+]
+
+ALARM_STATE = 'alarm'
+OK_STATE = 'ok'
+
+_TAIL = re.compile(
+    r'Created (?P<created>\S+); last change: (?P<kind>activate|deactivate) '
+    r'at (?P<at>\S+), sequence (?P<seq>\d+)\.\Z')
+
+#: What a full ``PUT /v2/alarms/{id}`` carries over from the alarm as read.
+_PUT_FIELDS = ('name', 'type', 'description', 'severity', 'state', 'enabled',
+               'repeat_actions', 'ok_actions', 'alarm_actions',
+               'insufficient_data_actions', 'time_constraints', 'event_rule')
+
+AlarmRecord = Mapping[str, Any]
+
+
+def _micros(value: object) -> int | None:
+    seconds = parse_time(value)
+    return None if seconds is None else round(seconds * 1_000_000)
+
+
+def alarm_id(alarm: AlarmRecord) -> str:
+    """The alarm's id (the caller has checked the record has one)."""
+    return str(alarm['alarm_id'])
+
+
+def is_mirror(alarm: AlarmRecord, vitrage_id: str) -> bool:
+    """Whether ``alarm`` is the Aodh alarm of the deduced alarm ``vitrage_id``."""
+    if alarm.get('type') != 'event':
+        return False
+    rule = alarm.get('event_rule')
+    query = rule.get('query') if isinstance(rule, Mapping) else None
+    if not isinstance(query, list):
+        return False
+    return any(isinstance(item, Mapping) and item.get('field') == 'vitrage_id'
+               and item.get('value') == vitrage_id for item in query)
+
+
+def _tail(alarm: AlarmRecord) -> re.Match[str] | None:
+    description = alarm.get('description')
+    return _TAIL.search(description) if isinstance(description, str) else None
+
+
+def applied_order(alarm: AlarmRecord) -> Order | None:
+    """The order of the newest message applied to ``alarm``; ``None`` if unknown."""
+    tail = _tail(alarm)
+    if tail is None:
+        return None
+    micros = _micros(tail['at'])
+    return None if micros is None else Order(micros, int(tail['seq']))
+
+
+def _created(alarm: AlarmRecord) -> int:
+    tail = _tail(alarm)
+    micros = _micros(tail['created']) if tail else None
+    if micros is None:  # an edited description: Aodh's own (less stable) time
+        micros = _micros(alarm.get('timestamp'))
+    return micros if micros is not None else 0
+
+
+def survivor(alarms: list[AlarmRecord]) -> AlarmRecord:
+    """The one of several duplicates to keep: the oldest, then the smallest id.
+
+    Age is the creation time the notifier wrote in the description (falling
+    back to Aodh's ``timestamp``), which no later update changes, so every
+    process picks the same survivor however the duplicates change meanwhile.
+    """
+    return min(alarms, key=lambda a: (_created(a), alarm_id(a)))
+
+
+def _description(msg: DeducedAlarm, name: str, resource_id: str, created: int,
+                 order: Order) -> str:
+    kind = msg.event_type.rsplit('.', 1)[-1]
+    return (f'Deduced by Vitrage from alarm "{name}" on resource {resource_id} '
+            f'(vitrage_id {msg.vitrage_id}). Created {format_time(created)}; last '
+            f'change: {kind} at {order.timestamp}, sequence {order.sequence}.')
+
+
+def create_body(msg: DeducedAlarm, order: Order, *, state: str, severity: str,
+                created: int, event_type: str) -> dict[str, Any]:
+    """The body of ``POST /v2/alarms`` for the deduced alarm ``msg``.
+
+    ``msg`` must carry ``name`` and ``affected_resource_id``. Every query
+    item has its ``type``: Aodh refuses event rule items without one.
+    """
+    assert msg.name is not None and msg.affected_resource_id is not None
+    return {
+        'name': msg.aodh_name,
+        'type': 'event',
+        'description': _description(msg, msg.name, msg.affected_resource_id,
+                                    created, order),
+        'severity': severity,
+        'state': state,
+        'enabled': True,
+        'repeat_actions': False,
+        'event_rule': {
+            'event_type': event_type,
+            'query': [
+                {'field': 'resource_id', 'op': 'eq', 'type': 'string',
+                 'value': msg.affected_resource_id},
+                {'field': 'vitrage_id', 'op': 'eq', 'type': 'string',
+                 'value': msg.vitrage_id},
+            ],
+        },
+    }
+
+
+def _query_value(alarm: AlarmRecord, field: str) -> str | None:
+    rule = alarm.get('event_rule')
+    for item in (rule.get('query') or []) if isinstance(rule, Mapping) else []:
+        if isinstance(item, Mapping) and item.get('field') == field:
+            value = item.get('value')
+            return None if value is None else str(value)
+    return None
+
+
+def update_body(alarm: AlarmRecord, msg: DeducedAlarm, order: Order, *, state: str,
+                severity: str | None) -> dict[str, Any]:
+    """The body of ``PUT /v2/alarms/{id}``: ``alarm`` as read, with the new
+    state, the new order in its description and, when given, the new severity.
+
+    Aodh's PUT replaces the whole alarm, so every writable field is carried
+    over; ``project_id`` and ``user_id`` are left out and Aodh keeps them.
+    """
+    body = {k: alarm[k] for k in _PUT_FIELDS if alarm.get(k) is not None}
+    tail = _tail(alarm)
+    created = _micros(tail['created']) if tail else None
+    if created is None:
+        created = _created(alarm)
+    name = msg.name or _name_from(alarm, msg)
+    resource_id = (msg.affected_resource_id or _query_value(alarm, 'resource_id')
+                   or 'unknown')
+    body['description'] = _description(msg, name, resource_id, created, order)
+    body['state'] = state
+    if severity is not None:
+        body['severity'] = severity
+    return body
+
+
+def _name_from(alarm: AlarmRecord, msg: DeducedAlarm) -> str:
+    """The Vitrage name, recovered from the Aodh name when the message lacks it."""
+    aodh_name = str(alarm.get('name') or '')
+    resource_id = _query_value(alarm, 'resource_id')
+    if resource_id and aodh_name.endswith(f'_{resource_id}'):
+        return aodh_name[:-len(resource_id) - 1]
+    return aodh_name or msg.vitrage_id

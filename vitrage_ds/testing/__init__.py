@@ -8,7 +8,8 @@ kit. It needs the test requirements (testtools, fixtures).
 from vitrage_ds.testing.contracts import (DriverContractTests,
                                           NotifierContractTests,
                                           malformed_payloads)
-from vitrage_ds.testing.plugins import (TemporaryDistribution, load_plugin,
+from vitrage_ds.testing.plugins import (TemporaryDistribution,
+                                        construct_plugin, load_plugin,
                                         new_test_config)
 from vitrage_ds.testing.rabbit import RabbitUnavailable, RabbitVhost
 from vitrage_ds.testing.real import (NotificationLog, RealServices,
@@ -23,6 +24,7 @@ __all__ = [
     'RealServices',
     'ServicesUnavailable',
     'TemporaryDistribution',
+    'construct_plugin',
     'load_plugin',
     'malformed_payloads',
     'new_test_config',

@@ -2,8 +2,10 @@
 
 :func:`load_plugin` constructs one installed plugin the way the services do
 (through the registry, options registered in its own group) with a
-configuration suited to tests: no configuration files, ``auth_type =
-none`` and no retries, so a broken backend fails at once.
+configuration suited to tests (:func:`new_test_config`: no configuration
+files, ``auth_type = none`` and no retries, so a broken backend fails at
+once); :func:`construct_plugin` does the same for a class that is not
+installed.
 
 :class:`TemporaryDistribution` installs entry points (and, optionally,
 the modules they point to) in a temporary directory on ``sys.path``, for
@@ -24,9 +26,9 @@ from oslo_config import cfg
 
 from vitrage_ds import config, registry
 from vitrage_ds.errors import PluginLoadError
-from vitrage_ds.plugin import ClientFactory
+from vitrage_ds.plugin import ClientFactory, Plugin, PluginContext
 
-__all__ = ['TemporaryDistribution', 'load_plugin', 'new_test_config']
+__all__ = ['TemporaryDistribution', 'construct_plugin', 'load_plugin', 'new_test_config']
 
 _NAMESPACES = {'driver': registry.DRIVERS, 'notifier': registry.NOTIFIERS}
 
@@ -73,6 +75,25 @@ def load_plugin(kind: str, name: str, *, conf: cfg.ConfigOpts | None = None,
     if name in loaded.failures:
         raise PluginLoadError(namespace, name, loaded.failures[name])
     return loaded.plugins[name]
+
+
+def construct_plugin(plugin_cls: type[Plugin], kind: str, *, name: str | None = None,
+                     conf: cfg.ConfigOpts | None = None,
+                     options: Mapping[str, Any] | None = None,
+                     client_factory: ClientFactory | None = None) -> Any:
+    """Construct ``plugin_cls`` as the registry would, without an entry point.
+
+    For classes that are not installed (variants written inside a test).
+
+    :param name: the plugin's name and group; default ``plugin_cls.name``.
+    Other parameters as :func:`load_plugin`.
+    """
+    name = name or plugin_cls.name
+    conf = conf if conf is not None else new_test_config()
+    group = config.register_plugin_opts(conf, kind, name, plugin_cls)
+    for option, value in (options or {}).items():
+        conf.set_override(option, value, group)
+    return plugin_cls(PluginContext(conf, kind, name, client_factory))
 
 
 class TemporaryDistribution(fixtures.Fixture):

@@ -259,6 +259,8 @@ class HeatStackDriver(Driver):
         except FieldError as exc:
             raise MalformedResponse('GET', api.url(self._resources_path(stack)),
                                     str(exc)) from None
+        except MalformedResponse:
+            raise  # its message names the stack's URL already
         except BackendError as exc:
             hint = ''
             if isinstance(exc, APIError) and exc.status == 404:

@@ -100,7 +100,7 @@ def _service_opts() -> list[tuple[str, list[cfg.Opt]]]:
 
 
 #: Modules whose ``list_opts()`` contribute service groups ([collector], ...).
-_SERVICE_OPT_MODULES: list[str] = []
+_SERVICE_OPT_MODULES: list[str] = ['vitrage_ds.notifier_service.options']
 
 
 def new_config() -> cfg.ConfigOpts:

@@ -70,6 +70,7 @@ class VitrageDSApp(cliff_app.App):
         self._conf: cfg.ConfigOpts | None = None
         self._client_factory: ClientFactory | None = None
         self._handlers: list[logging.Handler] = []
+        self._root_level: int | None = None
 
     def build_option_parser(self, description: str | None, version: str | None,
                             argparse_kwargs: dict[str, Any] | None = None
@@ -137,6 +138,7 @@ class VitrageDSApp(cliff_app.App):
     def configure_logging(self) -> None:
         root = logging.getLogger()
         before = list(root.handlers)
+        self._root_level = root.level
         super().configure_logging()
         self._handlers = [h for h in root.handlers if h not in before]
         # Libraries' chatter stays out of a command's output unless -v.
@@ -145,12 +147,14 @@ class VitrageDSApp(cliff_app.App):
                 logging.getLogger(noisy).setLevel(logging.WARNING)
 
     def close_logging(self) -> None:
-        """Remove the handlers this run added (matters when run in-process)."""
+        """Undo this run's logging set-up (matters when run in-process)."""
         root = logging.getLogger()
         for handler in self._handlers:
             root.removeHandler(handler)
             handler.close()
         self._handlers = []
+        if self._root_level is not None:
+            root.setLevel(self._root_level)
 
     def interact(self) -> None:
         # No command given: show the usage rather than cliff's shell.

@@ -5,6 +5,9 @@ Third-party plugins test themselves with it (see
 kit. It needs the test requirements (testtools, fixtures).
 """
 
+from vitrage_ds.testing.collector import (RecordingSink, ScriptedDriver,
+                                          scripted_driver)
+from vitrage_ds.testing.cloud import EmulatedCloud
 from vitrage_ds.testing.contracts import (DriverContractTests,
                                           NotifierContractTests,
                                           malformed_payloads)
@@ -17,11 +20,14 @@ from vitrage_ds.testing.real import (NotificationLog, RealServices,
 
 __all__ = [
     'DriverContractTests',
+    'EmulatedCloud',
     'NotificationLog',
     'NotifierContractTests',
     'RabbitUnavailable',
     'RabbitVhost',
     'RealServices',
+    'RecordingSink',
+    'ScriptedDriver',
     'ServicesUnavailable',
     'TemporaryDistribution',
     'construct_plugin',
@@ -29,4 +35,5 @@ __all__ = [
     'malformed_payloads',
     'new_test_config',
     'real_config',
+    'scripted_driver',
 ]

@@ -130,18 +130,24 @@ class Identity:
     def caller(self, request: Request) -> Caller | None:
         """The request's caller: its token's, or the noauth headers'.
 
+        A live ``X-Auth-Token`` wins. Otherwise the noauth identity headers
+        (``X-User-Id``/``X-Auth-User``, ``X-Project-Id``/``X-Auth-Project``,
+        ``X-Roles``) are trusted when present, whatever token comes along
+        (keystoneauth's ``none`` plugin sends ``X-Auth-Token: notused``).
+
+        :returns: ``None`` when the request carries no identity at all.
         :raises HTTPError: 401 (keystonemiddleware's body) for an unknown
-            or expired token.
+            or expired token without identity headers.
         """
         token_id = request.header('X-Auth-Token')
-        if token_id:
-            token = self.live_token(token_id)
-            if token is None:
-                raise HTTPError(unauthorized(request))
+        token = self.live_token(token_id) if token_id else None
+        if token is not None:
             return token.caller
         user_id = request.header('X-User-Id') or request.header('X-Auth-User')
         project_id = request.header('X-Project-Id') or request.header('X-Auth-Project')
         if not user_id and not project_id:
+            if token_id:
+                raise HTTPError(unauthorized(request))
             return None
         roles = tuple(r.strip() for r in (request.header('X-Roles') or '').split(',')
                       if r.strip())

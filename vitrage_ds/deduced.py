@@ -40,7 +40,7 @@ import dataclasses
 import datetime
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
 from vitrage_ds.errors import InvalidMessage
 from vitrage_ds.event import parse_time
@@ -114,6 +114,9 @@ def _text(field: str, value: object, *, limit: int = MAX_LENGTH) -> str:
 
 def _optional_text(field: str, value: object, *, limit: int = MAX_LENGTH) -> str | None:
     return None if value is None else _text(field, value, limit=limit)
+
+
+_D = TypeVar('_D', bound='DeducedAlarm')
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -193,7 +196,7 @@ class DeducedAlarm:
         payload['sequence'] = self.sequence
         return payload
 
-    def replace(self, **changes: Any) -> DeducedAlarm:
+    def replace(self: _D, **changes: Any) -> _D:
         """A validated copy with ``changes`` applied."""
         return dataclasses.replace(self, **changes)
 

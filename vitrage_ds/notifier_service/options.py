@@ -1,0 +1,45 @@
+"""The ``[notifier]`` options: where the notifier service listens, and how."""
+
+from __future__ import annotations
+
+from oslo_config import cfg
+
+__all__ = ['DEFAULT_EXCHANGE', 'DEFAULT_TOPIC', 'GROUP', 'OPTS', 'list_opts',
+           'register_opts']
+
+GROUP = 'notifier'
+
+#: Where deduced-alarm messages go unless configured otherwise.
+DEFAULT_TOPIC = 'vitrage.graph'
+DEFAULT_EXCHANGE = 'vitrage'
+
+OPTS: list[cfg.Opt] = [
+    cfg.StrOpt('topic', default=DEFAULT_TOPIC,
+               help='The topic deduced-alarm messages are published on and '
+                    'the notifier service listens to.'),
+    cfg.StrOpt('exchange', default=DEFAULT_EXCHANGE,
+               help='The exchange of that topic.'),
+    cfg.StrOpt('listener_pool', default='vitrage_ds-notifier',
+               help='Listener pool: notifier services of one pool share the '
+                    'messages, each going to one of them, and do not compete '
+                    'with other consumers of the topic.'),
+    cfg.IntOpt('max_retries', default=3, min=0,
+               help='Times a message is requeued after a plugin asked for a '
+                    'retry (a transient failure) before it is given up.'),
+    cfg.FloatOpt('stop_timeout', default=30.0, min=0.0,
+                 help='Seconds vitrage-ds notifier waits, when stopping, for '
+                      'in-flight messages to finish.'),
+    cfg.StrOpt('publisher_id', default='vitrage.graph',
+               help='The publisher id of messages sent by vitrage-ds publish '
+                    'and DeducedAlarmPublisher.from_conf().'),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    """Register ``[notifier]`` on ``conf`` (idempotent)."""
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    """For :func:`vitrage_ds.config.list_opts` and ``oslo-config-generator``."""
+    return [(GROUP, list(OPTS))]

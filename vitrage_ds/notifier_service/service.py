@@ -1,0 +1,166 @@
+"""The notifier service: every message on the graph topic, to every notifier plugin."""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import oslo_messaging  # type: ignore[import-untyped]
+from oslo_config import cfg
+
+from vitrage_ds.bus import Listener, Notification
+from vitrage_ds.notifier import Message, NotifierPlugin, Outcome
+from vitrage_ds.notifier_service import options
+
+__all__ = ['NotifierService']
+
+LOG = logging.getLogger(__name__)
+
+#: Messages whose per-plugin progress is remembered across redeliveries.
+_MAX_TRACKED = 10_000
+
+
+class _Progress:
+    """Which plugins already finished with a message that is being retried."""
+
+    def __init__(self) -> None:
+        self._done: collections.OrderedDict[str, frozenset[str]] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def finished(self, message_id: str | None) -> frozenset[str]:
+        if message_id is None:
+            return frozenset()
+        with self._lock:
+            return self._done.get(message_id, frozenset())
+
+    def remember(self, message_id: str | None, finished: frozenset[str]) -> None:
+        if message_id is None:
+            return
+        with self._lock:
+            self._done[message_id] = finished
+            self._done.move_to_end(message_id)
+            while len(self._done) > _MAX_TRACKED:
+                self._done.popitem(last=False)
+
+    def forget(self, message_id: str | None) -> None:
+        if message_id is not None:
+            with self._lock:
+                self._done.pop(message_id, None)
+
+
+class NotifierService:
+    """Listens on ``(exchange, topic)`` and calls ``notify`` on every plugin.
+
+    For each message every plugin is called in turn, in the order given;
+    the message is acknowledged only after the last one returned:
+
+    * all returned :attr:`Outcome.DONE`: acknowledged;
+    * one returned :attr:`Outcome.RETRY`: requeued (at most ``max_retries``
+      times, by the bus layer). On a redelivery to this process only the
+      plugins that asked for the retry are called again; another process
+      of the pool calls them all, which plugins must tolerate (the contract
+      requires redelivered messages to be harmless);
+    * otherwise, if one returned :attr:`Outcome.REJECT` or raised (logged
+      with its traceback; the other plugins are still called): logged and
+      acknowledged.
+
+    Messages are handled concurrently (the bus layer's thread pool);
+    plugins must be thread-safe.
+
+    :param plugins: the plugins, by name (what
+        :func:`vitrage_ds.registry.load_notifiers` loaded).
+    :param transport: from :func:`vitrage_ds.bus.get_transport`; the caller
+        keeps owning it.
+    """
+
+    def __init__(self, plugins: Mapping[str, NotifierPlugin],
+                 transport: oslo_messaging.Transport, *,
+                 topic: str = options.DEFAULT_TOPIC,
+                 exchange: str | None = options.DEFAULT_EXCHANGE,
+                 pool: str | None = 'vitrage_ds-notifier',
+                 max_retries: int = 3) -> None:
+        self.plugins = dict(plugins)
+        self.topic = topic
+        self.exchange = exchange
+        self._progress = _Progress()
+        self._listener = Listener(transport, [(exchange, topic)], self.handle,
+                                  pool=pool, max_retries=max_retries)
+
+    @classmethod
+    def from_conf(cls, conf: cfg.ConfigOpts, plugins: Mapping[str, NotifierPlugin],
+                  transport: oslo_messaging.Transport) -> NotifierService:
+        """A service configured by ``[notifier]``."""
+        options.register_opts(conf)
+        group = conf[options.GROUP]
+        return cls(plugins, transport, topic=group.topic, exchange=group.exchange,
+                   pool=group.listener_pool, max_retries=group.max_retries)
+
+    @property
+    def listener(self) -> Listener:
+        """The bus listener (its counters say what became of the messages)."""
+        return self._listener
+
+    def start(self) -> None:
+        """Start listening. Idempotent."""
+        self._listener.start()
+        LOG.info('notifier service listening on %s/%s with %s',
+                 self.exchange or '(default exchange)', self.topic,
+                 ', '.join(self.plugins) or 'no plugins')
+
+    def stop(self, timeout: float | None = None) -> bool:
+        """Stop listening and let in-flight messages finish (see :meth:`Listener.stop`).
+
+        :returns: whether everything drained within ``timeout``.
+        """
+        return self._listener.stop(timeout)
+
+    def wait(self) -> None:
+        """Block until :meth:`stop` has drained."""
+        self._listener.wait()
+
+    def handle(self, note: Notification) -> Outcome:
+        """Give one message to every plugin; return what becomes of it. Never raises."""
+        message_id = note.metadata.get('message_id')
+        msg = Message(note.event_type, note.payload, note.metadata)
+        finished = set(self._progress.finished(message_id))
+        retry: list[str] = []
+        rejected: list[str] = []
+        for name, plugin in self.plugins.items():
+            if name in finished:
+                continue
+            outcome = self._call(name, plugin, msg, message_id)
+            if outcome is Outcome.RETRY:
+                retry.append(name)
+                continue
+            if outcome is not Outcome.DONE:
+                rejected.append(name)
+            finished.add(name)
+        if retry:
+            self._progress.remember(message_id, frozenset(finished))
+            LOG.info('%s %s: %s asked for a retry', note.event_type, message_id,
+                     ', '.join(retry))
+            return Outcome.RETRY
+        self._progress.forget(message_id)
+        if rejected:
+            LOG.warning('%s %s: rejected by %s', note.event_type, message_id,
+                        ', '.join(rejected))
+            return Outcome.REJECT
+        return Outcome.DONE
+
+    @staticmethod
+    def _call(name: str, plugin: NotifierPlugin, msg: Message,
+              message_id: Any) -> Outcome | None:
+        try:
+            outcome = plugin.notify(msg)
+        except Exception:
+            LOG.exception('notifier plugin %s raised on %s %s; the other plugins '
+                          'still run', name, msg.event_type, message_id)
+            return None
+        if not isinstance(outcome, Outcome):
+            LOG.error('notifier plugin %s returned %r, not an Outcome, on %s %s',
+                      name, outcome, msg.event_type, message_id)
+            return None
+        return outcome

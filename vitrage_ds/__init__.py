@@ -4,6 +4,7 @@ The public surface is re-exported here; modules not listed are
 implementation details.
 """
 
+from vitrage_ds.deduced import DeducedAlarm, DeducedAlarmActivate, DeducedAlarmDeactivate
 from vitrage_ds.driver import Driver, Lookup
 from vitrage_ds.errors import (APIError, BackendError, ConfigurationError,
                                ConnectionFailed, InvalidMessage,
@@ -22,6 +23,9 @@ __all__ = [
     'ConfigurationError',
     'ConnectionFailed',
     'DELETE_ENTITY',
+    'DeducedAlarm',
+    'DeducedAlarmActivate',
+    'DeducedAlarmDeactivate',
     'Driver',
     'Event',
     'InvalidMessage',

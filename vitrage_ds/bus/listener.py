@@ -266,9 +266,16 @@ class Listener:
         return self._drained.wait(timeout)
 
     def _drain(self) -> None:
+        # In parallel: each server's executor takes up to a second to wind
+        # down its idle threads.
+        waiters = [threading.Thread(target=server.wait, daemon=True,
+                                    name='vitrage_ds-listener-wait')
+                   for server in self._servers]
         try:
-            for server in self._servers:
-                server.wait()
+            for waiter in waiters:
+                waiter.start()
+            for waiter in waiters:
+                waiter.join()
         finally:
             self._drained.set()
 

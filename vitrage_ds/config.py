@@ -100,7 +100,8 @@ def _service_opts() -> list[tuple[str, list[cfg.Opt]]]:
 
 
 #: Modules whose ``list_opts()`` contribute service groups ([collector], ...).
-_SERVICE_OPT_MODULES: list[str] = ['vitrage_ds.notifier_service.options']
+_SERVICE_OPT_MODULES: list[str] = ['vitrage_ds.notifier_service.options',
+                                   'vitrage_ds.collector.options']
 
 
 def new_config() -> cfg.ConfigOpts:

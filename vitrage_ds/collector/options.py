@@ -1,0 +1,67 @@
+"""The ``[collector]`` options."""
+
+from __future__ import annotations
+
+from oslo_config import cfg
+
+__all__ = ['GROUP', 'OPTS', 'list_opts', 'register_opts']
+
+GROUP = 'collector'
+
+OPTS: list[cfg.Opt] = [
+    cfg.StrOpt('mode', default='full', choices=[
+        ('full', 'every complete poll emits the whole state (Vitrage snapshot '
+                 'semantics) and every accepted notification is emitted'),
+        ('diff', 'only changes are emitted: added, updated and deleted '
+                 'entities'),
+    ], help='What the collector emits.'),
+    cfg.ListOpt('sinks', default=['stdout'],
+                help='Where events go, for the vitrage-ds collect service: '
+                     '"stdout" (JSON lines), "file:PATH" (JSON lines appended '
+                     'to PATH), "bus:TOPIC" or "bus:EXCHANGE/TOPIC" (one '
+                     'notification per event, event type vitrage_ds.event).'),
+    cfg.BoolOpt('listen', default=True,
+                help='Listen to the bus for notifications; when false only '
+                     'polls feed the collector.'),
+    cfg.ListOpt('exchanges', default=[],
+                help='Exchanges to listen on; empty means the exchanges the '
+                     'enabled drivers declare (heat, aodh, ...).'),
+    cfg.ListOpt('topics', default=['notifications'],
+                help='Notification topics to listen on, on every exchange.'),
+    cfg.StrOpt('listener_pool', default='vitrage_ds',
+               help='Listener pool: collectors of one pool share the '
+                    'notifications, each going to one of them, and do not '
+                    'compete with other consumers of the topics.'),
+    cfg.IntOpt('max_retries', default=3, min=0,
+               help='Times a notification is requeued after a transient '
+                    'failure (a sink that failed) before it is given up.'),
+    cfg.FloatOpt('jitter', default=0.1, min=0.0, max=1.0,
+                 help='Random fraction added to each poll delay, so drivers '
+                      'and collectors do not poll in lockstep.'),
+    cfg.FloatOpt('retry_backoff', default=5.0, min=0.0,
+                 help='Seconds before retrying a failed poll; doubles with '
+                      'each failure in a row.'),
+    cfg.FloatOpt('retry_backoff_max', default=300.0, min=0.0,
+                 help='Most seconds between retries of a failed poll (never '
+                      'more than the driver\'s poll interval).'),
+    cfg.FloatOpt('tombstone_ttl', default=3600.0, min=0.0,
+                 help='Seconds a deleted entity is remembered, so that a '
+                      'late, older update does not bring it back. Should '
+                      'exceed the longest poll and the longest bus delay.'),
+    cfg.IntOpt('tombstone_limit', default=10_000, min=0,
+               help='Most deleted entities remembered per driver; the '
+                    'oldest are forgotten first.'),
+    cfg.FloatOpt('stop_timeout', default=30.0, min=0.0,
+                 help='Seconds vitrage-ds collect waits, when stopping, for '
+                      'in-flight notifications and polls to finish.'),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    """Register ``[collector]`` on ``conf`` (idempotent)."""
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    """For :func:`vitrage_ds.config.list_opts` and ``oslo-config-generator``."""
+    return [(GROUP, list(OPTS))]

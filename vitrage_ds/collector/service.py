@@ -1,0 +1,374 @@
+"""The collector: drivers polled and listened to, reconciled, delivered to sinks.
+
+Embedding it in a service takes a configuration and a sink::
+
+    import queue
+    from vitrage_ds import Collector, load_config
+
+    events = queue.Queue()
+    with Collector(load_config(['--config-file', 'vitrage_ds.conf']), events):
+        while True:
+            graph.apply(events.get())        # vitrage_ds.Event objects
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from oslo_config import cfg
+
+from vitrage_ds import registry
+from vitrage_ds.collector import options
+from vitrage_ds.collector.cache import EntityCache, Stats
+from vitrage_ds.collector.scheduler import Job, JobState, Scheduler
+from vitrage_ds.collector.sinks import Sink, as_sink, sink_from_spec
+from vitrage_ds.driver import Driver
+from vitrage_ds.errors import ConfigurationError
+from vitrage_ds.event import Action, Event, parse_time
+from vitrage_ds.notifier import Outcome
+from vitrage_ds.plugin import ClientFactory
+
+if TYPE_CHECKING:
+    import oslo_messaging  # type: ignore[import-untyped]
+
+    from vitrage_ds.bus import Listener, Notification
+
+__all__ = ['Collector', 'CollectorStopped']
+
+LOG = logging.getLogger(__name__)
+
+
+class CollectorStopped(RuntimeError):
+    """Events reached a collector whose sinks are already closed."""
+
+
+class Collector:
+    """Runs the drivers and delivers their reconciled events to sinks.
+
+    * **Polls.** Each driver's ``get_all()`` runs in a thread of its own,
+      every ``[driver.NAME] poll_interval`` seconds plus jitter; a failed
+      poll is retried with capped exponential backoff and changes nothing.
+      The first complete poll of a driver is emitted as ``init_snapshot``,
+      later ones as ``snapshot``.
+    * **Notifications.** With ``[collector] listen``, a pooled listener on
+      every ``(exchange, topic)`` of ``[collector] exchanges`` (default: the
+      drivers' own) and ``topics`` hands each notification to every driver
+      whose :meth:`~vitrage_ds.driver.Driver.handles` matches; the events
+      are emitted as ``update``. A notification is acknowledged only after
+      its events were delivered; if a sink fails it is requeued
+      (``[collector] max_retries`` times).
+    * **Reconciliation.** One :class:`~vitrage_ds.collector.EntityCache`
+      per driver owns the entity state (versions, tombstones, ``full`` or
+      ``diff`` emission: see :mod:`vitrage_ds.collector.cache`); drivers
+      read it through ``lookup``.
+    * **Delivery.** Every sink receives every batch, in order, one batch
+      at a time. Delivery is at least once.
+
+    :param conf: the configuration (``[collector]`` is registered if needed).
+    :param sinks: a sink, queue or callable, or a list of them (see
+        :func:`~vitrage_ds.collector.as_sink`); by default the sinks
+        ``[collector] sinks`` names.
+    :param drivers: the drivers by name; by default the ``[DEFAULT]
+        drivers`` loaded from their entry points (and closed at stop).
+    :param transport: the bus transport; by default one from
+        ``[DEFAULT] transport_url``, cleaned up at stop.
+    :param client_factory: passed to the drivers loaded by default.
+    :param sleep: see :class:`~vitrage_ds.collector.Scheduler` (tests).
+    :param rand: see :class:`~vitrage_ds.collector.Scheduler` (tests).
+    :param clock: monotonic seconds for tombstones and poll timing (tests).
+    :param wallclock: POSIX seconds for poll start times (tests).
+    :raises ConfigurationError: no driver could be loaded, or a sink spec
+        is wrong.
+    """
+
+    def __init__(self, conf: cfg.ConfigOpts, sinks: Any = None, *,
+                 drivers: Mapping[str, Driver] | None = None,
+                 transport: oslo_messaging.Transport | None = None,
+                 client_factory: ClientFactory | None = None,
+                 sleep: Callable[[float], bool] | None = None,
+                 rand: Callable[[], float] | None = None,
+                 clock: Callable[[], float] = time.monotonic,
+                 wallclock: Callable[[], float] = time.time) -> None:
+        options.register_opts(conf)
+        self.conf = conf
+        self._opts = conf[options.GROUP]
+        self._wallclock = wallclock
+        self._owns_drivers = drivers is None
+        if drivers is None:
+            loaded = registry.load_drivers(conf, client_factory=client_factory)
+            if not loaded.plugins:
+                raise ConfigurationError(
+                    'no driver could be loaded: '
+                    + '; '.join(f'{n}: {r}' for n, r in loaded.failures.items()))
+            drivers = loaded.plugins
+        if not drivers:
+            raise ConfigurationError('the collector needs at least one driver')
+        self._drivers: dict[str, Driver] = dict(drivers)
+        self._caches = {
+            name: EntityCache(name, mode=self._opts.mode,
+                              tombstone_ttl=self._opts.tombstone_ttl,
+                              tombstone_limit=self._opts.tombstone_limit, clock=clock)
+            for name in self._drivers}
+        self._poll_locks = {name: threading.Lock() for name in self._drivers}
+        self._initialized: set[str] = set()
+        self._transport = transport
+        self._owns_transport = False
+        self._sink_lock = threading.Lock()
+        self._closed = False
+        self._sinks = self._make_sinks(sinks)
+        self._scheduler = Scheduler(
+            [Job(name, _interval(driver), _bind(self.poll, name))
+             for name, driver in self._drivers.items()],
+            jitter=self._opts.jitter, backoff_initial=self._opts.retry_backoff,
+            backoff_max=self._opts.retry_backoff_max, sleep=sleep, clock=clock,
+            wallclock=wallclock, rand=rand or random.random)
+        self._listener: Listener | None = None
+        self._state_lock = threading.Lock()
+        self._started = False
+        self._stopped = threading.Event()
+
+    # -- public API ---------------------------------------------------------
+
+    @property
+    def drivers(self) -> Mapping[str, Driver]:
+        """The drivers, by name."""
+        return dict(self._drivers)
+
+    @property
+    def sinks(self) -> list[Sink]:
+        """The sinks, in delivery order."""
+        return list(self._sinks)
+
+    @property
+    def targets(self) -> list[tuple[str, str]]:
+        """The ``(exchange, topic)`` pairs the collector listens to (maybe none)."""
+        if not self._opts.listen:
+            return []
+        exchanges = list(self._opts.exchanges) or list(dict.fromkeys(
+            ex for driver in self._drivers.values() for ex in driver.exchanges))
+        return [(ex, topic) for ex in exchanges for topic in self._opts.topics]
+
+    @property
+    def listener(self) -> Listener | None:
+        """The bus listener once started, if listening."""
+        return self._listener
+
+    def cache(self, driver: str) -> EntityCache:
+        """The reconciliation cache of ``driver`` (read it, do not feed it)."""
+        return self._caches[driver]
+
+    def lookup(self, driver: str, entity_type: str, entity_id: str
+               ) -> Mapping[str, Any] | None:
+        """What the collector last delivered about an entity of ``driver``."""
+        return self._caches[driver].lookup(entity_type, entity_id)
+
+    @property
+    def poll_states(self) -> dict[str, JobState]:
+        """Each driver's poll state (runs, consecutive failures, last error)."""
+        return self._scheduler.states
+
+    def start(self) -> None:
+        """Start listening (if configured), then every driver's polling.
+
+        :raises oslo_messaging.MessagingException: the bus refused; nothing
+            is left running.
+        """
+        with self._state_lock:
+            if self._started:
+                return
+            if self._stopped.is_set():
+                raise RuntimeError('a stopped Collector cannot start again')
+            targets = self.targets
+            if targets:
+                from vitrage_ds.bus import Listener
+                listener = Listener(self._bus(), targets, self._on_notification,
+                                    pool=self._opts.listener_pool or None,
+                                    max_retries=self._opts.max_retries)
+                listener.start()
+                self._listener = listener
+                LOG.info('listening on %s (pool %s)',
+                         ', '.join(f'{ex}/{topic}' for ex, topic in targets),
+                         self._opts.listener_pool or '(none)')
+            self._scheduler.start()
+            self._started = True
+            LOG.info('collector started: drivers %s, mode %s, sinks %s',
+                     ', '.join(self._drivers), self._opts.mode,
+                     ', '.join(map(repr, self._sinks)))
+
+    def stop(self, timeout: float | None = None) -> bool:
+        """Drain and stop. Idempotent.
+
+        Order: stop consuming and finish the notifications in flight (each
+        acknowledged or requeued), then let polls in progress finish (no new
+        one starts), then close the sinks, the drivers the collector
+        loaded and the transport it created. Messages never handed to the
+        collector stay on the bus.
+
+        :param timeout: seconds for draining notifications and polls,
+            shared; ``None`` waits as long as they take.
+        :returns: whether everything drained in time.
+        """
+        with self._state_lock:
+            if self._stopped.is_set():
+                return True
+            deadline = None if timeout is None else time.monotonic() + timeout
+            drained = True
+            if self._listener is not None:
+                drained = self._listener.stop(_left(deadline)) and drained
+            drained = self._scheduler.stop(_left(deadline)) and drained
+            with self._sink_lock:
+                self._closed = True
+                for sink in self._sinks:
+                    _quietly(sink.close, f'closing sink {sink!r}')
+            if self._owns_drivers:
+                for driver in self._drivers.values():
+                    _quietly(driver.close, f'closing driver {driver!r}')
+            if self._owns_transport and self._transport is not None:
+                _quietly(self._transport.cleanup, 'closing the bus transport')
+            self._stopped.set()
+            LOG.info('collector stopped%s', '' if drained else ' (not fully drained)')
+            return drained
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until :meth:`stop` finished; returns whether it did."""
+        return self._stopped.wait(timeout)
+
+    def __enter__(self) -> Collector:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop(self._opts.stop_timeout)
+
+    def poll(self, driver: str) -> Stats:
+        """Poll ``driver`` once now, reconcile and deliver; what the scheduler runs.
+
+        Runs of one driver never overlap (a second call waits for the
+        first). Works without :meth:`start`, e.g. for a one-shot snapshot.
+
+        :raises vitrage_ds.errors.BackendError: the poll failed; nothing changed.
+        :raises Exception: a sink failed; nothing changed.
+        """
+        the_driver = self._drivers[driver]
+        cache = self._caches[driver]
+        with self._poll_locks[driver]:
+            token = cache.begin_poll(self._wallclock())
+            try:
+                events = _checked(driver, the_driver.get_all())
+                action = (Action.SNAPSHOT if driver in self._initialized
+                          else Action.INIT_SNAPSHOT)
+                stats = cache.apply_snapshot(token, events, action, self._deliver)
+            except BaseException:
+                cache.cancel_poll(token)
+                raise
+            self._initialized.add(driver)
+        LOG.info('%s %s: %d entities seen; %s', driver, action.value, len(events), stats)
+        return stats
+
+    def handle(self, event_type: str, payload: Any,
+               metadata: Mapping[str, Any] | None = None) -> Outcome:
+        """Process one notification as the listener does; for other listeners.
+
+        Every driver whose ``handles(event_type)`` is true turns it into
+        events, which are reconciled and delivered.
+
+        :returns: :attr:`Outcome.DONE` once every resulting event was
+            delivered (or there was none), :attr:`Outcome.RETRY` when a sink
+            failed or the collector is stopped (the message should come
+            again). Never raises.
+        """
+        metadata = metadata or {}
+        observed = parse_time(metadata.get('timestamp')) or self._wallclock()
+        for name, driver in self._drivers.items():
+            try:
+                if not driver.handles(event_type):
+                    continue
+                events = _checked(name, driver.handle_notification(
+                    event_type, payload, metadata, self._caches[name].lookup))
+            except Exception:
+                LOG.exception('driver %s raised on a %s notification (a driver '
+                              'must not); notification dropped for it', name, event_type)
+                continue
+            if not events:
+                continue
+            try:
+                self._caches[name].apply_updates(events, observed, self._deliver)
+            except CollectorStopped:
+                return Outcome.RETRY
+            except Exception as exc:
+                LOG.warning('delivering %d event(s) of a %s notification failed '
+                            '(%s: %s); the notification will come again',
+                            len(events), event_type, type(exc).__name__, exc)
+                return Outcome.RETRY
+        return Outcome.DONE
+
+    # -- internals ----------------------------------------------------------
+
+    def _on_notification(self, note: Notification) -> Outcome:
+        return self.handle(note.event_type, note.payload, note.metadata)
+
+    def _deliver(self, events: Sequence[Event]) -> None:
+        with self._sink_lock:
+            if self._closed:
+                raise CollectorStopped('the collector is stopped')
+            for sink in self._sinks:
+                sink.deliver(events)
+
+    def _bus(self) -> oslo_messaging.Transport:
+        if self._transport is None:
+            from vitrage_ds.bus import get_transport
+            self._transport = get_transport(self.conf)
+            self._owns_transport = True
+        return self._transport
+
+    def _publisher(self, topic: str, exchange: str | None) -> Any:
+        from vitrage_ds.bus import Publisher
+        return Publisher(self._bus(), topic=topic, exchange=exchange,
+                         publisher_id='vitrage_ds.collector')
+
+    def _make_sinks(self, sinks: Any) -> list[Sink]:
+        if sinks is None:
+            return [sink_from_spec(spec, self._publisher) for spec in self._opts.sinks]
+        many = isinstance(sinks, (list, tuple))
+        made = [as_sink(s) for s in sinks] if many else [as_sink(sinks)]
+        if not made:
+            raise ConfigurationError('the collector needs at least one sink')
+        return made
+
+
+def _bind(poll: Callable[[str], Stats], name: str) -> Callable[[], Stats]:
+    return lambda: poll(name)
+
+
+def _interval(driver: Driver) -> float:
+    try:
+        value = driver.conf.poll_interval
+    except (cfg.NoSuchOptError, AttributeError, KeyError):
+        value = None
+    return float(value if value else driver.default_poll_interval)
+
+
+def _checked(name: str, events: Iterable[Any]) -> list[Event]:
+    """The events a driver returned, without anything that is not an Event."""
+    items = events if isinstance(events, list) else list(events)
+    good = [e for e in items if isinstance(e, Event)]
+    if len(good) != len(items):
+        LOG.error('driver %s returned %d object(s) that are not events; dropped them',
+                  name, len(items) - len(good))
+    return good
+
+
+def _left(deadline: float | None) -> float | None:
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+
+def _quietly(action: Callable[[], object], what: str) -> None:
+    try:
+        action()
+    except Exception:
+        LOG.exception('%s failed', what)

@@ -125,6 +125,13 @@ class BusBehaviour(_Base):
         self.assertTrue(error.metadata['message_id'])
         self.assertTrue(error.metadata['timestamp'])
 
+    def test_priority_is_case_insensitive_and_warning_means_warn(self) -> None:
+        recorder = Recorder()
+        self.listen(recorder)
+        self.publisher().publish('test.event', {'n': 1}, priority='WARNING')
+        recorder.wait_for(lambda: bool(recorder.seen), 'the message')
+        self.assertEqual('warn', recorder.seen[0].priority)
+
     def test_transient_failure_is_requeued_then_handled(self) -> None:
         failed: set[Any] = set()
 

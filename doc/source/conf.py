@@ -1,0 +1,31 @@
+"""Sphinx configuration of the vitrage_ds documentation (built with -W)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / '_ext'))
+
+project = 'vitrage_ds'
+copyright = 'vitrage_ds developers'  # noqa: A001
+author = 'vitrage_ds developers'
+
+extensions = [
+    'sphinx.ext.autodoc',
+    'oslo_config.sphinxext',
+    'oslo_config.sphinxconfiggen',
+    'vitrage_ds_plugins',
+]
+
+# The sample configuration, generated at each build from the same generator
+# file as `tox -e genconfig`.
+config_generator_config_file = '../../etc/oslo-config-generator/vitrage_ds.conf'
+sample_config_basename = '_generated/vitrage_ds'
+
+exclude_patterns = ['_generated']
+autodoc_member_order = 'bysource'
+autodoc_typehints = 'none'
+
+html_theme = 'alabaster'
+html_title = 'vitrage_ds'

@@ -206,6 +206,20 @@ class EmulatedCloud(fixtures.Fixture):
             ids.append(project.id)
         return ids
 
+    def issue_token(self, username: str | None = None, project_id: str | None = None) -> str:
+        """A live token of ``username`` (default admin) scoped to ``project_id``.
+
+        Issued directly, without a request (nothing appears in the log).
+        """
+        user = self.identity.user_named(username or self.username)
+        if user is None:
+            raise KeyError(username)
+        if project_id is None:
+            project_id = min(user.projects) if user.projects else self.admin_project_id
+        token_id, _ = self.identity.issue(Caller(user.id, user.name, project_id, user.roles),
+                                          ['password'])
+        return token_id
+
     def expire_tokens(self) -> int:
         """Make every token issued so far expired: services answer 401 to them."""
         return self.identity.expire_tokens()

@@ -116,7 +116,7 @@ class AodhStore:
 
         Deterministic from the seed; spread over ``projects`` (default: the
         admin project; an int: that many ``project-N`` projects). No
-        notification is sent.
+        notification is sent. Returns copies of the new alarms, oldest first.
         """
         if isinstance(projects, int):
             if self.project_factory is None:
@@ -145,7 +145,7 @@ class AodhStore:
                     state_reason=REASON_DEFAULT if n % 3 == 2 else 'Transition to '
                     f'{STATES[n % 3]} due to emulated evaluation')
                 self.alarms[alarm_id] = alarm
-                made.append(alarm)
+                made.append(copy.deepcopy(alarm))
             self._order = None
         return made
 

@@ -122,6 +122,11 @@ def load(namespace: str, names: Sequence[str], conf: cfg.ConfigOpts,
         except Exception as exc:
             failures[ext.name] = (exc.reason if isinstance(exc, PluginLoadError)
                                   else _reason(exc))
+    for name in names:
+        if name not in plugins and name not in failures:
+            # stevedore keeps a namespace's entry points for the process's
+            # life: a plugin installed since is not seen until a restart.
+            failures[name] = 'installed after this process first loaded plugins; restart it'
     for name, reason in failures.items():
         LOG.error('%s plugin %r skipped: %s', kind, name, reason)
     return Loaded(plugins=plugins, failures=failures)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 
 import fixtures
@@ -121,3 +122,22 @@ class TestRegistry(testtools.TestCase):
 
     def test_plugin_class_of_unknown_name_raises_not_found(self) -> None:
         self.assertRaises(PluginNotFound, registry.plugin_class, registry.NOTIFIERS, 'nope')
+
+
+class TestPluginInstalledWhileRunning(testtools.TestCase):
+
+    def test_is_reported_as_a_failure_not_silently_missing(self) -> None:
+        self.useFixture(fixtures.FakeLogger(level=logging.INFO))
+        conf = new_test_config()
+        registry.load_drivers(conf, ['example'])  # stevedore now knows the namespace
+        dist = TemporaryDistribution(_ENTRY_POINTS, {'vitrage_ds_regtest': _MODULE},
+                                     name='vitrage_ds_regtest')
+        self.useFixture(dist)
+        # What a plugin installed into a running process looks like to stevedore.
+        self.useFixture(fixtures.MonkeyPatch(
+            'stevedore.ExtensionManager.ENTRY_POINT_CACHE',
+            {registry.DRIVERS: [ep for ep in importlib.metadata.entry_points(
+                group=registry.DRIVERS) if ep.name != 'second']}))
+        loaded = registry.load_drivers(conf, ['second', 'example'])
+        self.assertEqual(['example'], list(loaded.plugins))
+        self.assertIn('restart', loaded.failures['second'])

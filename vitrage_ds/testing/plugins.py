@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import fixtures
+import stevedore
 from oslo_config import cfg
 
 from vitrage_ds import config, registry
@@ -96,6 +97,16 @@ def construct_plugin(plugin_cls: type[Plugin], kind: str, *, name: str | None = 
     return plugin_cls(PluginContext(conf, kind, name, client_factory))
 
 
+def _forget_entry_points() -> None:
+    """Make the next lookup see ``sys.path`` as it is now.
+
+    stevedore remembers each namespace's entry points for the life of the
+    process, whatever ``sys.path`` becomes.
+    """
+    importlib.invalidate_caches()
+    stevedore.ExtensionManager.ENTRY_POINT_CACHE.clear()
+
+
 class TemporaryDistribution(fixtures.Fixture):
     """A throwaway installed distribution: entry points and modules on ``sys.path``.
 
@@ -136,14 +147,14 @@ class TemporaryDistribution(fixtures.Fixture):
             (self.path / f'{module}.py').write_text(source)
         sys.path.insert(0, str(self.path))
         self.addCleanup(self._remove)
-        importlib.invalidate_caches()
+        _forget_entry_points()
 
     def _remove(self) -> None:
         if str(self.path) in sys.path:
             sys.path.remove(str(self.path))
         for module in self.modules:
             sys.modules.pop(module, None)
-        importlib.invalidate_caches()
+        _forget_entry_points()
 
     @property
     def pythonpath(self) -> str:

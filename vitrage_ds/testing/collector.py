@@ -107,7 +107,8 @@ class ScriptedDriver(Driver):
         self._gate.wait()
         if isinstance(step, BaseException):
             raise step
-        return [e.replace(datasource=self.context.name) for e in step]
+        return [e.replace(datasource=self.context.name) if isinstance(e, Event) else e
+                for e in step]
 
     def handle_notification(self, event_type: str, payload: Any,
                             metadata: Mapping[str, Any],

@@ -1,0 +1,273 @@
+"""The Collector: polls, notifications, delivery, lifecycle (scripted drivers, fake:// bus)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import fixtures
+import testtools
+
+from vitrage_ds.bus import Publisher, get_transport
+from vitrage_ds.collector import Collector, CollectorStopped, JsonLinesSink
+from vitrage_ds.errors import BackendError, ConfigurationError
+from vitrage_ds.event import DELETE_ENTITY, Action
+from vitrage_ds.notifier import Outcome
+from vitrage_ds.testing.collector import (BrokenSink, RecordingSink, ScriptedDriver, entity, ids,
+                                          notification, scripted_driver)
+from vitrage_ds.testing.plugins import new_test_config
+
+STAMP = '2024-05-01 12:00:00.000000'
+
+
+class _Base(testtools.TestCase):
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.log = self.useFixture(fixtures.FakeLogger(name='vitrage_ds'))
+        self.conf = new_test_config({'collector': {'mode': 'diff', 'listen': False}})
+        self.sink = RecordingSink()
+
+    def driver(self, name: str = 'scripted', **kw: Any) -> ScriptedDriver:
+        return scripted_driver(name, conf=self.conf, **kw)
+
+    def collector(self, *drivers: ScriptedDriver, **kw: Any) -> Collector:
+        drivers = drivers or (self.driver(),)
+        return Collector(self.conf, self.sink, drivers={d.context.name: d for d in drivers},
+                         **kw)
+
+
+class TestPolls(_Base):
+
+    def test_the_first_complete_poll_is_the_init_snapshot(self) -> None:
+        collector = self.collector(self.driver(snapshot=[entity('a', source=1.0)]))
+        collector.poll('scripted')
+        self.assertEqual([Action.INIT_SNAPSHOT], [e.action for e in self.sink.events])
+
+    def test_later_polls_are_snapshots(self) -> None:
+        driver = self.driver()
+        driver.script([entity('a', source=1.0)], [entity('b', source=1.0)])
+        collector = self.collector(driver)
+        collector.poll('scripted')
+        collector.poll('scripted')
+        self.assertEqual([('a', Action.INIT_SNAPSHOT, None), ('b', Action.SNAPSHOT, None),
+                          ('a', Action.SNAPSHOT, DELETE_ENTITY)],
+                         [(e.entity_id, e.action, e.event_type) for e in self.sink.events])
+
+    def test_events_carry_the_driver_name(self) -> None:
+        collector = self.collector(self.driver('mine', snapshot=[entity('a')]))
+        collector.poll('mine')
+        self.assertEqual(['mine'], [e.datasource for e in self.sink.events])
+
+    def test_a_failed_poll_raises_and_delivers_nothing(self) -> None:
+        driver = self.driver()
+        driver.script([entity('a', source=1.0)], BackendError('down'))
+        collector = self.collector(driver)
+        collector.poll('scripted')
+        self.assertRaises(BackendError, collector.poll, 'scripted')
+        self.assertEqual(['a'], ids(self.sink.events))
+        self.assertIsNotNone(collector.lookup('scripted', 'scripted.thing', 'a'))
+
+    def test_a_failed_first_poll_leaves_the_next_one_the_init_snapshot(self) -> None:
+        driver = self.driver()
+        driver.script(BackendError('down'), [entity('a')])
+        collector = self.collector(driver)
+        self.assertRaises(BackendError, collector.poll, 'scripted')
+        collector.poll('scripted')
+        self.assertEqual([Action.INIT_SNAPSHOT], [e.action for e in self.sink.events])
+
+    def test_a_sink_failure_fails_the_poll_and_changes_nothing(self) -> None:
+        collector = self.collector(self.driver(snapshot=[entity('a')]))
+        self.sink.fail_next()
+        self.assertRaises(BrokenSink, collector.poll, 'scripted')
+        self.assertIsNone(collector.lookup('scripted', 'scripted.thing', 'a'))
+        collector.poll('scripted')
+        self.assertEqual([Action.INIT_SNAPSHOT], [e.action for e in self.sink.events])
+
+    def test_objects_that_are_not_events_are_dropped(self) -> None:
+        driver = self.driver()
+        driver.script([entity('a'), 'junk'])  # type: ignore[list-item]
+        collector = self.collector(driver)
+        collector.poll('scripted')
+        self.assertEqual(['a'], ids(self.sink.events))
+        self.assertIn('not events', self.log.output)
+
+
+class TestNotifications(_Base):
+
+    def test_events_of_a_matching_driver_are_delivered_as_updates(self) -> None:
+        collector = self.collector()
+        outcome = collector.handle('scripted.change', notification('a', status='ok'),
+                                   {'timestamp': STAMP})
+        self.assertEqual(Outcome.DONE, outcome)
+        self.assertEqual([('a', Action.UPDATE, 'scripted.change')],
+                         [(e.entity_id, e.action, e.event_type) for e in self.sink.events])
+
+    def test_the_envelope_time_is_the_observed_time(self) -> None:
+        collector = self.collector()
+        collector.handle('scripted.change', notification('a'), {'timestamp': STAMP})
+        self.assertEqual(1714564800.0, self.sink.events[0].version.observed)
+
+    def test_only_drivers_that_handle_the_event_type_see_it(self) -> None:
+        first, second = self.driver('first'), self.driver('second')
+        collector = self.collector(first, second)
+        self.assertEqual(Outcome.DONE, collector.handle('other.thing', notification('a'), {}))
+        self.assertEqual([], self.sink.events)
+
+    def test_every_matching_driver_gets_the_notification(self) -> None:
+        collector = self.collector(self.driver('first'), self.driver('second'))
+        collector.handle('scripted.change', notification('a'), {})
+        self.assertEqual(['first', 'second'], [e.datasource for e in self.sink.events])
+
+    def test_a_sink_failure_asks_for_the_message_again(self) -> None:
+        collector = self.collector()
+        self.sink.fail_next()
+        self.assertEqual(Outcome.RETRY,
+                         collector.handle('scripted.change', notification('a'), {}))
+
+    def test_the_message_delivered_again_is_not_lost(self) -> None:
+        collector = self.collector()
+        self.sink.fail_next()
+        metadata = {'timestamp': STAMP, 'message_id': 'm-1'}
+        collector.handle('scripted.change', notification('a'), metadata)
+        self.assertEqual(Outcome.DONE,
+                         collector.handle('scripted.change', notification('a'), metadata))
+        self.assertEqual(['a'], ids(self.sink.events))
+
+    def test_a_driver_that_raises_is_logged_and_the_message_acknowledged(self) -> None:
+        driver = self.driver()
+        driver.handle_notification = _raising  # type: ignore[method-assign]
+        collector = self.collector(driver)
+        self.assertEqual(Outcome.DONE, collector.handle('scripted.change', notification('a'), {}))
+        self.assertIn('driver scripted raised', self.log.output)
+
+    def test_the_driver_looks_up_the_collector_cache(self) -> None:
+        driver = self.driver(snapshot=[entity('a', status='known')])
+        collector = self.collector(driver)
+        collector.poll('scripted')
+        collector.handle('scripted.change', notification('a'), {})
+        self.assertEqual(('scripted.thing', 'a', {'id': 'a', 'status': 'known'}),
+                         driver.lookups[0])
+
+    def test_a_stopped_collector_asks_for_the_message_again(self) -> None:
+        collector = self.collector()
+        collector.stop()
+        self.assertEqual(Outcome.RETRY,
+                         collector.handle('scripted.change', notification('a'), {}))
+
+
+def _raising(*args: Any) -> Any:
+    raise RuntimeError('driver bug')
+
+
+class TestConfiguration(_Base):
+
+    def test_listens_on_the_drivers_exchanges_and_the_notifications_topic(self) -> None:
+        self.conf.set_override('listen', True, 'collector')
+        self.assertEqual([('scripted', 'notifications')], self.collector().targets)
+
+    def test_configured_exchanges_and_topics_replace_the_defaults(self) -> None:
+        self.conf.set_override('listen', True, 'collector')
+        self.conf.set_override('exchanges', ['heat', 'aodh'], 'collector')
+        self.conf.set_override('topics', ['notifications', 'vitrage_notifications'], 'collector')
+        self.assertEqual([('heat', 'notifications'), ('heat', 'vitrage_notifications'),
+                          ('aodh', 'notifications'), ('aodh', 'vitrage_notifications')],
+                         self.collector().targets)
+
+    def test_not_listening_means_no_targets(self) -> None:
+        self.assertEqual([], self.collector().targets)
+
+    def test_the_poll_interval_comes_from_the_driver_group(self) -> None:
+        delays: list[float] = []
+        stop = threading.Event()
+
+        def sleep(seconds: float) -> bool:
+            delays.append(seconds)
+            if len(delays) >= 2:
+                stop.set()
+                return True
+            return False
+
+        collector = self.collector(self.driver(poll_interval=42.0, snapshot=[]),
+                                   sleep=sleep, rand=lambda: 0.0)
+        collector.start()
+        self.assertTrue(stop.wait(30))
+        collector.stop(30)
+        self.assertEqual(42.0, round(delays[1]))
+
+    def test_sinks_come_from_the_configuration_by_default(self) -> None:
+        path = self.useFixture(fixtures.TempDir()).join('events.jsonl')
+        self.conf.set_override('sinks', ['stdout', f'file:{path}'], 'collector')
+        collector = Collector(self.conf, drivers={'scripted': self.driver()})
+        self.addCleanup(collector.stop)
+        self.assertEqual(['<stdout>', path],
+                         [s.name for s in collector.sinks if isinstance(s, JsonLinesSink)])
+
+    def test_a_wrong_sink_spec_is_a_configuration_error(self) -> None:
+        self.conf.set_override('sinks', ['kafka:x'], 'collector')
+        self.assertRaises(ConfigurationError, Collector, self.conf,
+                          drivers={'scripted': self.driver()})
+
+    def test_no_driver_is_a_configuration_error(self) -> None:
+        self.assertRaises(ConfigurationError, Collector, self.conf, self.sink, drivers={})
+
+    def test_drivers_load_from_the_configuration_by_default(self) -> None:
+        self.conf.set_override('drivers', ['example'])
+        collector = Collector(self.conf, self.sink)
+        self.assertEqual(['example'], list(collector.drivers))
+
+
+class TestLifecycle(_Base):
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.transport = get_transport(self.conf, 'fake://')
+        self.addCleanup(self.transport.cleanup)
+
+    def test_notifications_on_the_bus_reach_the_sink(self) -> None:
+        self.conf.set_override('listen', True, 'collector')
+        collector = self.collector(self.driver(snapshot=[]), transport=self.transport,
+                                   sleep=lambda s: True)
+        with collector:
+            Publisher(self.transport, topic='notifications', exchange='scripted').publish(
+                'scripted.change', notification('a', status='ok'))
+            self.sink.wait_for(lambda events: ids(events) == ['a'])
+
+    def test_stop_closes_the_sinks(self) -> None:
+        collector = self.collector(sleep=lambda s: True)
+        collector.start()
+        collector.stop()
+        self.assertTrue(self.sink.closed)
+
+    def test_stop_leaves_drivers_it_did_not_load_open(self) -> None:
+        driver = self.driver()
+        collector = self.collector(driver, sleep=lambda s: True)
+        collector.start()
+        collector.stop()
+        self.assertFalse(driver.closed)
+
+    def test_a_poll_after_stop_cannot_deliver(self) -> None:
+        collector = self.collector(self.driver(snapshot=[entity('a')]), sleep=lambda s: True)
+        collector.start()
+        collector.stop()
+        self.assertRaises(CollectorStopped, collector.poll, 'scripted')
+
+    def test_stop_is_idempotent_and_wait_returns(self) -> None:
+        collector = self.collector(sleep=lambda s: True)
+        collector.start()
+        self.assertTrue(collector.stop())
+        self.assertTrue(collector.stop())
+        self.assertTrue(collector.wait(0))
+
+    def test_a_stopped_collector_cannot_start_again(self) -> None:
+        collector = self.collector(sleep=lambda s: True)
+        collector.stop()
+        self.assertRaises(RuntimeError, collector.start)
+
+    def test_the_scheduler_polls_every_driver(self) -> None:
+        first = self.driver('first', snapshot=[entity('a')])
+        second = self.driver('second', snapshot=[entity('b')])
+        collector = self.collector(first, second, rand=lambda: 0.0)
+        with collector:
+            self.sink.wait_for(lambda events: sorted(ids(events)) == ['a', 'b'])
+        self.assertEqual({'first', 'second'}, {e.datasource for e in self.sink.events})

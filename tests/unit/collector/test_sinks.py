@@ -1,0 +1,195 @@
+"""Sinks: callable, queue, JSON lines, bus topic; building them from configuration."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import queue
+import threading
+from typing import Any
+
+import fixtures
+import testtools
+
+from vitrage_ds.bus import Listener, Notification, Publisher, get_transport
+from vitrage_ds.collector.sinks import (BUS_EVENT_TYPE, BusSink, CallbackSink, JsonLinesSink,
+                                        QueueSink, Sink, as_sink, sink_from_spec)
+from vitrage_ds.config import new_config
+from vitrage_ds.errors import ConfigurationError
+from vitrage_ds.event import Action, Event
+from vitrage_ds.notifier import Outcome
+from vitrage_ds.testing.collector import RecordingSink, entity
+
+EVENTS = [entity('a', source=1.0, observed=2.0, status='ok', tags=['x']),
+          entity('b', source=1.0, observed=2.0, deleted=True, action=Action.UPDATE,
+                 name='caf\u00e9')]
+
+
+class TestCallbackAndQueue(testtools.TestCase):
+
+    def test_callback_sees_each_event_in_order(self) -> None:
+        seen: list[Event] = []
+        CallbackSink(seen.append).deliver(EVENTS)
+        self.assertEqual(EVENTS, seen)
+
+    def test_a_raising_callback_fails_the_batch(self) -> None:
+        def broken(event: Event) -> None:
+            raise ValueError('consumer bug')
+        self.assertRaises(ValueError, CallbackSink(broken).deliver, EVENTS)
+
+    def test_queue_gets_each_event_in_order(self) -> None:
+        q: queue.Queue[Event] = queue.Queue()
+        QueueSink(q).deliver(EVENTS)
+        self.assertEqual(EVENTS, [q.get_nowait(), q.get_nowait()])
+
+    def test_a_full_queue_fails_the_batch_after_the_timeout(self) -> None:
+        q: queue.Queue[Event] = queue.Queue(maxsize=1)
+        self.assertRaises(queue.Full, QueueSink(q, timeout=0.0).deliver, EVENTS)
+
+
+class TestJsonLines(testtools.TestCase):
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.path = os.path.join(self.useFixture(fixtures.TempDir()).path, 'events.jsonl')
+
+    def _lines(self) -> list[dict[str, Any]]:
+        with open(self.path, encoding='utf-8') as f:
+            return [json.loads(line) for line in f]
+
+    def test_writes_one_flat_event_per_line(self) -> None:
+        sink = JsonLinesSink(self.path)
+        sink.deliver(EVENTS)
+        self.assertEqual([e.to_dict() for e in EVENTS], self._lines())
+
+    def test_lines_rebuild_the_events(self) -> None:
+        sink = JsonLinesSink(self.path)
+        sink.deliver(EVENTS)
+        self.assertEqual(EVENTS, [Event.from_dict(d) for d in self._lines()])
+
+    def test_a_batch_is_on_disk_when_deliver_returns(self) -> None:
+        sink = JsonLinesSink(self.path)
+        self.addCleanup(sink.close)
+        sink.deliver(EVENTS[:1])
+        self.assertEqual(1, len(self._lines()))
+
+    def test_appends_to_an_existing_file(self) -> None:
+        first = JsonLinesSink(self.path)
+        first.deliver(EVENTS[:1])
+        first.close()
+        second = JsonLinesSink(self.path, fsync=True)
+        second.deliver(EVENTS[1:])
+        second.close()
+        self.assertEqual(['a', 'b'], [d['vitrage_ds_entity_id'] for d in self._lines()])
+
+    def test_a_stream_is_written_and_left_open(self) -> None:
+        stream = io.StringIO()
+        sink = JsonLinesSink(stream)
+        sink.deliver(EVENTS)
+        sink.close()
+        self.assertFalse(stream.closed)
+        self.assertEqual(2, len(stream.getvalue().splitlines()))
+
+    def test_non_ascii_text_is_kept_as_is(self) -> None:
+        stream = io.StringIO()
+        JsonLinesSink(stream).deliver(EVENTS[1:])
+        self.assertIn('caf\u00e9', stream.getvalue())
+
+    def test_dash_means_standard_output(self) -> None:
+        out = self.useFixture(fixtures.StringStream('stdout'))
+        self.useFixture(fixtures.MonkeyPatch('sys.stdout', out.stream))
+        sink = JsonLinesSink('-')
+        sink.deliver(EVENTS[:1])
+        sink.close()
+        out.stream.seek(0)
+        self.assertEqual('a', json.loads(out.stream.read())['vitrage_ds_entity_id'])
+
+
+class TestAsSink(testtools.TestCase):
+
+    def test_a_sink_is_used_as_is(self) -> None:
+        sink = RecordingSink()
+        self.assertIs(sink, as_sink(sink))
+
+    def test_a_queue_becomes_a_queue_sink(self) -> None:
+        self.assertIsInstance(as_sink(queue.Queue()), QueueSink)
+
+    def test_a_callable_becomes_a_callback_sink(self) -> None:
+        self.assertIsInstance(as_sink(print), CallbackSink)
+
+    def test_anything_else_is_refused(self) -> None:
+        self.assertRaises(TypeError, as_sink, 42)
+
+    def test_every_sink_class_satisfies_the_protocol(self) -> None:
+        for sink in (CallbackSink(print), QueueSink(queue.Queue()), JsonLinesSink(io.StringIO()),
+                     BusSink(object())):
+            self.assertIsInstance(sink, Sink)
+
+
+class _Publishers:
+    def __init__(self) -> None:
+        self.made: list[tuple[str, str | None]] = []
+
+    def __call__(self, topic: str, exchange: str | None) -> Any:
+        self.made.append((topic, exchange))
+        return object()
+
+
+class TestSinkFromSpec(testtools.TestCase):
+
+    def test_stdout(self) -> None:
+        self.assertEqual('<stdout>', sink_from_spec('stdout', _Publishers()).name)  # type: ignore[attr-defined]
+
+    def test_file_path(self) -> None:
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path, 'e.jsonl')
+        sink = sink_from_spec(f'file:{path}', _Publishers())
+        self.addCleanup(sink.close)
+        self.assertEqual(path, sink.name)  # type: ignore[attr-defined]
+
+    def test_file_url(self) -> None:
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path, 'e.jsonl')
+        sink = sink_from_spec(f'file://{path}', _Publishers())
+        self.addCleanup(sink.close)
+        self.assertEqual(path, sink.name)  # type: ignore[attr-defined]
+
+    def test_bus_topic_on_the_default_exchange(self) -> None:
+        publishers = _Publishers()
+        self.assertIsInstance(sink_from_spec('bus:vitrage_ds.events', publishers), BusSink)
+        self.assertEqual([('vitrage_ds.events', None)], publishers.made)
+
+    def test_bus_exchange_and_topic(self) -> None:
+        publishers = _Publishers()
+        sink_from_spec('bus:vitrage/vitrage_ds.events', publishers)
+        self.assertEqual([('vitrage_ds.events', 'vitrage')], publishers.made)
+
+    def test_anything_else_is_a_configuration_error(self) -> None:
+        for spec in ('', 'kafka:x', 'file:', 'bus:', 'bus:ex/', 'stdout:x'):
+            self.assertRaises(ConfigurationError, sink_from_spec, spec, _Publishers())
+
+
+class TestBusSink(testtools.TestCase):
+
+    def test_events_arrive_as_notifications_that_rebuild_them(self) -> None:
+        conf = new_config()
+        conf([])
+        transport = get_transport(conf, 'fake://')
+        self.addCleanup(transport.cleanup)
+        received: list[Notification] = []
+        done = threading.Event()
+
+        def handler(note: Notification) -> Outcome:
+            received.append(note)
+            if len(received) == len(EVENTS):
+                done.set()
+            return Outcome.DONE
+
+        listener = Listener(transport, [('vitrage', 'graph_events')], handler)
+        listener.start()
+        self.addCleanup(listener.stop, 10)
+        sink = BusSink(Publisher(transport, topic='graph_events', exchange='vitrage'), owned=True)
+        sink.deliver(EVENTS)
+        sink.close()
+        self.assertTrue(done.wait(30))
+        self.assertEqual([BUS_EVENT_TYPE] * 2, [n.event_type for n in received])
+        self.assertEqual(EVENTS, [Event.from_dict(n.payload) for n in received])

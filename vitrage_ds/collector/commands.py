@@ -1,0 +1,118 @@
+"""``vitrage-ds collect``: the collector as a service."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from types import FrameType
+from typing import Any
+
+from cliff import command
+from oslo_config import cfg
+
+from vitrage_ds.cli.app import app_of
+from vitrage_ds.collector import options
+from vitrage_ds.collector.service import Collector
+
+__all__ = ['Collect']
+
+LOG = logging.getLogger(__name__)
+
+
+class Collect(command.Command):
+    """Run the collector until SIGTERM or SIGINT (or poll once with --once).
+
+    Polls every driver of ``[DEFAULT] drivers`` on its interval, listens to
+    their notifications (``[collector] exchanges``/``topics``, pooled),
+    reconciles and delivers the events to ``[collector] sinks`` (JSON lines
+    on standard output by default; logs then go to standard error). On
+    SIGTERM or SIGINT it stops taking notifications, finishes those in
+    flight and the polls in progress (at most ``[collector] stop_timeout``
+    seconds; unfinished notifications go back to the queue), closes the
+    sinks and exits 0.
+    """
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument('--once', action='store_true',
+                            help='Poll every driver once, deliver, and exit '
+                                 '(non-zero if a poll failed); no listening.')
+        parser.add_argument('--mode', choices=['full', 'diff'],
+                            help='Override [collector] mode.')
+        parser.add_argument('--sink', dest='sinks', action='append', metavar='SPEC',
+                            help='Override [collector] sinks (repeatable): stdout, '
+                                 'file:PATH, bus:TOPIC or bus:EXCHANGE/TOPIC.')
+        parser.add_argument('--no-listen', action='store_true',
+                            help='Do not listen to the bus (polls only).')
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> int:
+        app = app_of(self)
+        conf = app.config()
+        options.register_opts(conf)
+        _apply_arguments(conf, parsed_args)
+        app.use_oslo_log()
+        if parsed_args.once:
+            return _collect_once(conf, app.client_factory())
+        stop = threading.Event()
+        previous = {sig: signal.signal(sig, _setter(stop))
+                    for sig in (signal.SIGTERM, signal.SIGINT)}
+        collector: Collector | None = None
+        try:
+            collector = Collector(conf, client_factory=app.client_factory())
+            collector.start()
+            while not stop.wait(1.0):
+                pass
+            timeout = conf[options.GROUP].stop_timeout
+            LOG.info('collector stopping: finishing in-flight notifications and polls')
+            if not collector.stop(timeout):
+                LOG.warning('in-flight work did not finish within %s s; unfinished '
+                            'notifications will be redelivered', timeout)
+            listener = collector.listener
+            if listener is not None:
+                LOG.info('notifications: %d handled, %d requeued, %d rejected',
+                         listener.handled, listener.requeued, listener.rejected)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            if collector is not None:
+                collector.stop(0)
+        return 0
+
+
+def _apply_arguments(conf: cfg.ConfigOpts, args: argparse.Namespace) -> None:
+    group = options.GROUP
+    if args.mode:
+        conf.set_override('mode', args.mode, group)
+    if args.sinks:
+        conf.set_override('sinks', args.sinks, group)
+    if args.no_listen or args.once:
+        conf.set_override('listen', False, group)
+    # oslo.log writes to standard output unless told otherwise, which would
+    # interleave log lines with the JSON lines of a stdout sink.
+    conf.set_default('use_stderr', True)
+    if 'stdout' in conf[group].sinks and not conf.log_file:
+        conf.set_override('use_stderr', True)
+
+
+def _collect_once(conf: cfg.ConfigOpts, client_factory: Any) -> int:
+    collector = Collector(conf, client_factory=client_factory)
+    failed = []
+    try:
+        for name in collector.drivers:
+            try:
+                collector.poll(name)
+            except Exception as exc:
+                LOG.error('poll of %s failed: %s: %s', name, type(exc).__name__, exc)
+                failed.append(name)
+    finally:
+        collector.stop(0)
+    return 1 if failed else 0
+
+
+def _setter(event: threading.Event) -> Any:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        event.set()
+    return handler

@@ -57,3 +57,27 @@ class TestExampleNotifierContract(NotifierContractTests, _WidgetBackend):
     def make_plugin(self):
         return load_plugin('notifier', 'example', options={
             'endpoint_override': self.server.url})
+
+
+class TestExampleDriverCompletesThinNotifications(_WidgetBackend):
+    """Beyond the contract: what the example promises about thin payloads."""
+
+    def driver(self):
+        return load_plugin('driver', 'example', options={'endpoint_override': self.server.url})
+
+    def test_from_the_collector_lookup_without_an_api_call(self) -> None:
+        known = {('example.widget', 'w1'): {'name': 'known', 'status': 'OK'}}
+        events = self.driver().handle_notification(
+            'widget.update', {'id': 'w1', 'status': 'ERROR'}, {},
+            lambda entity_type, entity_id: known.get((entity_type, entity_id)))
+        self.assertEqual([{'widget_id': 'w1', 'name': 'known', 'status': 'ERROR',
+                           'updated_at': None}], [dict(e.fields) for e in events])
+        self.assertEqual([], self.server.requests)
+
+    def test_from_the_api_when_the_lookup_knows_nothing(self) -> None:
+        events = self.driver().handle_notification(
+            'widget.update', {'id': 'w1', 'status': 'ERROR'}, {})
+        self.assertEqual([{'widget_id': 'w1', 'name': 'widget 1', 'status': 'ERROR',
+                           'updated_at': '2024-05-01T12:00:01Z'}],
+                         [dict(e.fields) for e in events])
+        self.assertEqual([('GET', '/widgets/w1')], self.server.requests)

@@ -20,7 +20,7 @@ _KINDS = (('driver', 'vitrage_ds.drivers'), ('notifier', 'vitrage_ds.notifiers')
 def _summary(ep: importlib.metadata.EntryPoint) -> str:
     try:
         doc = ep.load().__doc__ or ''
-    except Exception as exc:  # noqa: BLE001 - a broken plugin is shown, not fatal
+    except Exception as exc:  # a broken plugin is shown, not fatal
         return f'(does not import: {type(exc).__name__})'
     return doc.strip().splitlines()[0] if doc.strip() else ''
 

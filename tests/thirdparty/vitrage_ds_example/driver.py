@@ -14,7 +14,7 @@ import logging
 import time
 import urllib.parse
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from oslo_config import cfg
 
@@ -75,19 +75,22 @@ class ExampleDriver(Driver):
             return []
         stamp = metadata.get('timestamp') if isinstance(metadata, Mapping) else None
         observed = parse_time(stamp) or time.time()
-        widget_id = payload.get('id') if isinstance(payload, Mapping) else None
+        if not isinstance(payload, Mapping):
+            LOG.warning('%s dropped: the payload is not an object', event_type)
+            return []
+        widget_id = payload.get('id')
         if not _valid_id(widget_id):
             LOG.warning('%s dropped: the payload has no valid widget id', event_type)
             return []
-        assert isinstance(payload, Mapping)
         if event_type == 'widget.delete':
             return [self._event({'widget_id': widget_id}, Action.UPDATE,
                                 DELETE_ENTITY, observed)]
         widget = dict(payload)
         if 'name' not in widget:
-            widget = self._complete(widget_id, widget, lookup)
-            if widget is None:
+            completed = self._complete(widget_id, widget, lookup)
+            if completed is None:
                 return []
+            widget = completed
         fields = _fields(widget)
         if fields is None:
             LOG.warning('%s for widget %s dropped: malformed payload', event_type, widget_id)
@@ -119,7 +122,7 @@ class ExampleDriver(Driver):
                      event_type=event_type, version=Version(source, observed))
 
 
-def _valid_id(value: Any) -> bool:
+def _valid_id(value: Any) -> TypeGuard[str]:
     return isinstance(value, str) and 0 < len(value) <= _MAX_ID
 
 

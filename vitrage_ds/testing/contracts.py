@@ -1,9 +1,11 @@
 """Contract suites every driver and notifier plugin must pass.
 
 A plugin's test case inherits the whole behavioural suite by subclassing
-one of these mixins together with :class:`testtools.TestCase` (the mixin
-comes first; it is not a test case itself, so test runners do not collect
-it on its own)::
+one of these mixins together with :class:`testtools.TestCase`. The mixins
+are not test cases themselves, so runners do not collect them on their own,
+and they define none of the hooks below, so a subclass may supply the hooks
+from any of its bases (e.g. a shared backend base class), whatever their
+order::
 
     class TestWidgetDriverContract(contracts.DriverContractTests,
                                    testtools.TestCase):
@@ -33,21 +35,24 @@ What a subclass supplies
     failure is quick: ``[http] retries = 0`` or a tiny ``retry_backoff``
     (:func:`vitrage_ds.testing.plugins.load_plugin` does this).
     For a driver, the healthy snapshot must hold at least
-    :attr:`~DriverContractTests.min_snapshot_size` entities spread over
-    at least two pages, so a failure half-way through paging can happen.
+    ``min_snapshot_size`` (default 2) entities spread over at least two
+    pages, so a failure half-way through paging can happen.
 
 ``break_backend(mode)`` (both suites)
     Make the backend fail in ``mode`` for the rest of the test. The suite
-    uses the modes listed in :attr:`~DriverContractTests.backend_failure_modes`:
+    uses the modes listed in ``backend_failure_modes`` (default: ``('down',
+    'fail_on_page')`` for drivers, ``('down',)`` for notifiers); a test
+    for a mode not listed is skipped:
 
     * ``'down'``: every call fails (connection refused, or 5xx every time).
     * ``'fail_on_page'`` (drivers): the first page of a listing answers,
       a later page fails (5xx, connection reset or a malformed body).
 
-    A subclass may list more modes (e.g. ``'unauthorized'``,
-    ``'malformed'``); each must make ``get_all()`` raise. A later call
-    replaces the earlier breakage. Set ``backend_failure_modes = ()`` for a
-    plugin without a backend.
+    A driver suite may list more modes (e.g. ``'unauthorized'``,
+    ``'malformed'``); each must make ``get_all()`` raise, and they are
+    tried one after the other in one test, so each call replaces the
+    earlier breakage. Set ``backend_failure_modes = ()`` for a plugin
+    without a backend.
 
 ``sample_notifications`` (drivers)
     Real-looking notifications the driver handles: a sequence of
@@ -55,13 +60,15 @@ What a subclass supplies
     tuples, as a class attribute or a property. The suite checks each one
     is handled without raising, gives valid events, and also feeds broken
     variants of each (``None``, ``[]``, ``'x'``, ``{}``, a huge payload,
-    every field replaced by a value of the wrong type).
+    every field replaced by a value of the wrong type or left out; see
+    :func:`malformed_payloads`). Without samples the notification tests
+    are skipped.
 
 ``sample_messages`` (notifiers)
     :class:`~vitrage_ds.notifier.Message` objects the plugin acts on; with a
     healthy backend each returns :attr:`~vitrage_ds.notifier.Outcome.DONE`,
-    also when delivered a second time. ``uninteresting_messages`` (a default
-    is provided) must return ``DONE`` without acting.
+    also when delivered a second time. ``uninteresting_messages`` (default
+    :data:`UNINTERESTING_MESSAGES`) must return ``DONE`` without acting.
 
 Optional hooks: ``make_lookup()`` (drivers, the collector's read-only view
 passed to ``handle_notification``; default: knows nothing).

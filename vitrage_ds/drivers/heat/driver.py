@@ -7,10 +7,12 @@ orchestration endpoint ``{endpoint} = .../v1/{project_id}``:
    then each page's ``rel=next`` link until a page has none. Heat's default
    policy answers 403 to ``global_tenant``: the driver then logs once that
    the policy ``stacks:global_index`` must allow the credentials, and lists
-   ``GET {endpoint}/stacks?show_nested=true&limit=N`` (the credentials' own
-   project) instead; every event says which with its ``scope`` field. The
-   all-projects listing is tried again at every poll, so allowing the policy
-   takes effect without a restart.
+   ``GET {endpoint}/stacks?show_nested=true&limit=N`` instead; every event
+   says which with its ``scope`` field (``all_projects`` or ``project``).
+   That plain listing holds the credentials' own project, except that Heat
+   27 shows callers with its admin role every project's stacks there too.
+   The all-projects listing is tried again at every poll, so allowing the
+   policy takes effect without a restart.
 2. For each stack not being deleted, one
    ``GET {endpoint}/stacks/{stack_name}/{stack_id}/resources?nested_depth=D``,
    with at most ``max_concurrency`` calls in flight. The full name/id path
@@ -142,6 +144,8 @@ class HeatStackDriver(Driver):
         self._slots: threading.BoundedSemaphore | None = None
         self._own_project: str | None = None
         self._scope = ALL_PROJECTS if self.conf.all_projects else PROJECT
+        # Whether the last poll is known to have seen one project only.
+        self._one_project = False
         self._refused = False
 
     # -- the API ---------------------------------------------------------
@@ -219,6 +223,10 @@ class HeatStackDriver(Driver):
         api = self._api()
         items, scope = self._list_stacks(api)
         self._scope = scope
+        # Heat names each stack's project only to admin callers, and shows
+        # admins every project's stacks even without global_tenant.
+        self._one_project = scope == PROJECT and bool(items) and not any(
+            isinstance(item, Mapping) and 'project' in item for item in items)
         stacks = [self._listed_stack(api, item, scope) for item in items]
         events = {}
         for fields, _info in stacks:
@@ -283,10 +291,11 @@ class HeatStackDriver(Driver):
         envelope's ``timestamp``, and the phase (``start`` before
         ``end``/``error``). When the resources call fails (the stack was
         deleted meanwhile, Heat is down) the stack event still comes out and
-        the failure is logged. While the polls cover only the credentials'
-        project (scope ``project``), notifications about other projects'
-        stacks are dropped, so that a poll does not delete what they add.
-        Never raises.
+        the failure is logged. While the polls are known to cover only the
+        credentials' project (scope ``project`` and a listing without
+        ``project`` keys, which Heat gives to callers without its admin
+        role), notifications about other projects' stacks are dropped, so
+        that a poll does not delete what they add. Never raises.
         """
         try:
             return self._notification(event_type, payload, metadata, lookup)
@@ -343,7 +352,7 @@ class HeatStackDriver(Driver):
             fields['name'] = name
 
     def _in_scope(self, project: str | None) -> bool:
-        if self._scope == ALL_PROJECTS or project is None:
+        if not self._one_project or project is None:
             return True
         own = self._project()
         return own is None or project == own

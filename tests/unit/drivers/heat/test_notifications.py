@@ -348,32 +348,65 @@ class TestMalformedNotifications(NotificationTestCase):
 
 
 class TestProjectScope(NotificationTestCase):
-    """While polls cover one project, notifications about others are dropped."""
+    """Notifications about projects a poll cannot see are dropped."""
 
-    def test_other_projects_are_dropped_when_polling_one_project(self) -> None:
+    def polled_driver(self, *stacks: dict[str, Any], **options: Any) -> Any:
+        self.http.get(f'http://heat.test:8004/v1/{PROJECT}/stacks',
+                      json={'stacks': list(stacks)})
+        for stack in stacks:
+            self.serve_resources(stack, [])
+        driver = self.driver(**options)
+        driver.get_all()
+        return driver
+
+    def test_other_projects_are_dropped_after_a_poll_of_one_project(self) -> None:
+        driver = self.polled_driver(stack_item(WEB, 'web', with_project=False),
+                                    all_projects=False)
+        before = len(self.calls())
+
         events = self.notify('orchestration.stack.create.end',
-                             payload(WEB, 'web', 'CREATE_COMPLETE', project=OTHER_PROJECT),
-                             all_projects=False)
+                             payload(PARENT, 'x', 'CREATE_COMPLETE', project=OTHER_PROJECT),
+                             driver=driver)
 
         self.assertEqual([], events)
-        self.assertEqual([], self.calls())
+        self.assertEqual(before, len(self.calls()))
 
     def test_the_own_project_is_kept_with_scope_project(self) -> None:
+        driver = self.polled_driver(stack_item(WEB, 'web', with_project=False),
+                                    all_projects=False)
+
         events = self.notify('orchestration.stack.create.start',
-                             payload(WEB, 'web', 'CREATE_IN_PROGRESS'), all_projects=False)
+                             payload(WEB, 'web', 'CREATE_IN_PROGRESS'), driver=driver)
 
         self.assertEqual('project', events[0].fields['scope'])
 
     def test_after_a_403_fallback_other_projects_are_dropped(self) -> None:
-        self.forbid_global_listing([[]])
+        self.forbid_global_listing([[stack_item(WEB, 'web', with_project=False)]])
         driver = self.driver()
         driver.get_all()
 
         events = self.notify('orchestration.stack.create.start',
-                             payload(WEB, 'web', 'CREATE_IN_PROGRESS', project=OTHER_PROJECT),
+                             payload(PARENT, 'x', 'CREATE_IN_PROGRESS', project=OTHER_PROJECT),
                              driver=driver)
 
         self.assertEqual([], events)
+
+    def test_admin_listings_show_every_project_so_none_is_dropped(self) -> None:
+        driver = self.polled_driver(stack_item(WEB, 'web'), all_projects=False)
+
+        events = self.notify('orchestration.stack.create.start',
+                             payload(PARENT, 'x', 'CREATE_IN_PROGRESS', project=OTHER_PROJECT),
+                             driver=driver)
+
+        self.assertEqual(('project', OTHER_PROJECT),
+                         (events[0].fields['scope'], events[0].fields['user_project_id']))
+
+    def test_before_any_poll_nothing_is_dropped(self) -> None:
+        events = self.notify('orchestration.stack.create.start',
+                             payload(WEB, 'web', 'CREATE_IN_PROGRESS', project=OTHER_PROJECT),
+                             all_projects=False)
+
+        self.assertEqual(1, len(events))
 
     def test_every_project_is_kept_when_polling_every_project(self) -> None:
         events = self.notify('orchestration.stack.create.start',

@@ -18,8 +18,10 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shlex
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -70,6 +72,36 @@ def env() -> dict[str, str]:
     return e
 
 
+def start_real_services(tier_env: dict[str, str]):
+    """Start real Heat and Aodh once for a tier (tools/real_services.py).
+
+    Exports their VITRAGE_DS_REAL_* coordinates into ``tier_env`` and
+    returns the function that stops them. When they cannot start, says why
+    and returns None: the tests then start their own, or skip (fail under
+    CI=true).
+    """
+    fd, name = tempfile.mkstemp(prefix='vitrage_ds-real-', suffix='.env')
+    os.close(fd)
+    env_file = Path(name)
+    script = ROOT / 'tools' / 'real_services.py'
+    began = time.monotonic()
+    if run(BIN / 'python', script, 'start', '--env-file', env_file,
+           '--owner-pid', str(os.getpid()), check=False, env=env(),
+           stdout=subprocess.DEVNULL).returncode != 0:
+        env_file.unlink()
+        log('real services did not start (see above)')
+        return None
+    log(f'real services started in {time.monotonic() - began:.0f} s')
+    for line in env_file.read_text().splitlines():
+        key, _, value = line.removeprefix('export ').partition('=')
+        tier_env[key] = shlex.split(value)[0]
+
+    def stop() -> None:
+        run(BIN / 'python', script, 'stop', '--env-file', env_file, check=False, env=env())
+        env_file.unlink()
+    return stop
+
+
 def test(tiers: list[str]) -> int:
     tiers = tiers or TIERS
     unknown = set(tiers) - set(TIERS)
@@ -85,16 +117,23 @@ def test(tiers: list[str]) -> int:
         log(f'tier {tier}')
         # The integration tier shares one set of real services: run it serially.
         extra = ['--serial'] if tier in ('integration', 'reliability') else []
-        proc = subprocess.Popen(
-            [str(BIN / 'stestr'), '--test-path', f'./tests/{tier}', '--top-dir', './',
-             'run', '--color', *extra],
-            cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        out = []
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            sys.stdout.write(line)
-            out.append(line)
-        rc = proc.wait()
+        tier_env = env()
+        stop_services = start_real_services(tier_env) if tier == 'integration' else None
+        try:
+            proc = subprocess.Popen(
+                [str(BIN / 'stestr'), '--test-path', f'./tests/{tier}', '--top-dir', './',
+                 'run', '--color', *extra],
+                cwd=ROOT, env=tier_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                text=True)
+            out = []
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                sys.stdout.write(line)
+                out.append(line)
+            rc = proc.wait()
+        finally:
+            if stop_services:
+                stop_services()
         counts = {k: int(v) for k, v in TOTALS.findall(''.join(out))}
         tier_failed = counts.get('Failed', 0)
         if rc != 0 and tier_failed == 0:

@@ -8,6 +8,7 @@ Usage::
     python3 tools/real_services.py start --env-file F # ... and write them to F too
     python3 tools/real_services.py status             # virtualenv, backends, runs
     python3 tools/real_services.py stop [STATE_DIR]   # default: $VITRAGE_DS_REAL_STATE_DIR
+    python3 tools/real_services.py stop --all         # every run on this machine
 
 Needs only python3 (and PostgreSQL and RabbitMQ on 127.0.0.1 to start).
 The integration tests find a started run through the exported variables;
@@ -50,9 +51,12 @@ def main(argv: list[str]) -> int:
     sub.add_parser('install', help='build the services virtualenv unless cached')
     start = sub.add_parser('start', help='start a run; print `export` lines')
     start.add_argument('--env-file', help='also write the variables to this file')
+    start.add_argument('--owner-pid', type=int,
+                       help='stop the run by itself once this process is gone')
     stop = sub.add_parser('stop', help='stop a run and drop what it created')
     stop.add_argument('state_dir', nargs='?', help='the run (default: $VITRAGE_DS_REAL_STATE_DIR)')
     stop.add_argument('--env-file', help='read the run from this file')
+    stop.add_argument('--all', action='store_true', help='stop every run on this machine')
     sub.add_parser('status', help='show the virtualenv, the backends and the runs')
     args = parser.parse_args(argv)
 
@@ -63,11 +67,14 @@ def main(argv: list[str]) -> int:
             print(real.install())
             print(f'install: {time.monotonic() - began:.1f} s', file=sys.stderr)
         elif args.command == 'start':
-            coords = real.start()
+            coords = real.start(owner_pid=args.owner_pid)
             lines = [f'export {k}={shlex.quote(v)}' for k, v in sorted(coords.to_env().items())]
             if args.env_file:
                 Path(args.env_file).write_text('\n'.join(lines) + '\n')
             print('\n'.join(lines))
+        elif args.command == 'stop' and args.all:
+            for run in real.runs():
+                real.stop(run['state_dir'])
         elif args.command == 'stop':
             state_dir = args.state_dir or _from_env_file(args.env_file) or os.environ.get(
                 'VITRAGE_DS_REAL_STATE_DIR')

@@ -10,8 +10,9 @@ RabbitMQ vhost ``vds_<run>`` (so the ``heat`` and ``aodh`` exchanges and
 every queue are private to the run), a work directory with the services'
 configuration and logs, and these processes, each in a process group of
 its own: one Heat engine (one worker), two Heat APIs sharing it (Heat's
-default policy, and a policy that allows ``stacks:global_index``) and one
-Aodh API, all on free loopback ports, without Keystone.
+default policy, and a policy that allows ``stacks:global_index``) and two
+Aodh APIs sharing one database (see :attr:`Coordinates.aodh_composite_url`),
+all on free loopback ports, without Keystone.
 """
 
 from __future__ import annotations
@@ -164,6 +165,12 @@ class Coordinates:
     :ivar heat_global_url: Heat API root whose policy allows
         ``stacks:global_index``; same engine and database.
     :ivar aodh_url: Aodh API root (paths start with ``/v2``).
+    :ivar aodh_composite_url: a second Aodh API on the same database, to
+        create ``composite`` alarms with ``prometheus`` sub-rules: Aodh 23
+        refuses those (400 "Unknown attribute ... scope_to_project") once
+        its API process has validated any ``prometheus`` alarm, because
+        ``PrometheusRule`` keeps ``scope_to_project`` as a class attribute.
+        Never send a ``prometheus`` alarm to this one.
     :ivar transport_url: oslo.messaging URL of the run's own vhost.
     :ivar heat_exchange: exchange of Heat's notifications.
     :ivar aodh_exchange: exchange of Aodh's notifications.
@@ -176,6 +183,7 @@ class Coordinates:
     heat_url: str
     heat_global_url: str
     aodh_url: str
+    aodh_composite_url: str
     transport_url: str
     heat_exchange: str = HEAT_EXCHANGE
     aodh_exchange: str = AODH_EXCHANGE
@@ -187,15 +195,16 @@ class Coordinates:
         root = self.heat_global_url if global_policy else self.heat_url
         return f'{root}/v1/{project}'
 
-    def headers(self, project: str, user: str = 'vds-user') -> dict[str, str]:
+    def headers(self, project: str, user: str = 'vds-user',
+                roles: str = 'admin') -> dict[str, str]:
         """Identity headers that both services read without Keystone.
 
         Heat's noauth middleware takes ``X-Auth-Project``/``X-Auth-User``
-        (and always grants ``admin``); Aodh's noauth mode takes
-        ``X-Project-Id``/``X-User-Id``/``X-Roles``.
+        and always grants ``admin`` (so Heat ignores ``roles``); Aodh's
+        noauth mode takes ``X-Project-Id``/``X-User-Id``/``X-Roles``.
         """
         return {'X-Auth-Project': project, 'X-Auth-User': user,
-                'X-Project-Id': project, 'X-User-Id': user, 'X-Roles': 'admin'}
+                'X-Project-Id': project, 'X-User-Id': user, 'X-Roles': roles}
 
     def to_env(self) -> dict[str, str]:
         """The ``VITRAGE_DS_REAL_*`` variables describing this run."""
@@ -208,8 +217,8 @@ class Coordinates:
         environ = os.environ if environ is None else environ
         values = {f.name: environ.get(_ENV_PREFIX + f.name.upper())
                   for f in dataclasses.fields(cls)}
-        if not all(values[k] for k in ('run_id', 'heat_url', 'heat_global_url',
-                                       'aodh_url', 'transport_url')):
+        if not all(values[k] for k in ('run_id', 'heat_url', 'heat_global_url', 'aodh_url',
+                                       'aodh_composite_url', 'transport_url')):
             return None
         return cls(**{k: v for k, v in values.items() if v is not None})
 
@@ -238,12 +247,17 @@ def check_backends() -> None:
                                   + '; '.join(problems))
 
 
-def start(venv: Path | None = None, log: Log = _stderr) -> Coordinates:
+def start(venv: Path | None = None, log: Log = _stderr,
+          owner_pid: int | None = None) -> Coordinates:
     """Create a run's databases and vhost, start its services, wait for them.
 
     Returns once Heat answers a stack listing through its engine (both
     APIs) and Aodh an alarm listing. On any failure everything already
     created is removed again before the exception propagates.
+
+    :param owner_pid: when given, a small guard process stops the run as
+        soon as that process is gone (killed, timed out, crashed), so a
+        test process that never reaches its cleanup leaks nothing.
 
     :raises ServicesUnavailable: PostgreSQL or RabbitMQ is missing, or the
         virtualenv cannot be built.
@@ -258,6 +272,8 @@ def start(venv: Path | None = None, log: Log = _stderr) -> Coordinates:
                              'databases': [], 'vhost': None, 'processes': {}}
     started = time.monotonic()
     try:
+        if owner_pid is not None:
+            state['processes']['guard'] = _guard(owner_pid, state_dir)
         coords = _start(venv, run_id, state_dir, state, log)
     except BaseException:
         _cleanup(state, log)
@@ -288,7 +304,8 @@ def _start(venv: Path, run_id: str, state_dir: Path, state: dict[str, Any],
     transport_url = (f'rabbit://{RABBIT_USER}:{RABBIT_PASSWORD}@'
                      f'{RABBIT_HOST}:{RABBIT_PORT}/{vhost}')
 
-    sockets = {name: _listen() for name in ('heat-api', 'heat-api-global', 'aodh-api')}
+    sockets = {name: _listen() for name in ('heat-api', 'heat-api-global', 'aodh-api',
+                                            'aodh-api-composite')}
     urls = {name: f'http://127.0.0.1:{sock.getsockname()[1]}' for name, sock in sockets.items()}
     state['urls'] = urls
     _write_configs(venv, state_dir, run_id, transport_url, heat_db, aodh_db, urls)
@@ -302,10 +319,11 @@ def _start(venv: Path, run_id: str, state_dir: Path, state: dict[str, Any],
 
     procs: dict[str, subprocess.Popen[bytes]] = {}
     for name, conf in (('heat-engine', 'heat.conf'), ('heat-api', 'heat.conf'),
-                       ('heat-api-global', 'heat-global.conf'), ('aodh-api', 'aodh.conf')):
+                       ('heat-api-global', 'heat-global.conf'), ('aodh-api', 'aodh.conf'),
+                       ('aodh-api-composite', 'aodh.conf')):
         sock = sockets.get(name)
         args = [conf, str(sock.fileno())] if sock else [conf]
-        command = 'heat-api' if name == 'heat-api-global' else name
+        command = name.replace('-global', '').replace('-composite', '')
         procs[name] = _spawn(python, command, args, state_dir, log_name=name,
                              pass_fds=(sock.fileno(),) if sock else ())
         state['processes'][name] = procs[name].pid
@@ -314,16 +332,40 @@ def _start(venv: Path, run_id: str, state_dir: Path, state: dict[str, Any],
         sock.close()
 
     probe = 'vds-probe'
+    aodh_headers = {'X-Project-Id': probe, 'X-User-Id': probe, 'X-Roles': 'admin'}
     _wait_ready(procs, state_dir, {
         'heat-api': (f'{urls["heat-api"]}/v1/{probe}/stacks', {'X-Auth-Project': probe}),
         'heat-api-global': (f'{urls["heat-api-global"]}/v1/{probe}/stacks',
                             {'X-Auth-Project': probe}),
-        'aodh-api': (f'{urls["aodh-api"]}/v2/alarms',
-                     {'X-Project-Id': probe, 'X-User-Id': probe, 'X-Roles': 'admin'}),
+        'aodh-api': (f'{urls["aodh-api"]}/v2/alarms', aodh_headers),
+        'aodh-api-composite': (f'{urls["aodh-api-composite"]}/v2/alarms', aodh_headers),
     })
     return Coordinates(run_id=run_id, heat_url=urls['heat-api'],
                        heat_global_url=urls['heat-api-global'], aodh_url=urls['aodh-api'],
+                       aodh_composite_url=urls['aodh-api-composite'],
                        transport_url=transport_url, state_dir=str(state_dir))
+
+
+def _guard(owner_pid: int, state_dir: Path) -> int:
+    with open(state_dir / 'guard.log', 'ab') as out:
+        return subprocess.Popen(
+            [sys.executable, '-I', __file__, 'guard', str(owner_pid), str(state_dir)],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True).pid
+
+
+def _guard_main(owner_pid: int, state_dir: Path) -> None:
+    """Stop the run in ``state_dir`` once ``owner_pid`` is gone; return
+    when the run was stopped by someone else (its directory is gone)."""
+    while state_dir.exists():
+        try:
+            os.kill(owner_pid, 0)
+        except ProcessLookupError:
+            stop(state_dir)
+            return
+        except PermissionError:
+            pass
+        time.sleep(1.0)
 
 
 def _listen() -> socket.socket:
@@ -513,7 +555,8 @@ def stop(state_dir: str | os.PathLike[str], log: Log = _stderr) -> None:
 
 
 def _cleanup(state: dict[str, Any], log: Log) -> None:
-    groups = [pid for pid in state.get('processes', {}).values() if pid]
+    groups = [pid for name, pid in state.get('processes', {}).items()
+              if pid and not (name == 'guard' and pid == os.getpid())]
     _stop_groups(groups, log)
     for db in state.get('databases', []):
         try:
@@ -588,3 +631,8 @@ def runs() -> list[dict[str, Any]]:
                           for name, pid in state.get('processes', {}).items()}
         found.append(state)
     return found
+
+
+if __name__ == '__main__':
+    if sys.argv[1:2] == ['guard']:
+        _guard_main(int(sys.argv[2]), Path(sys.argv[3]))

@@ -55,12 +55,13 @@ _PLUGIN_GROUPS = (('driver', registry.DRIVERS, 'heat.stack'),
 
 
 def real_config(coords: Coordinates, project: str, *, user: str = 'vds-user',
-                global_policy: bool = False) -> cfg.ConfigOpts:
+                roles: str = 'admin', global_policy: bool = False) -> cfg.ConfigOpts:
     """A vitrage_ds configuration that reaches the real services as ``project``.
 
     Starts from :func:`~vitrage_ds.testing.new_test_config` (no files,
     ``auth_type = none``) and sets ``[http] headers`` to the identity
-    headers of ``project``/``user``, ``[http] timeout = 30`` and
+    headers of ``project``/``user``/``roles`` (see
+    :meth:`Coordinates.headers`), ``[http] timeout = 30`` and
     ``retries = 0``, ``[DEFAULT] transport_url`` to the run's vhost, and the
     ``endpoint_override`` of ``[driver.heat.stack]`` (``.../v1/<project>``,
     on the ``global_policy`` API when asked), ``[driver.aodh]`` and
@@ -69,7 +70,7 @@ def real_config(coords: Coordinates, project: str, *, user: str = 'vds-user',
     loading the plugins later registers the same options again, harmlessly.
     """
     conf = new_test_config({config.HTTP_GROUP: {
-        'headers': coords.headers(project, user), 'timeout': 30.0, 'retries': 0}})
+        'headers': coords.headers(project, user, roles), 'timeout': 30.0, 'retries': 0}})
     register_bus_opts(conf)
     conf.set_override('transport_url', coords.transport_url)
     endpoints = {'driver.heat.stack': coords.heat_endpoint(project, global_policy),
@@ -99,7 +100,8 @@ class RealServices(fixtures.Fixture):
        and stopped at cleanup;
     3. otherwise one run shared by every fixture of this process, started
        on first use (installing the virtualenv if needed, about a minute
-       once) and stopped when the interpreter exits.
+       once) and stopped when the interpreter exits, or by a guard process
+       as soon as this process is gone (killed by a timeout, say).
 
     When PostgreSQL or RabbitMQ is missing, or the services cannot be
     installed, the test is skipped with the reason; under ``CI=true`` it
@@ -141,7 +143,7 @@ class RealServices(fixtures.Fixture):
         if from_env is not None:
             self.coords = from_env
         elif self.owned:
-            self.coords = _real_launcher.start()
+            self.coords = _real_launcher.start(owner_pid=os.getpid())
             self.addCleanup(_real_launcher.stop, self.coords.state_dir)
         else:
             self.coords = self._shared_run()
@@ -151,7 +153,7 @@ class RealServices(fixtures.Fixture):
         with cls._shared_lock:
             if cls._shared is None and cls._shared_error is None:
                 try:
-                    cls._shared = _real_launcher.start()
+                    cls._shared = _real_launcher.start(owner_pid=os.getpid())
                 except Exception as exc:
                     cls._shared_error = exc  # fail every later test fast
                 else:
@@ -171,9 +173,17 @@ class RealServices(fixtures.Fixture):
         conf = self.config(project, user=user, global_policy=global_policy)
         return client_factory_from_conf(conf)('orchestration', conf['driver.heat.stack'])
 
-    def aodh_client(self, project: str, *, user: str = 'vds-user') -> Client:
-        """vitrage_ds's own client for the Aodh root with ``project``'s identity."""
-        conf = self.config(project, user=user)
+    def aodh_client(self, project: str, *, user: str = 'vds-user', roles: str = 'admin',
+                    composite: bool = False) -> Client:
+        """vitrage_ds's own client for the Aodh root with ``project``'s identity.
+
+        :param composite: use the Aodh API kept for creating composite
+            alarms (see :attr:`Coordinates.aodh_composite_url`).
+        """
+        conf = self.config(project, user=user, roles=roles)
+        if composite:
+            conf.set_override('endpoint_override', self.coords.aodh_composite_url,
+                              'driver.aodh')
         return client_factory_from_conf(conf)('alarming', conf['driver.aodh'])
 
 

@@ -1,0 +1,133 @@
+"""The base of every integration test: real Heat 27 and Aodh 23 on loopback.
+
+Tests reach the services only through vitrage_ds's own layers: the HTTP
+:class:`~vitrage_ds.http.client.Client` built from configuration (as the
+drivers get theirs) and the bus :class:`~vitrage_ds.bus.Listener` (through
+:class:`~vitrage_ds.testing.NotificationLog`). The services come from
+:class:`~vitrage_ds.testing.RealServices`: started once for the tier by
+``tools/dev.py test integration``, or once per test process otherwise.
+Every test works in projects of its own, so tests never see each other's
+stacks or alarms.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import testtools
+
+from vitrage_ds.bus import Notification
+from vitrage_ds.errors import APIError
+from vitrage_ds.http.client import Client
+from vitrage_ds.testing import NotificationLog, RealServices
+
+#: Most seconds a stack operation or a notification may take; never a measure.
+DEADLINE = 120.0
+
+HOT = '2018-08-31'
+
+
+def template(resources: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """A HOT template holding ``resources``."""
+    return {'heat_template_version': HOT, 'resources': resources, **extra}
+
+
+class RealServicesTestCase(testtools.TestCase):
+    """Gives a test the real services, new projects, clients and bus logs."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.real = self.useFixture(RealServices())
+        self.coords = self.real.coords
+
+    def new_project(self) -> str:
+        """A project name no other test uses."""
+        return f'vds-{uuid.uuid4().hex[:12]}'
+
+    def heat(self, project: str, global_policy: bool = False) -> Client:
+        """vitrage_ds's client for ``project``'s Heat endpoint."""
+        return self.real.heat_client(project, global_policy=global_policy)
+
+    def aodh(self, project: str, roles: str = 'admin', composite: bool = False) -> Client:
+        """vitrage_ds's client for Aodh, as ``project`` with ``roles``.
+
+        :param composite: the Aodh API kept for creating composite alarms
+            (:attr:`~vitrage_ds.testing.real.Coordinates.aodh_composite_url`).
+        """
+        return self.real.aodh_client(project, roles=roles, composite=composite)
+
+    def bus(self, *exchanges: str) -> NotificationLog:
+        """Every notification on ``exchanges`` (default: Heat's and Aodh's) from now on."""
+        exchanges = exchanges or (self.coords.heat_exchange, self.coords.aodh_exchange)
+        return self.useFixture(NotificationLog(
+            self.coords.transport_url, [(e, self.coords.topic) for e in exchanges]))
+
+    # -- Heat ----------------------------------------------------------------
+
+    def create_stack(self, heat: Client, name: str, tmpl: dict[str, Any],
+                     **fields: Any) -> str:
+        """POST a stack; return its id. The stack is deleted at cleanup."""
+        body = heat.post('stacks', json={'stack_name': name, 'template': tmpl, **fields})
+        stack_id = body['stack']['id']
+        self.addCleanup(_delete_quietly, heat, f'stacks/{name}/{stack_id}')
+        return str(stack_id)
+
+    def wait_stack(self, heat: Client, name: str, stack_id: str,
+                   status: str) -> dict[str, Any]:
+        """Poll the stack until it leaves ``*_IN_PROGRESS``; assert it is ``status``."""
+        stack = wait_until(
+            lambda: _settled(heat.get(f'stacks/{name}/{stack_id}')['stack']),
+            f'stack {name} to settle')
+        self.assertEqual(status, stack['stack_status'], stack['stack_status_reason'])
+        return stack
+
+    def stack_note(self, log: NotificationLog, stack_id: str,
+                   event_type: str) -> Notification:
+        """The notification ``event_type`` of stack ``stack_id``."""
+        return log.wait_for(
+            lambda n: (n.event_type == event_type
+                       and n.payload.get('stack_identity') == stack_id),
+            f'{event_type} for {stack_id}', DEADLINE)
+
+    # -- Aodh ----------------------------------------------------------------
+
+    def create_alarm(self, aodh: Client, body: dict[str, Any]) -> dict[str, Any]:
+        """POST an alarm; return it. The alarm is deleted at cleanup."""
+        alarm = aodh.post('v2/alarms', json=body)
+        self.addCleanup(_delete_quietly, aodh, f'v2/alarms/{alarm["alarm_id"]}')
+        return dict(alarm)
+
+    def alarm_note(self, log: NotificationLog, alarm_id: str,
+                   event_type: str) -> Notification:
+        """The notification ``event_type`` of alarm ``alarm_id``."""
+        return log.wait_for(
+            lambda n: (n.event_type == event_type
+                       and n.payload.get('alarm_id') == alarm_id),
+            f'{event_type} for {alarm_id}', DEADLINE)
+
+
+def _settled(stack: dict[str, Any]) -> dict[str, Any] | None:
+    return None if stack['stack_status'].endswith('_IN_PROGRESS') else stack
+
+
+def wait_until(fetch: Callable[[], Any], what: str, timeout: float = DEADLINE) -> Any:
+    """Call ``fetch`` until it returns something truthy; return that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fetch()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f'timed out waiting for {what}')
+        time.sleep(0.3)
+
+
+def _delete_quietly(client: Client, path: str) -> None:
+    try:
+        client.delete(path)
+    except APIError as exc:
+        if exc.status != 404:
+            raise

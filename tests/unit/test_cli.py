@@ -33,7 +33,6 @@ class _CLITest(testtools.TestCase):
                    ) -> tuple[int, str, str]:
         """Run the installed console script."""
         env = {k: v for k, v in os.environ.items() if k != 'OS_CLOUD'}
-        env['PYTHONWARNINGS'] = 'ignore'
         if pythonpath:
             env['PYTHONPATH'] = os.pathsep.join(filter(None, [pythonpath,
                                                               env.get('PYTHONPATH')]))
@@ -95,8 +94,9 @@ class TestGlobalOptions(_CLITest):
 class TestPlugins(_CLITest):
 
     def test_lists_installed_plugins_of_both_kinds(self) -> None:
-        rc, out, _err = self.vitrage_ds('plugins', '-f', 'json')
+        rc, out, err = self.vitrage_ds('plugins', '-f', 'json')
         self.assertEqual(0, rc)
+        self.assertEqual('', err)
         rows = json.loads(out)
         self.assertIn({'Kind': 'driver', 'Name': 'example',
                        'Module': 'vitrage_ds_example.driver:ExampleDriver',

@@ -28,6 +28,7 @@ import importlib.metadata
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any, TextIO
 
@@ -194,6 +195,9 @@ def app_of(command: cliff_command.Command) -> VitrageDSApp:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``vitrage-ds`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    # oslo.messaging imports oslo.service, whose default backend imports
+    # eventlet, which warns on import; vitrage-ds runs no eventlet code.
+    warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
     app = VitrageDSApp()
     try:
         return app.run(list(sys.argv[1:] if argv is None else argv))

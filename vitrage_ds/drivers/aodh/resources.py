@@ -48,9 +48,10 @@ _GNOCCHI_BOOLEAN = frozenset({'and', 'or', '\u2227', '\u2228'})
 #: Deeper rules are not searched (a rule is a handful of levels deep).
 MAX_DEPTH = 32
 
-#: A PromQL equality label matcher on ``resource_id``: ``resource_id="X"``
-#: (``!=``, ``=~`` and ``!~`` do not name one resource).
-_PROMQL_RESOURCE = re.compile(r'\bresource_id\s*=\s*"((?:[^"\\]|\\.)*)"')
+#: A PromQL equality label matcher on the resource label: ``resource="X"``
+#: (Ceilometer's Prometheus exporter) or ``resource_id="X"`` (its Pushgateway
+#: publisher). ``!=``, ``=~`` and ``!~`` do not name one resource.
+_PROMQL_RESOURCE = re.compile(r'\b(?:resource_id|resource)\s*=\s*"((?:[^"\\]|\\.)*)"')
 
 
 def single(values: Iterable[object]) -> str | None:
@@ -114,7 +115,7 @@ def _gnocchi_ids(node: object, depth: int) -> Iterator[object]:
 
 
 def promql_resource(query: object) -> str | None:
-    """The resource a PromQL query selects with ``resource_id="X"``, if one."""
+    """The one resource a PromQL query selects by its resource label, if one."""
     if not isinstance(query, str):
         return None
     return single(m.group(1) for m in _PROMQL_RESOURCE.finditer(query))

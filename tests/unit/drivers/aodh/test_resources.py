@@ -68,9 +68,14 @@ class TestPromQL(testtools.TestCase):
     def test_equality_matcher(self) -> None:
         self.assertEqual('r1', resources.promql_resource('cpu{resource_id="r1"}'))
 
+    def test_exporter_resource_label(self) -> None:
+        query = 'ceilometer_cpu{resource="r1", server_group="none"}'
+        self.assertEqual('r1', resources.promql_resource(query))
+
     def test_other_matchers_name_no_resource(self) -> None:
         for matcher in ('resource_id!="r1"', 'resource_id=~"r.*"', 'resource_id!~"r1"',
-                        'other_resource_id="r1"'):
+                        'other_resource_id="r1"', 'resource!="r1"', 'my_resource="r1"',
+                        'resource_name="r1"'):
             self.assertIsNone(resources.promql_resource(f'cpu{{{matcher}}}'), matcher)
 
     def test_the_same_resource_twice_is_one(self) -> None:

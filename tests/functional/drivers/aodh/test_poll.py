@@ -1,0 +1,119 @@
+"""get_all against the emulated cloud: scale, exact paging, failures."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import fixtures
+import testtools
+
+from vitrage_ds.drivers.aodh import TYPES, AodhDriver
+from vitrage_ds.errors import APIError, BackendError
+from vitrage_ds.testing import load_plugin
+from vitrage_ds.testing.cloud import ALARM_TYPES, EmulatedCloud
+
+ALL_PROJECTS = [('q.field', 'all_projects'), ('q.op', 'eq'), ('q.value', 'true')]
+ORDER = [('sort', 'alarm_id:asc')]
+
+
+class _EmulatedAodh(testtools.TestCase):
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.logs = self.useFixture(fixtures.FakeLogger(level=logging.INFO))
+        self.cloud = self.useFixture(EmulatedCloud(seed=8))
+
+    def driver(self, auth_type: str = 'password', **options: Any) -> AodhDriver:
+        conf = self.cloud.make_conf(auth_type, http={'retries': 0})
+        driver = load_plugin('driver', 'aodh', conf=conf, options=options)
+        self.addCleanup(driver.close)
+        assert isinstance(driver, AodhDriver)
+        return driver
+
+    def list_calls(self) -> list[list[tuple[str, str]]]:
+        """The query of every alarm listing made, in order."""
+        return [list(r.params) for r in self.cloud.requests.filter('aodh.alarms.list')]
+
+
+class TestTenThousandAlarms(_EmulatedAodh):
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.alarms = self.cloud.aodh.populate(10_000, projects=5)
+        self.cloud.requests.clear()
+        self.events = self.driver().get_all()
+
+    def test_every_alarm_is_present_once(self) -> None:
+        self.assertEqual(10_000, len(self.events))
+        self.assertEqual({a['alarm_id'] for a in self.alarms},
+                         {e.entity_id for e in self.events})
+
+    def test_every_type_and_project_is_present(self) -> None:
+        self.assertEqual(set(ALARM_TYPES), {e.fields['type'] for e in self.events})
+        self.assertEqual({a['project_id'] for a in self.alarms},
+                         {e.fields['project_id'] for e in self.events})
+        self.assertEqual(5, len({e.fields['project_id'] for e in self.events}))
+
+    def test_requests_are_pages_plus_one_walking_the_markers(self) -> None:
+        ids = sorted(a['alarm_id'] for a in self.alarms)
+        base = [*ALL_PROJECTS, *ORDER, ('limit', '1000')]
+        expected = [base] + [[*base, ('marker', ids[k * 1000 - 1])] for k in range(1, 11)]
+        self.assertEqual(expected, self.list_calls())
+        self.assertEqual(11, self.cloud.requests.count(service='alarming'))
+
+    def test_events_come_in_alarm_id_order(self) -> None:
+        ids = [e.entity_id for e in self.events]
+        self.assertEqual(sorted(ids), ids)
+
+    def test_each_type_keeps_its_rule_and_finds_its_resource(self) -> None:
+        by_id = {a['alarm_id']: a for a in self.alarms}
+        resourceless = {'gnocchi_aggregation_by_metrics_threshold',
+                        'gnocchi_aggregation_by_resources_threshold'}  # a server group
+        for event in self.events:
+            alarm = by_id[event.entity_id]
+            rule_key = TYPES[alarm['type']].rule_key
+            self.assertEqual(alarm[rule_key], event.fields[rule_key])
+            expected = None if alarm['type'] in resourceless else f'resource-{alarm["name"][6:]}'
+            self.assertEqual(expected, event.fields['resource_id'], alarm['type'])
+
+
+class TestScopeAndFailures(_EmulatedAodh):
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.alarms = self.cloud.aodh.populate(25, projects=3)
+        self.cloud.requests.clear()
+
+    def test_failure_on_page_two_raises(self) -> None:
+        self.cloud.fail_on_page('aodh.alarms.list', 2, 503)
+        self.assertRaises(BackendError, self.driver(page_size=10).get_all)
+        self.assertEqual(2, len(self.list_calls()))
+
+    def test_truncated_page_raises(self) -> None:
+        self.cloud.add_fault('aodh.alarms.list', 'truncate', start=2)
+        self.assertRaises(BackendError, self.driver(page_size=10).get_all)
+
+    def test_repeated_page_raises(self) -> None:
+        self.cloud.repeat_page('aodh.alarms.list')
+        self.assertRaises(BackendError, self.driver(page_size=10).get_all)
+
+    def test_member_listing_every_project_is_told_why_it_is_refused(self) -> None:
+        conf = self.cloud.make_conf('password', http={'retries': 0}, service_credentials={
+            'username': self.cloud.demo_username, 'password': self.cloud.demo_password,
+            'project_name': self.cloud.demo_project_name})
+        driver = load_plugin('driver', 'aodh', conf=conf)
+        error = self.assertRaises(APIError, driver.get_all)
+        self.assertEqual(403, error.status)
+        self.assertIn('all_projects = false', str(error))
+        self.assertNotIn(self.cloud.demo_password, str(error))
+
+    def test_own_project_only_when_all_projects_is_false(self) -> None:
+        self.cloud.aodh.create_alarm('mine', 'event', notify=False)
+        events = self.driver(all_projects=False).get_all()
+        self.assertEqual(['mine'], [e.fields['name'] for e in events])
+        self.assertEqual([[*ORDER, ('limit', '1000')]], self.list_calls())
+
+    def test_noauth_with_identity_headers_works_too(self) -> None:
+        events = self.driver('none').get_all()
+        self.assertEqual(25, len(events))

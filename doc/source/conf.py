@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
+# oslo.messaging (imported by the option listing) pulls in eventlet, which
+# warns on import; the docs run none of it.
+warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
 sys.path.insert(0, str(Path(__file__).resolve().parent / '_ext'))
 
 project = 'vitrage_ds'

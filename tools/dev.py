@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = Path(os.environ.get('VITRAGE_DS_VENV', ROOT / '.venv'))
 BIN = VENV / 'bin'
 INPUTS = ['requirements.txt', 'test-requirements.txt', 'doc/requirements.txt',
-          'setup.cfg', 'tests/thirdparty/setup.cfg', 'tests/thirdparty/pyproject.toml']
+          'setup.cfg', 'pyproject.toml', 'tests/thirdparty/pyproject.toml']
 TIERS = ['unit', 'functional', 'integration', 'reliability']
 TOTALS = re.compile(r'^ - (Passed|Failed|Skipped): (\d+)', re.M)
 

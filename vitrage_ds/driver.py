@@ -50,6 +50,12 @@ class Driver(Plugin):
     event_types: ClassVar[Sequence[str]] = ()
     #: Exchanges its service publishes notifications on (e.g. ``heat``).
     exchanges: ClassVar[Sequence[str]] = ()
+    #: Fields, per entity type, that :meth:`get_all` cannot observe and
+    #: reports as ``None`` while notifications carry them (Heat's stack
+    #: listing has no description). The collector keeps the last known
+    #: non-``None`` value of these fields when a snapshot says ``None``, so
+    #: a poll does not undo what a notification told.
+    notification_only_fields: ClassVar[Mapping[str, Sequence[str]]] = {}
 
     @classmethod
     def list_opts(cls) -> list[cfg.Opt]:

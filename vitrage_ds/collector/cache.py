@@ -17,7 +17,9 @@ Rules, in the order they are applied to one incoming event:
 * **Snapshots replace.** An entity the cache holds that is missing from a
   complete snapshot becomes a delete, unless a notification touched it
   while the poll was running (the poll's view predates it). A failed poll
-  never reaches the cache, so it deletes nothing.
+  never reaches the cache, so it deletes nothing. A field a driver
+  declares notification-only (its polls cannot see it) keeps the last
+  non-``None`` value when a snapshot reports ``None``.
 * **Tombstones.** A deleted entity leaves a tombstone holding the delete's
   version, so a late, older update does not bring it back. Tombstones
   live ``tombstone_ttl`` seconds and at most ``tombstone_limit`` of them
@@ -101,8 +103,19 @@ def _fields(entry: _Entry) -> dict[str, Any]:
     return dict(zip(entry[0], marshal.loads(entry[1])))
 
 
-def _plain(version: Version | _V) -> _V:
-    return (version[0], version[1], version[2])
+def _keep_known(fields: Mapping[str, Any], cached: Mapping[str, Any],
+                names: Sequence[str]) -> dict[str, Any] | None:
+    """``fields`` with the cached value of each of ``names`` it reports as ``None``.
+
+    ``None`` when nothing was taken from the cache.
+    """
+    merged: dict[str, Any] | None = None
+    for name in names:
+        if fields.get(name) is None and cached.get(name) is not None:
+            if merged is None:
+                merged = dict(fields)
+            merged[name] = cached[name]
+    return merged
 
 
 def _public(version: _V) -> Version:
@@ -169,11 +182,17 @@ class EntityCache:
     :param tombstone_ttl: seconds a tombstone is kept.
     :param tombstone_limit: most tombstones kept; the oldest go first.
     :param clock: monotonic clock for tombstone lifetimes.
+    :param notification_only: fields, per entity type, that snapshots
+        cannot observe (see
+        :attr:`vitrage_ds.driver.Driver.notification_only_fields`): a
+        snapshot's ``None`` for one of them keeps the cached non-``None``
+        value.
     """
 
     def __init__(self, datasource: str, *, mode: Mode = 'full',
                  tombstone_ttl: float = 3600.0, tombstone_limit: int = 10_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 notification_only: Mapping[str, Sequence[str]] | None = None) -> None:
         if mode not in ('full', 'diff'):
             raise ValueError(f'mode must be full or diff, not {mode!r}')
         self.datasource = datasource
@@ -188,6 +207,8 @@ class EntityCache:
         self._shapes: dict[tuple[str, ...], _Shape] = {}
         self._key_tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._polls: set[PollToken] = set()
+        self._preserve = {etype: tuple(names)
+                          for etype, names in (notification_only or {}).items() if names}
 
     # -- reading ------------------------------------------------------------
 
@@ -443,14 +464,20 @@ class _Plan:
                     self.events.append(self._rebuilt(etype, eid, current))
                 return
         keys, blob = self.cache._encode(event.fields)
+        if current is not None and (current[1] != blob or current[0] != keys):
+            kept = self.unique and self.cache._preserve.get(etype)
+            if kept:
+                merged = _keep_known(event.fields, _fields(current), kept)
+                if merged is not None:
+                    event = event.replace(fields=merged)
+                    keys, blob = self.cache._encode(merged)
         if current is None:
             self.stats.added += 1
         elif current[1] == blob and current[0] == keys:
             self.stats.unchanged += 1
             self._put(etype, eid, (current[0], current[1], version), version)
-            if not self.emit_unchanged:
-                return
-            self.events.append(self._stamped(event, version))
+            if self.emit_unchanged:
+                self.events.append(self._stamped(event, version))
             return
         else:
             self.stats.updated += 1

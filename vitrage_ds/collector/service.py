@@ -112,8 +112,9 @@ class Collector:
         self._caches = {
             name: EntityCache(name, mode=self._opts.mode,
                               tombstone_ttl=self._opts.tombstone_ttl,
-                              tombstone_limit=self._opts.tombstone_limit, clock=clock)
-            for name in self._drivers}
+                              tombstone_limit=self._opts.tombstone_limit, clock=clock,
+                              notification_only=driver.notification_only_fields)
+            for name, driver in self._drivers.items()}
         self._poll_locks = {name: threading.Lock() for name in self._drivers}
         self._initialized: set[str] = set()
         self._transport = transport

@@ -390,6 +390,57 @@ class TestDeletesAndTombstones(_Base):
         self.assertEqual([], self.update(upd('a', 'late'), observed=T0 + 30))
 
 
+class TestNotificationOnlyFields(_Base):
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.cache = EntityCache('scripted', mode=self.mode, clock=self.clock,
+                                 notification_only={'scripted.thing': ['description']})
+
+    def test_a_poll_that_cannot_see_a_field_does_not_undo_a_notification(self) -> None:
+        self.snapshot([thing('a', description=None)])
+        self.update(upd('a', 'ok', source=CREATED + 1, description='told'), observed=T0 + 5)
+        out = self.snapshot([thing('a', 'ok', source=CREATED + 1, description=None)],
+                            started=T0 + 60)
+        self.assertEqual([], out)
+        self.assertEqual('told', self.cache.lookup('scripted.thing', 'a')['description'])
+
+    def test_a_changed_entity_keeps_the_known_value(self) -> None:
+        self.update(upd('a', 'ok', description='told'), observed=T0)
+        [event] = self.snapshot([thing('a', 'broken', source=CREATED + 1, description=None)],
+                                started=T0 + 60)
+        self.assertEqual({'id': 'a', 'status': 'broken', 'description': 'told'},
+                         dict(event.fields))
+
+    def test_a_value_the_poll_does_see_wins(self) -> None:
+        self.update(upd('a', 'ok', description='told'), observed=T0)
+        [event] = self.snapshot([thing('a', 'ok', source=CREATED + 1, description='polled')],
+                                started=T0 + 60)
+        self.assertEqual('polled', event.fields['description'])
+
+    def test_other_fields_are_the_polls(self) -> None:
+        self.update(upd('a', 'ok', description='told', colour='red'), observed=T0)
+        [event] = self.snapshot([thing('a', 'ok', source=CREATED + 1, description=None,
+                                       colour=None)], started=T0 + 60)
+        self.assertEqual({'id': 'a', 'status': 'ok', 'description': 'told', 'colour': None},
+                         dict(event.fields))
+
+    def test_a_notification_saying_none_is_taken_as_is(self) -> None:
+        self.update(upd('a', 'ok', description='told'), observed=T0)
+        self.update(upd('a', 'ok', source=CREATED + 1, description=None), observed=T0 + 1)
+        self.assertIsNone(self.cache.lookup('scripted.thing', 'a')['description'])
+
+    def test_full_mode_emits_the_kept_value(self) -> None:
+        cache = EntityCache('scripted', mode='full',
+                            notification_only={'scripted.thing': ['description']})
+        cache.apply_updates([upd('a', 'ok', description='told')], T0, lambda e: None)
+        out: list[Event] = []
+        cache.apply_snapshot(cache.begin_poll(T0 + 60),
+                             [thing('a', 'ok', source=CREATED + 1, description=None)],
+                             Action.SNAPSHOT, out.extend)
+        self.assertEqual(['told'], [e.fields['description'] for e in out])
+
+
 class TestLookup(_Base):
 
     def test_gives_the_last_delivered_fields(self) -> None:

@@ -16,6 +16,7 @@ gone as far as the graph is concerned: its event is a delete.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
@@ -45,7 +46,8 @@ RESOURCE = 'heat.resource'
 DELETED_STATUSES = frozenset({'DELETE_IN_PROGRESS', 'DELETE_COMPLETE'})
 
 
-class Observation(NamedTuple):
+@dataclasses.dataclass(frozen=True)
+class Observation:
     """When and how the driver saw a state: shared by the events of one poll
     or one notification.
 
@@ -55,6 +57,7 @@ class Observation(NamedTuple):
     :ivar event_type: the bus event type, ``None`` for polls.
     :ivar phase: ``START`` for ``*.start`` notifications, else ``END``.
     :ivar datasource: the driver's name.
+    :ivar sample_date: ``observed`` as ISO 8601 UTC.
     """
 
     observed: float
@@ -62,10 +65,10 @@ class Observation(NamedTuple):
     event_type: str | None
     phase: Phase
     datasource: str
+    sample_date: str = dataclasses.field(init=False)
 
-    @property
-    def sample_date(self) -> str:
-        return iso_time(self.observed)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, 'sample_date', iso_time(self.observed))
 
 
 class StackInfo(NamedTuple):

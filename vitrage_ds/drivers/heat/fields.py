@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -75,10 +76,17 @@ def iso_time(seconds: float) -> str:
     return moment.isoformat().replace('+00:00', 'Z')
 
 
+#: Heat's own ``isotime`` format, already normal: kept as it is (fast path).
+_NORMAL_TIME = re.compile(r'\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T'
+                          r'([01]\d|2[0-3]):[0-5]\d:[0-5]\dZ')
+
+
 def timestamp(value: Any) -> str | None:
     """Any time Heat writes, normalised by :func:`iso_time`; ``None`` when absent."""
     if value is None or value == '':
         return None
+    if isinstance(value, str) and _NORMAL_TIME.fullmatch(value):
+        return value
     seconds = parse_time(value)
     if seconds is None:
         raise FieldError('expected an ISO 8601 time')
@@ -208,8 +216,12 @@ def map_fields(table: Sequence[Field], source: Mapping[str, Any]
     fields: dict[str, Any] = {}
     problems: list[str] = []
     for field in table:
-        key = next((k for k in field.keys if k in source), None)
-        raw = source[key] if key is not None else None
+        key: str | None = None
+        raw: Any = None
+        for candidate in field.keys:
+            if candidate in source:
+                key, raw = candidate, source[candidate]
+                break
         try:
             value = field.convert(raw)
         except FieldError as exc:

@@ -35,10 +35,20 @@ def link(item: Mapping[str, Any], rel: str) -> str | None:
 
 
 def _segments(href: str | None) -> list[str]:
+    """The path segments of ``href``, unquoted (plain string work: this runs
+    for every resource of every poll)."""
     if href is None:
         return []
-    path = urllib.parse.urlsplit(href).path
-    return [urllib.parse.unquote(s) for s in path.split('/') if s]
+    scheme = href.find('://')
+    if scheme >= 0:
+        slash = href.find('/', scheme + 3)
+        path = href[slash:] if slash >= 0 else ''
+    else:
+        path = href
+    for end in ('?', '#'):
+        if end in path:
+            path = path[:path.index(end)]
+    return [urllib.parse.unquote(s) if '%' in s else s for s in path.split('/') if s]
 
 
 def _stacks_index(segments: list[str]) -> int | None:

@@ -193,7 +193,41 @@ class TestPoll(_CLITest):
         self.assertIn('Traceback', err)
         self.assertIn('ConnectionFailed', err)
 
+    def test_os_cloud_takes_endpoints_from_clouds_yaml(self) -> None:
+        server = self.widget_server()
+        clouds = self.tmp.join('clouds.yaml')
+        Path(clouds).write_text('clouds:\n  loop:\n    auth_type: none\n'
+                                f'    example_endpoint_override: {server.url}\n')
+        self.useFixture(fixtures.EnvironmentVariable('OS_CLIENT_CONFIG_FILE', clouds))
+        rc, out, err = self.main('--os-cloud', 'loop', 'poll', 'example',
+                                 '-f', 'value', '-c', 'widget_id')
+        self.assertEqual(0, rc, err)
+        self.assertEqual('w0\nw1\nw2\n', out)
+        self.assertEqual([('GET', '/widgets?limit=100')], server.requests)
+
+    def test_unknown_os_cloud_is_reported(self) -> None:
+        clouds = self.tmp.join('clouds.yaml')
+        Path(clouds).write_text('clouds: {}\n')
+        self.useFixture(fixtures.EnvironmentVariable('OS_CLIENT_CONFIG_FILE', clouds))
+        rc, _out, err = self.main('--os-cloud', 'nope', 'poll', 'example')
+        self.assertEqual(1, rc)
+        self.assertEqual("cloud 'nope': Cloud nope was not found.\n", err)
+
     def test_missing_credentials_are_reported(self) -> None:
         rc, _out, err = self.main('poll', 'example')
         self.assertEqual(1, rc)
         self.assertIn('[service_credentials] auth_type is not set', err)
+
+
+class TestAppOf(testtools.TestCase):
+
+    def test_a_command_run_by_another_cliff_app_is_refused(self) -> None:
+        from cliff import app as cliff_app
+        from cliff import commandmanager
+
+        from vitrage_ds.cli.app import app_of
+        from vitrage_ds.cli.commands import Poll
+
+        other = cliff_app.App('other', '1', commandmanager.CommandManager('none'))
+        error = self.assertRaises(TypeError, app_of, Poll(other, None))
+        self.assertEqual('Poll needs the vitrage-ds application, not App', str(error))

@@ -93,8 +93,11 @@ class HeatStackDriver(Driver):
       their resources.
     * Events from a poll and from a notification about the same stack state
       carry the same fields, except the ones Heat's API does not expose
-      (``description``, ``owner``: notifications only) and ``parent``
-      (polls, and notifications when the lookup knows it).
+      (``description``, ``owner``: notifications only, declared in
+      :attr:`notification_only_fields`) and ``parent`` (polls, and
+      notifications when the lookup knows it). A notification keeps the
+      ``owner``/``owner_name`` the lookup knows (the creator's) rather than
+      the payload's user, who made the change.
     * :meth:`handle_notification` never raises; malformed input is logged
       (the wrong key and type, never its value) and dropped.
     """
@@ -104,6 +107,8 @@ class HeatStackDriver(Driver):
     entity_types = (STACK, RESOURCE)
     event_types = EVENT_TYPES
     exchanges = ('heat',)
+    #: Heat's stack listing has no description and no user id at all.
+    notification_only_fields = {STACK: ('description', 'owner')}
 
     options = (
         cfg.BoolOpt('all_projects', default=True,
@@ -340,13 +345,19 @@ class HeatStackDriver(Driver):
 
     @staticmethod
     def _complete_from_lookup(fields: dict[str, Any], lookup: Lookup) -> None:
-        """The parent (never in payloads) and a missing name, from the cache."""
+        """What the cache knows better than the payload.
+
+        The parent is never in payloads. The owner is the stack's creator,
+        while a payload names whoever made this change (an admin updating
+        someone's stack): a known owner is kept. A missing name is filled in.
+        """
         known = lookup(STACK, fields['stack_id'])
         if not isinstance(known, Mapping):
             return
-        parent = known.get('parent')
-        if isinstance(parent, str) and parent:
-            fields['parent'] = parent
+        for key in ('parent', 'owner', 'owner_name'):
+            value = known.get(key)
+            if isinstance(value, str) and value:
+                fields[key] = value
         name = known.get('name')
         if fields['name'] is None and isinstance(name, str) and name:
             fields['name'] = name

@@ -414,3 +414,31 @@ class TestProjectScope(NotificationTestCase):
 
         self.assertEqual(('all_projects', OTHER_PROJECT),
                          (events[0].fields['scope'], events[0].fields['user_project_id']))
+
+
+class TestLookupOwner(NotificationTestCase):
+    """The owner is the stack's creator; a payload names whoever made the change."""
+
+    def test_a_known_owner_is_kept(self) -> None:
+        known = {'owner': 'u-creator', 'owner_name': 'creator'}
+
+        event = self.notify('orchestration.stack.update.end',
+                            payload(WEB, 'web', 'UPDATE_COMPLETE'),
+                            lookup=lambda kind, entity: known)[0]
+
+        self.assertEqual(('u-creator', 'creator'),
+                         (event.fields['owner'], event.fields['owner_name']))
+
+    def test_an_unknown_owner_comes_from_the_payload(self) -> None:
+        known = {'owner': None, 'owner_name': 'alice'}
+
+        event = self.notify('orchestration.stack.update.end',
+                            payload(WEB, 'web', 'UPDATE_COMPLETE'),
+                            lookup=lambda kind, entity: known)[0]
+
+        self.assertEqual(('u-alice', 'alice'),
+                         (event.fields['owner'], event.fields['owner_name']))
+
+    def test_description_and_owner_are_declared_notification_only(self) -> None:
+        self.assertEqual({'heat.stack': ('description', 'owner')},
+                         dict(self.driver().notification_only_fields))

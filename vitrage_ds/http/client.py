@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import email.utils
 import json as jsonlib
 import logging
 import random
+import re
 import threading
 import time
 import urllib.parse
@@ -32,7 +34,7 @@ _IDEMPOTENT = frozenset({'GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'})
 
 @dataclasses.dataclass(frozen=True)
 class RetryPolicy:
-    """Capped exponential backoff with full jitter.
+    """Capped exponential backoff with jitter.
 
     Retry ``n`` (from 0) sleeps a random time in ``[d/2, d]`` where
     ``d = min(backoff * 2**n, backoff_max)``.
@@ -48,16 +50,29 @@ class RetryPolicy:
 
 
 def safe_url(url: str) -> str:
-    """``url`` without user info, for messages and logs."""
+    """``url`` without user info, query string or fragment, for messages and logs."""
     parts = urllib.parse.urlsplit(url)
     host = parts.hostname or ''
     if parts.port:
         host = f'{host}:{parts.port}'
-    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, parts.query, ''))
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, '', ''))
+
+
+class _TLSFailed(ConnectionFailed):
+    """A TLS handshake or certificate failure: retrying cannot fix it."""
 
 
 def _detail(resp: requests.Response) -> str:
-    """The service's own error message from an error body, shortened."""
+    """The service's own error message from an error body, shortened, with
+    the request's token (should a service echo it) masked."""
+    detail = _service_message(resp)
+    token = resp.request.headers.get('X-Auth-Token') if resp.request is not None else None
+    if isinstance(token, str) and token:
+        detail = detail.replace(token, '***')
+    return detail
+
+
+def _service_message(resp: requests.Response) -> str:
     try:
         body = resp.json()
     except ValueError:
@@ -83,10 +98,13 @@ class Client:
 
     Every call goes to the full endpoint URL, so keystoneauth never does a
     version discovery request. A 401 re-authenticates once (keystoneauth).
-    Idempotent calls are retried on connection errors, timeouts, malformed
-    bodies, 429 and 5xx following the :class:`RetryPolicy`; everything else
-    raises at once. Errors are :class:`~vitrage_ds.errors.BackendError`
-    subclasses whose messages name the call and carry no credential.
+    Idempotent calls (GET, HEAD, OPTIONS, PUT, DELETE) are retried on
+    connection errors (not TLS failures), timeouts, malformed bodies, 429
+    (honouring ``Retry-After``) and 5xx following the :class:`RetryPolicy`,
+    within one budget of ``retries`` per call; everything else raises at
+    once. Errors are :class:`~vitrage_ds.errors.BackendError` subclasses
+    whose messages name the method and URL (no query string) and carry no
+    credential.
 
     Thread-safe: fan-out calls share the client.
 
@@ -152,37 +170,76 @@ class Client:
                 json: Any = None,
                 headers: Mapping[str, str] | None = None,
                 retry: bool | None = None) -> requests.Response:
-        """Make one call, retrying per policy; return the 2xx/3xx response.
+        """Make one call, retrying per policy; return the 2xx or 3xx response.
+
+        Redirects are not followed: a 3xx comes back as it is.
 
         :param retry: whether to retry; by default, for idempotent methods.
         :raises APIError: a 4xx, or a 5xx/429 after the retries.
         :raises ConnectionFailed: the service was unreachable after retries.
         :raises RequestTimeout: every attempt timed out.
         """
+        return self._call(method, path, params=params, json=json, headers=headers,
+                          retry=retry, decode=False)
+
+    def request_json(self, method: str, path: str, *,
+                     params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
+                     json: Any = None,
+                     headers: Mapping[str, str] | None = None,
+                     retry: bool | None = None) -> Any:
+        """Make one call and return its decoded JSON body (``None`` when empty).
+
+        A body that does not decode counts as a failed attempt, retried like
+        a connection error for idempotent calls (one retry budget for both).
+
+        :raises APIError: as :meth:`request`, and for a 3xx (the path
+            redirects: call the target instead).
+        :raises MalformedResponse: the body never decoded.
+        """
+        return self._call(method, path, params=params, json=json, headers=headers,
+                          retry=retry, decode=True)
+
+    def _call(self, method: str, path: str, *, params: Any, json: Any,
+              headers: Mapping[str, str] | None, retry: bool | None,
+              decode: bool) -> Any:
         method = method.upper()
         url = self.url(path)
         shown = safe_url(url)
-        if params:
-            shown_query = urllib.parse.urlencode(list(
-                params.items() if isinstance(params, Mapping) else params))
-            shown = f'{shown}?{shown_query}'
         retry = method in _IDEMPOTENT if retry is None else retry
         attempts = (self.retry.retries if retry else 0) + 1
         all_headers = {**self.headers, **(headers or {})}
+        error: BackendError
         for attempt in range(attempts):
+            retry_after = 0.0
             try:
                 resp = self._send(method, url, shown, params, json, all_headers)
+            except _TLSFailed:
+                raise
             except (ConnectionFailed, RequestTimeout) as exc:
-                if attempt + 1 >= attempts:
-                    raise
-                self._backoff(attempt, str(exc))
-                continue
-            if resp.status_code < 400:
-                return resp
-            error = APIError(method, shown, resp.status_code, _detail(resp))
-            if not error.transient or attempt + 1 >= attempts:
+                error = exc
+            else:
+                if resp.status_code >= 400:
+                    error = APIError(method, shown, resp.status_code, _detail(resp))
+                    if not error.transient:
+                        raise error
+                    retry_after = _retry_after(resp)
+                elif not decode:
+                    return resp
+                elif resp.status_code >= 300:
+                    location = safe_url(resp.headers.get('Location', ''))
+                    raise APIError(method, shown, resp.status_code,
+                                   f'redirected to {location or "(no Location)"}')
+                elif not resp.content:
+                    return None
+                else:
+                    try:
+                        return resp.json()
+                    except (ValueError, requests.RequestException) as exc:
+                        error = MalformedResponse(method, shown,
+                                                  f'{type(exc).__name__}: {exc}'[:200])
+                        error.__cause__ = exc
+            if attempt + 1 >= attempts:
                 raise error
-            retry_after = _retry_after(resp)
             self._backoff(attempt, str(error), retry_after)
         raise AssertionError('unreachable')  # pragma: no cover
 
@@ -196,13 +253,15 @@ class Client:
         except (ks_exc.ConnectTimeout, ks_exc.RequestTimeout,
                 requests.Timeout) as exc:
             raise RequestTimeout(method, shown, self.timeout) from exc
+        except ks_exc.SSLError as exc:
+            raise _TLSFailed(method, shown, f'TLS: {_why(exc)}') from exc
         except ks_exc.http.Unauthorized as exc:  # token request refused
             raise APIError(method, shown, 401, 'authentication failed') from exc
         except ks_exc.http.HttpError as exc:
             raise APIError(method, shown, exc.http_status or 0,
                            f'authentication: {type(exc).__name__}') from exc
         except (ks_exc.ConnectionError, requests.RequestException) as exc:
-            raise ConnectionFailed(method, shown, type(exc).__name__) from exc
+            raise ConnectionFailed(method, shown, _why(exc)) from exc
         except ks_exc.ClientException as exc:
             raise BackendError(f'{method} {shown} failed: {type(exc).__name__}') from exc
 
@@ -212,34 +271,8 @@ class Client:
                     self.retry.retries, delay)
         self._sleep(delay)
 
-    def request_json(self, method: str, path: str, **kwargs: Any) -> Any:
-        """:meth:`request` and decode the JSON body (``None`` when empty).
-
-        A body that does not decode counts as a failed attempt and is
-        retried like a connection error for idempotent calls.
-
-        :raises MalformedResponse: the body never decoded.
-        """
-        method = method.upper()
-        retry = kwargs.pop('retry', None)
-        retry = method in _IDEMPOTENT if retry is None else retry
-        attempts = (self.retry.retries if retry else 0) + 1
-        for attempt in range(attempts):
-            resp = self.request(method, path, retry=retry, **kwargs)
-            if not resp.content:
-                return None
-            try:
-                return resp.json()
-            except (ValueError, requests.RequestException) as exc:
-                error = MalformedResponse(method, safe_url(resp.url or self.url(path)),
-                                          f'{type(exc).__name__}: {exc}'[:200])
-                if attempt + 1 >= attempts:
-                    raise error from exc
-                self._backoff(attempt, str(error))
-        raise AssertionError('unreachable')  # pragma: no cover
-
     def get(self, path: str, params: Any = None, **kwargs: Any) -> Any:
-        """GET ``path`` and return the decoded JSON body."""
+        """GET ``path`` and return the decoded JSON body (see :meth:`request_json`)."""
         return self.request_json('GET', path, params=params, **kwargs)
 
     def post(self, path: str, json: Any = None, **kwargs: Any) -> Any:
@@ -261,19 +294,23 @@ class Client:
                        id_key: str = 'id') -> Iterator[dict[str, Any]]:
         """Yield the items of a listing that pages with ``links`` rel=next (Heat).
 
-        Follows each page's ``rel=next`` link until a page has none.
+        Follows each page's ``rel=next`` link until a page has none. Only the
+        link's query string is used, on this client's own ``path``: behind a
+        proxy a service may link an address that is not reachable (or not
+        the one trusted with the token). An item seen on an earlier page (the
+        listing changed while paging) is yielded once.
 
         :param key: the body key holding the list (``stacks``).
-        :raises PageLoopError: a page repeats (same next link or same items).
+        :raises PageLoopError: a page repeats (same next query or only items
+            already seen); items already yielded are not a full listing.
         :raises MalformedResponse: a page has no list under ``key``.
         """
-        url: str = path
-        query: Mapping[str, Any] | None = params
-        seen_links: set[str] = set()
+        query: Any = params
+        seen_queries: set[tuple[tuple[str, str], ...]] = set()
         seen_ids: set[Any] = set()
         while True:
-            body = self.get(url, params=query)
-            items = _items(body, key, 'GET', self.url(url))
+            body = self.get(path, params=query)
+            items = _items(body, key, 'GET', self.url(path))
             fresh = 0
             for item in items:
                 item_id = item.get(id_key) if isinstance(item, dict) else None
@@ -286,10 +323,12 @@ class Client:
             next_link = _next_link(body)
             if not next_link:
                 return
-            if next_link in seen_links or (items and not fresh):
-                raise PageLoopError(safe_url(self.url(path)), next_link)
-            seen_links.add(next_link)
-            url, query = next_link, None
+            next_query = urllib.parse.urlsplit(next_link).query
+            query = urllib.parse.parse_qsl(next_query, keep_blank_values=True)
+            canonical = tuple(sorted(query))
+            if canonical in seen_queries or (items and not fresh):
+                raise PageLoopError(safe_url(self.url(path)), next_query)
+            seen_queries.add(canonical)
 
     def paginate_marker(self, path: str, id_key: str,
                         params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
@@ -330,26 +369,61 @@ class Client:
     def fan_out(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         """Run ``fn`` on every item, at most :attr:`max_concurrency` at once.
 
+        Calls start in the order of ``items``. Once a call has raised, no
+        further call starts; the calls in flight are let finish (each is
+        bounded by the client's timeout and retries) before the error is
+        raised, so nothing runs on after this method returned.
+
         :returns: the results in the order of ``items``.
-        :raises: the first exception any call raised; calls not yet started
-            are cancelled and nothing partial is returned.
+        :raises: the first exception a call raised; nothing partial is
+            returned.
         """
         work = list(items)
         if not work:
             return []
-        if self.max_concurrency <= 1 or len(work) == 1:
+        width = min(self.max_concurrency, len(work))
+        if width <= 1:
             return [fn(item) for item in work]
+        failed = threading.Event()
+
+        def guarded(item: T) -> R:
+            if failed.is_set():  # queued before the failure was seen: skip
+                raise _Skipped()
+            try:
+                return fn(item)
+            except BaseException:
+                failed.set()
+                raise
+
+        results: dict[int, R] = {}
+        first_error: BaseException | None = None
         with concurrent.futures.ThreadPoolExecutor(
-                max_workers=min(self.max_concurrency, len(work)),
-                thread_name_prefix='vitrage_ds-fanout') as pool:
-            futures = [pool.submit(fn, item) for item in work]
-            concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
-            for future in futures:
-                if future.done() and future.exception() is not None:
-                    for other in futures:
-                        other.cancel()
-                    raise future.exception()  # type: ignore[misc]
-            return [f.result() for f in futures]
+                max_workers=width, thread_name_prefix='vitrage_ds-fanout') as pool:
+            pending: dict[concurrent.futures.Future[R], int] = {}
+            next_index = 0
+            while True:
+                while (not failed.is_set() and next_index < len(work)
+                       and len(pending) < width):
+                    pending[pool.submit(guarded, work[next_index])] = next_index
+                    next_index += 1
+                if not pending:
+                    break
+                done, _ = concurrent.futures.wait(
+                    pending, return_when=concurrent.futures.FIRST_COMPLETED)
+                for future in sorted(done, key=pending.__getitem__):
+                    index = pending.pop(future)
+                    exc = future.exception()
+                    if exc is None:
+                        results[index] = future.result()
+                    elif first_error is None and not isinstance(exc, _Skipped):
+                        first_error = exc
+        if first_error is not None:
+            raise first_error
+        return [results[index] for index in range(len(work))]
+
+
+class _Skipped(Exception):
+    """A fan-out call not started because another one had failed."""
 
 
 def _items(body: Any, key: str | None, method: str, url: str) -> list[Any]:
@@ -371,11 +445,30 @@ def _next_link(body: Any) -> str | None:
 
 
 def _retry_after(resp: requests.Response) -> float:
-    value = resp.headers.get('Retry-After', '')
-    try:
-        return min(float(value), 60.0)
-    except ValueError:
+    """Seconds the service asked to wait (delta or HTTP date), at most 60."""
+    value = resp.headers.get('Retry-After', '').strip()
+    if not value:
         return 0.0
+    try:
+        return max(0.0, min(float(value), 60.0))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return max(0.0, min(when.timestamp() - time.time(), 60.0))
+
+
+_ERRNO = re.compile(r'\[Errno -?\d+\][^"\')\]]*')
+
+
+def _why(exc: BaseException) -> str:
+    """A short reason for a connection failure, without the URL it names."""
+    found = _ERRNO.search(str(exc))
+    if found:
+        return f'{type(exc).__name__}: {found.group(0).strip()}'
+    return type(exc).__name__
 
 
 def _size_pool(session: ks_session.Session, size: int) -> None:

@@ -1,0 +1,73 @@
+"""A Keystone v3 and two services on requests-mock, behind real keystoneauth sessions.
+
+Tests register the service answers they need, run the client, then assert
+the exact sequence of calls (method, URL with query) that reached the
+"network", Keystone's included.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import testtools
+from keystoneauth1 import fixture as ks_fixture
+from keystoneauth1 import session as ks_session
+from keystoneauth1.identity import v3
+from requests_mock.contrib import fixture as rm_fixture
+
+from vitrage_ds.http.client import Client, RetryPolicy
+
+KEYSTONE = 'http://keystone.test:5000/v3'
+TOKENS = f'{KEYSTONE}/auth/tokens'
+HEAT = 'http://heat.test:8004/v1/p-1'
+AODH = 'http://aodh.test:8042'
+PASSWORD = 'pa55-w0rd-never-shown'
+TOKEN = 'tok-0123456789abcdef'
+SECOND_TOKEN = 'tok-fedcba9876543210'
+
+
+def token_body() -> dict[str, Any]:
+    """A v3 token whose catalog has Heat and Aodh public endpoints."""
+    token = ks_fixture.V3Token(user_id='u-1', project_id='p-1')
+    token.add_service('orchestration').add_standard_endpoints(public=HEAT,
+                                                              region='RegionOne')
+    token.add_service('alarming').add_standard_endpoints(public=AODH, region='RegionOne')
+    return dict(token)
+
+
+class HTTPTestCase(testtools.TestCase):
+    """requests-mock in place, a token endpoint, call-sequence assertions."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.http = self.useFixture(rm_fixture.Fixture())
+        self.sleeps: list[float] = []
+        self.tokens_issued = 0
+        self.http.post(TOKENS, [
+            {'status_code': 201, 'json': token_body(), 'headers': {'X-Subject-Token': TOKEN}},
+            {'status_code': 201, 'json': token_body(),
+             'headers': {'X-Subject-Token': SECOND_TOKEN}},
+        ])
+
+    def password_session(self) -> ks_session.Session:
+        auth = v3.Password(auth_url=KEYSTONE, username='vitrage', password=PASSWORD,
+                           user_domain_id='default', project_id='p-1')
+        return ks_session.Session(auth=auth)
+
+    def client(self, endpoint: str = HEAT, session: ks_session.Session | None = None,
+               **kwargs: Any) -> Client:
+        """A client on a password session that records its backoff delays."""
+        kwargs.setdefault('retry', RetryPolicy(retries=3, backoff=0.5, backoff_max=4.0))
+        return Client(session or self.password_session(), endpoint,
+                      sleep=self.sleeps.append, **kwargs)
+
+    def calls(self) -> list[tuple[str, str]]:
+        return [(r.method, r.url) for r in self.http.request_history]
+
+    def assert_calls(self, expected: list[tuple[str, str]]) -> None:
+        self.assertEqual(expected, self.calls())
+
+    def auth_tokens(self) -> list[str | None]:
+        """The X-Auth-Token of every call that was not a token request."""
+        return [r.headers.get('X-Auth-Token') for r in self.http.request_history
+                if r.url != TOKENS]

@@ -1,0 +1,169 @@
+"""Client calls and paging: the exact HTTP calls they make."""
+
+from __future__ import annotations
+
+from vitrage_ds.errors import APIError, MalformedResponse, PageLoopError
+from tests.unit.http.base import AODH, HEAT, TOKENS, HTTPTestCase
+
+
+def _stacks(*ids: str) -> list[dict[str, str]]:
+    return [{'id': i, 'stack_name': f'name-{i}'} for i in ids]
+
+
+class GetTest(HTTPTestCase):
+
+    def test_get_authenticates_then_calls_the_full_url_with_the_query(self) -> None:
+        self.http.get(f'{HEAT}/stacks', json={'stacks': []})
+
+        body = self.client().get('stacks', params={'global_tenant': 'true'})
+
+        self.assertEqual({'stacks': []}, body)
+        self.assert_calls([('POST', TOKENS),
+                           ('GET', f'{HEAT}/stacks?global_tenant=true')])
+
+    def test_every_call_carries_the_timeout(self) -> None:
+        self.http.get(f'{HEAT}/stacks', json={'stacks': []})
+        self.client(timeout=7.5).get('stacks')
+        self.assertEqual(7.5, self.http.last_request.timeout)
+
+    def test_an_empty_body_is_none(self) -> None:
+        self.http.delete(f'{AODH}/v2/alarms/a-1', status_code=204)
+        self.assertIsNone(self.client(AODH).delete('v2/alarms/a-1'))
+
+    def test_a_redirect_is_an_error_not_a_body(self) -> None:
+        self.http.get(f'{HEAT}/stacks/s-1/resources', status_code=302,
+                      headers={'Location': f'{HEAT}/stacks/name/s-1/resources'})
+
+        error = self.assertRaises(APIError, self.client().get, 'stacks/s-1/resources')
+
+        self.assertEqual(302, error.status)
+        self.assertIn(f'{HEAT}/stacks/name/s-1/resources', str(error))
+        self.assert_calls([('POST', TOKENS), ('GET', f'{HEAT}/stacks/s-1/resources')])
+
+    def test_request_returns_a_redirect_as_is(self) -> None:
+        self.http.get(f'{HEAT}/stacks/s-1/resources', status_code=302,
+                      headers={'Location': f'{HEAT}/stacks/name/s-1/resources'})
+        resp = self.client().request('GET', 'stacks/s-1/resources')
+        self.assertEqual(302, resp.status_code)
+
+
+class LinkPagingTest(HTTPTestCase):
+    """Heat style: each page but the last has a ``links`` rel=next."""
+
+    def _page(self, ids: tuple[str, ...], next_query: str | None,
+              host: str = HEAT) -> dict[str, object]:
+        body: dict[str, object] = {'stacks': _stacks(*ids)}
+        if next_query:
+            body['links'] = [{'rel': 'next', 'href': f'{host}/stacks?{next_query}'}]
+        return body
+
+    def test_follows_next_links_over_three_pages(self) -> None:
+        self.http.get(f'{HEAT}/stacks', [
+            {'json': self._page(('a', 'b'), 'limit=2&marker=b')},
+            {'json': self._page(('c', 'd'), 'limit=2&marker=d')},
+            {'json': self._page(('e',), None)},
+        ])
+
+        stacks = list(self.client().paginate_links('stacks', 'stacks', {'limit': 2}))
+
+        self.assertEqual(['a', 'b', 'c', 'd', 'e'], [s['id'] for s in stacks])
+        self.assert_calls([('POST', TOKENS),
+                           ('GET', f'{HEAT}/stacks?limit=2'),
+                           ('GET', f'{HEAT}/stacks?limit=2&marker=b'),
+                           ('GET', f'{HEAT}/stacks?limit=2&marker=d')])
+
+    def test_a_next_link_on_another_host_is_followed_on_the_endpoint(self) -> None:
+        # Behind a proxy Heat may link its own internal address; the token
+        # must not go there and the endpoint is what is reachable.
+        self.http.get(f'{HEAT}/stacks', [
+            {'json': self._page(('a',), 'limit=1&marker=a', host='http://internal:8004/v1/p-1')},
+            {'json': self._page((), None)},
+        ])
+
+        stacks = list(self.client().paginate_links('stacks', 'stacks', {'limit': 1}))
+
+        self.assertEqual(['a'], [s['id'] for s in stacks])
+        self.assert_calls([('POST', TOKENS),
+                           ('GET', f'{HEAT}/stacks?limit=1'),
+                           ('GET', f'{HEAT}/stacks?limit=1&marker=a')])
+
+    def test_a_repeated_next_link_is_a_page_loop(self) -> None:
+        self.http.get(f'{HEAT}/stacks', [
+            {'json': self._page(('a',), 'limit=1&marker=a')},
+            {'json': self._page(('b',), 'limit=1&marker=a')},
+        ])
+
+        error = self.assertRaises(
+            PageLoopError, list, self.client().paginate_links('stacks', 'stacks', {'limit': 1}))
+
+        self.assertIn('marker=a', str(error))
+        self.assert_calls([('POST', TOKENS),
+                           ('GET', f'{HEAT}/stacks?limit=1'),
+                           ('GET', f'{HEAT}/stacks?limit=1&marker=a')])
+
+    def test_a_page_of_items_already_seen_is_a_page_loop(self) -> None:
+        self.http.get(f'{HEAT}/stacks', [
+            {'json': self._page(('a', 'b'), 'limit=2&marker=b')},
+            {'json': self._page(('a', 'b'), 'limit=2&marker=b2')},
+        ])
+        self.assertRaises(PageLoopError, list,
+                          self.client().paginate_links('stacks', 'stacks', {'limit': 2}))
+        self.assertEqual(3, len(self.calls()))
+
+    def test_a_page_without_the_list_is_malformed(self) -> None:
+        self.http.get(f'{HEAT}/stacks', json={'error': 'nope'})
+        self.assertRaises(MalformedResponse, list,
+                          self.client().paginate_links('stacks', 'stacks'))
+
+
+class MarkerPagingTest(HTTPTestCase):
+    """Aodh style: ``limit`` and ``marker``, no link; a short page is the last."""
+
+    def _alarms(self, *ids: str) -> list[dict[str, str]]:
+        return [{'alarm_id': i} for i in ids]
+
+    def test_pages_by_marker_until_a_short_page(self) -> None:
+        self.http.get(f'{AODH}/v2/alarms', [
+            {'json': self._alarms('a', 'b')},
+            {'json': self._alarms('c', 'd')},
+            {'json': self._alarms('e')},
+        ])
+        query = [('q.field', 'all_projects'), ('q.op', 'eq'), ('q.value', 'true')]
+
+        alarms = list(self.client(AODH).paginate_marker('v2/alarms', 'alarm_id', query,
+                                                        limit=2))
+
+        self.assertEqual(['a', 'b', 'c', 'd', 'e'], [a['alarm_id'] for a in alarms])
+        q = 'q.field=all_projects&q.op=eq&q.value=true'
+        self.assert_calls([('POST', TOKENS),
+                           ('GET', f'{AODH}/v2/alarms?{q}&limit=2'),
+                           ('GET', f'{AODH}/v2/alarms?{q}&limit=2&marker=b'),
+                           ('GET', f'{AODH}/v2/alarms?{q}&limit=2&marker=d')])
+
+    def test_a_full_last_page_costs_one_empty_page(self) -> None:
+        self.http.get(f'{AODH}/v2/alarms', [
+            {'json': self._alarms('a', 'b')},
+            {'json': []},
+        ])
+        alarms = list(self.client(AODH).paginate_marker('v2/alarms', 'alarm_id', limit=2))
+        self.assertEqual(['a', 'b'], [a['alarm_id'] for a in alarms])
+        self.assert_calls([('POST', TOKENS),
+                           ('GET', f'{AODH}/v2/alarms?limit=2'),
+                           ('GET', f'{AODH}/v2/alarms?limit=2&marker=b')])
+
+    def test_a_repeated_page_is_a_page_loop(self) -> None:
+        self.http.get(f'{AODH}/v2/alarms', json=self._alarms('a', 'b'))
+
+        error = self.assertRaises(
+            PageLoopError, list,
+            self.client(AODH).paginate_marker('v2/alarms', 'alarm_id', limit=2))
+
+        self.assertIn("'b'", str(error))
+        self.assert_calls([('POST', TOKENS),
+                           ('GET', f'{AODH}/v2/alarms?limit=2'),
+                           ('GET', f'{AODH}/v2/alarms?limit=2&marker=b')])
+
+    def test_an_item_without_its_id_is_malformed(self) -> None:
+        self.http.get(f'{AODH}/v2/alarms', json=[{'name': 'x'}])
+        self.assertRaises(MalformedResponse, list,
+                          self.client(AODH).paginate_marker('v2/alarms', 'alarm_id'))

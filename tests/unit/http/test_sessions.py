@@ -1,0 +1,168 @@
+"""Clients built from configuration: endpoints, no discovery, auth types, TLS."""
+
+from __future__ import annotations
+
+import os
+import types
+from typing import Any
+
+import fixtures
+from keystoneauth1 import fixture as ks_fixture
+
+from vitrage_ds.config import load_config
+from vitrage_ds.errors import BackendError, ConfigurationError
+from vitrage_ds.http.client import Client
+from vitrage_ds.http.session import client_factory_from_cloud, client_factory_from_conf
+from tests.unit.http.base import AODH, HEAT, KEYSTONE, PASSWORD, TOKEN, TOKENS, HTTPTestCase
+
+
+def _options(**values: Any) -> Any:
+    """A plugin's option group as the factory sees it."""
+    return types.SimpleNamespace(**{'endpoint_override': None, **values})
+
+
+class FromConfigTest(HTTPTestCase):
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.dir = self.useFixture(fixtures.TempDir()).path
+        # keystoneauth's generic password plugin asks Keystone (never a
+        # service) which identity API it speaks.
+        self.http.get(KEYSTONE, json=ks_fixture.V3Discovery(KEYSTONE))
+
+    def conf(self, **credentials: str) -> Any:
+        path = os.path.join(self.dir, 'vitrage_ds.conf')
+        with open(path, 'w') as out:
+            out.write('[service_credentials]\n')
+            for name, value in credentials.items():
+                out.write(f'{name} = {value}\n')
+            out.write('[http]\ntimeout = 9\n')
+        return load_config(['--config-file', path])
+
+    def password_conf(self, **extra: str) -> Any:
+        return self.conf(auth_type='password', auth_url=KEYSTONE, username='vitrage',
+                         password=PASSWORD, user_domain_id='default', project_id='p-1',
+                         project_domain_id='default', **extra)
+
+    def client_for(self, conf: Any, service_type: str, **options: Any) -> Client:
+        return client_factory_from_conf(conf)(service_type, _options(**options))
+
+    def test_catalog_endpoint_is_called_with_no_version_discovery(self) -> None:
+        self.http.get(f'{HEAT}/stacks', json={'stacks': []})
+        self.http.get(f'{AODH}/v2/alarms', json=[])
+        factory = client_factory_from_conf(self.password_conf())
+
+        factory('orchestration', _options()).get('stacks')
+        factory('alarming', _options()).get('v2/alarms')
+
+        # Nothing ever asks http://heat.test:8004/ or http://aodh.test:8042/
+        # which versions they serve (real Heat without Keystone answers 404).
+        self.assert_calls([('GET', KEYSTONE), ('POST', TOKENS),
+                           ('GET', f'{HEAT}/stacks'),
+                           ('GET', f'{AODH}/v2/alarms')])
+        self.assertEqual([TOKEN, TOKEN], self.auth_tokens()[1:])
+        self.assertEqual(9.0, self.http.last_request.timeout)
+
+    def test_endpoint_override_is_called_with_no_version_discovery(self) -> None:
+        other = 'http://heat-override.test:8004/v1/p-9'
+        self.http.get(f'{other}/stacks', json={'stacks': []})
+
+        self.client_for(self.password_conf(), 'orchestration',
+                        endpoint_override=other).get('stacks')
+
+        self.assert_calls([('GET', KEYSTONE), ('POST', TOKENS), ('GET', f'{other}/stacks')])
+
+    def test_none_auth_with_an_override_sends_the_extra_headers(self) -> None:
+        self.http.get(f'{AODH}/v2/alarms', json=[])
+        conf = self.conf(auth_type='none')
+        conf.set_override('headers', {'X-Roles': 'admin', 'X-Project-Id': 'p-1'}, 'http')
+
+        self.client_for(conf, 'alarming', endpoint_override=AODH).get('v2/alarms')
+
+        self.assert_calls([('GET', f'{AODH}/v2/alarms')])
+        sent = self.http.last_request.headers
+        self.assertEqual(('admin', 'p-1'), (sent.get('X-Roles'), sent.get('X-Project-Id')))
+
+    def test_none_auth_without_an_override_fails_on_first_use_with_no_call(self) -> None:
+        client = self.client_for(self.conf(auth_type='none'), 'alarming')
+        self.assertRaises(BackendError, client.get, 'v2/alarms')
+        self.assert_calls([])
+
+    def test_a_service_missing_from_the_catalog_is_a_backend_error(self) -> None:
+        client = self.client_for(self.password_conf(), 'compute')
+        error = self.assertRaises(BackendError, client.get, 'servers')
+        self.assertNotIn(PASSWORD, str(error))
+
+    def test_tls_is_verified_by_default(self) -> None:
+        client = self.client_for(self.password_conf(), 'orchestration')
+        self.assertIs(True, client.session.verify)
+
+    def test_cafile_is_passed_through(self) -> None:
+        cafile = os.path.join(self.dir, 'ca.pem')
+        client = self.client_for(self.password_conf(cafile=cafile), 'orchestration')
+        self.assertEqual(cafile, client.session.verify)
+
+    def test_insecure_turns_verification_off(self) -> None:
+        client = self.client_for(self.password_conf(insecure='true'), 'orchestration')
+        self.assertIs(False, client.session.verify)
+
+    def test_the_cafile_reaches_the_request(self) -> None:
+        secure = 'https://heat.test:8004/v1/p-1'
+        self.http.get(f'{secure}/stacks', json={'stacks': []})
+        cafile = os.path.join(self.dir, 'ca.pem')
+
+        self.client_for(self.password_conf(cafile=cafile), 'orchestration',
+                        endpoint_override=secure).get('stacks')
+
+        self.assertEqual(cafile, self.http.last_request.verify)
+
+
+class FromCloudTest(HTTPTestCase):
+    """``--os-cloud``: a clouds.yaml entry, as the openstack client reads it."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.dir = self.useFixture(fixtures.TempDir()).path
+        self.http.get(KEYSTONE, json=ks_fixture.V3Discovery(KEYSTONE))
+
+    def factory(self, cloud: str) -> Any:
+        path = os.path.join(self.dir, 'clouds.yaml')
+        with open(path, 'w') as out:
+            out.write(cloud)
+        self.useFixture(fixtures.EnvironmentVariable('OS_CLIENT_CONFIG_FILE', path))
+        return client_factory_from_cloud('test', load_config([]))
+
+    def test_catalog_endpoint_from_a_cloud_with_no_version_discovery(self) -> None:
+        self.http.get(f'{HEAT}/stacks', json={'stacks': []})
+        factory = self.factory(f'''
+clouds:
+  test:
+    auth:
+      auth_url: {KEYSTONE}
+      username: vitrage
+      password: {PASSWORD}
+      project_id: p-1
+      user_domain_id: default
+    region_name: RegionOne
+''')
+        factory('orchestration', _options()).get('stacks')
+        self.assert_calls([('GET', KEYSTONE), ('POST', TOKENS), ('GET', f'{HEAT}/stacks')])
+
+    def test_a_clouds_endpoint_override_and_ca_file(self) -> None:
+        other = 'https://heat-override.test:8004/v1/p-9'
+        cafile = os.path.join(self.dir, 'ca.pem')
+        self.http.get(f'{other}/stacks', json={'stacks': []})
+        factory = self.factory(f'''
+clouds:
+  test:
+    auth_type: none
+    orchestration_endpoint_override: {other}
+    cacert: {cafile}
+''')
+        client = factory('orchestration', _options())
+        client.get('stacks')
+        self.assert_calls([('GET', f'{other}/stacks')])
+        self.assertEqual(cafile, self.http.last_request.verify)
+
+    def test_an_unknown_cloud_is_a_configuration_error(self) -> None:
+        self.assertRaises(ConfigurationError, self.factory, 'clouds: {}\n')

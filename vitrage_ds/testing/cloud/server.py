@@ -154,6 +154,8 @@ class _Handler(BaseHTTPRequestHandler):
     # Headers and body leave in separate writes: with Nagle's algorithm on,
     # the client's delayed ACK would add ~40 ms to every response.
     disable_nagle_algorithm = True
+    # Filled by send_response()/send_header() (untyped in the stdlib stubs).
+    _headers_buffer: list[bytes]
     server: _HTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002

@@ -140,8 +140,13 @@ class Listener:
     messages (oslo.messaging alone would bind every target to one queue
     named ``<pool>``). ``pool=None`` uses the default ``<topic>.<priority>``
     queues shared with every other pool-less consumer (Ceilometer, ...).
-    Queue durability follows ``[oslo_messaging_rabbit] amqp_durable_queues``
-    or ``rabbit_quorum_queue``.
+    A pool's queue exists from the first :meth:`start` on: notifications
+    sent before it went only to the queues that existed then. Queue
+    durability follows ``[oslo_messaging_rabbit] amqp_durable_queues`` or
+    ``rabbit_quorum_queue`` (publishers must use the same setting: RabbitMQ
+    refuses to redeclare an exchange with another durability). The retry
+    bound is per listener: with several listeners in a pool a poison
+    message may come to each of them ``max_retries + 1`` times.
 
     :param transport: from :func:`~vitrage_ds.bus.get_transport`; the
         caller keeps owning it.
@@ -245,7 +250,8 @@ class Listener:
         Messages already delivered to this process are handled (and
         acknowledged or requeued) before the connection closes; messages
         not yet delivered stay in the queue for the next listener.
-        Idempotent; a listener that never started stops at once.
+        Idempotent; a listener that never started stops at once. Not to be
+        called from the handler, which the drain waits for.
 
         :param timeout: the most seconds to wait for in-flight handlers;
             ``None`` waits as long as they take.

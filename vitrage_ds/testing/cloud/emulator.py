@@ -294,26 +294,29 @@ class EmulatedCloud(fixtures.Fixture):
         if aodh is not None:
             self.notifications.connect(notifications.AODH, aodh)
 
-    def connect_bus(self, transport: Any, *, topic: str = 'notifications') -> None:
+    def connect_bus(self, transport: Any, *, topic: str = 'notifications',
+                    heat_exchange: str = 'heat', aodh_exchange: str = 'aodh') -> None:
         """Publish on an oslo.messaging ``transport`` as Heat and Aodh do.
 
-        Heat's notifications go to exchange ``heat`` and Aodh's to ``aodh``,
-        topic ``topic``, with the real publisher ids.
+        Heat's notifications go to exchange ``heat`` and Aodh's to ``aodh``
+        (or the exchanges given), routing key ``<topic>.<priority>``, with
+        the real publisher ids (``orchestration.<host>``, ``aodh.api``,
+        ``aodh.evaluator``), through :class:`vitrage_ds.bus.Publisher`.
         """
         from vitrage_ds.bus import Publisher
 
-        heat = notifications.SERVICES[notifications.HEAT]
-        self.publish_to(heat=Publisher(transport, topic=topic, exchange=heat['exchange'],
-                                       publisher_id=heat['publisher_id']))
-        aodh_api = Publisher(transport, topic=topic, exchange='aodh', publisher_id='aodh.api')
-        aodh_eval = Publisher(transport, topic=topic, exchange='aodh',
-                              publisher_id='aodh.evaluator')
+        heat_id = notifications.SERVICES[notifications.HEAT]['publisher_id']
+        self.publish_to(heat=Publisher(transport, topic=topic, exchange=heat_exchange,
+                                       publisher_id=heat_id))
+        aodh = {publisher_id: Publisher(transport, topic=topic, exchange=aodh_exchange,
+                                        publisher_id=publisher_id)
+                for publisher_id in ('aodh.api', 'aodh.evaluator')}
 
-        def aodh(notification: notifications.Notification) -> None:
-            publisher = aodh_eval if notification.publisher_id == 'aodh.evaluator' else aodh_api
-            publisher.publish(notification.event_type, notification.payload,
-                              priority=notification.priority)
-        self.notifications.connect_raw(notifications.AODH, aodh)
+        def to_aodh(notification: notifications.Notification) -> None:
+            aodh[notification.publisher_id].publish(
+                notification.event_type, notification.payload,
+                priority=notification.priority)
+        self.notifications.connect_raw(notifications.AODH, to_aodh)
 
     # -- configuration ---------------------------------------------------
 

@@ -73,7 +73,7 @@ def alarm_fields(alarm: Mapping[str, Any],
     row = TYPES.get(alarm_type) if isinstance(alarm_type, str) else None
     resource_id = vitrage_id = None
     if row is not None:
-        rule = alarm.get(row.rule_key)
+        rule = row.rule(alarm)
         fields[row.rule_key] = rule
         for key in row.copied:
             fields[key] = rule.get(key) if isinstance(rule, Mapping) else None

@@ -67,7 +67,6 @@ RULES: dict[str, dict[str, Any]] = {
     'prometheus': {
         'comparison_operator': 'gt', 'threshold': 80.0,
         'query': f'avg(rate(ceilometer_cpu{{resource_id="{SERVER}"}}[5m]))',
-        'scope_to_project': None,
     },
     'composite': {
         'or': [
@@ -167,6 +166,9 @@ def creation(body: dict[str, Any]) -> dict[str, Any]:
     detail = {k: v for k, v in body.items()
               if not k.endswith('_rule') and k != 'evaluate_timestamp'}
     detail['rule'] = copy.deepcopy(body.get(f'{body["type"]}_rule'))
+    if body['type'] == 'prometheus':
+        # PrometheusRule.as_dict adds it; the API never shows it.
+        detail['rule']['scope_to_project'] = None
     return _payload('creation', body['alarm_id'], detail, body['timestamp'],
                     body.get('severity'), body['project_id'])
 

@@ -314,3 +314,14 @@ class TestBadInput(_NotificationTest):
             'alarm.rule_change', samples.rule_change(ID, {'name': 'x'}),
             samples.METADATA, lambda t, i: known)
         self.assertEqual(before, json.dumps(known, sort_keys=True))
+
+
+class TestNotifiedRulesMatchPolledRules(_NotificationTest):
+
+    def test_prometheus_scope_to_project_is_dropped_as_the_api_never_shows_it(self) -> None:
+        body = samples.alarm('prometheus')
+        payload = samples.creation(body)
+        payload['detail']['rule']['scope_to_project'] = samples.PROJECT_A
+        event = self.one('alarm.creation', payload)
+        self.assertEqual(alarm_fields(body), dict(event.fields))
+        self.assertNotIn('scope_to_project', event.fields['prometheus_rule'])

@@ -40,7 +40,8 @@ CHILD = {'heat_template_version': '2018-08-31',
 THREE = {'heat_template_version': '2018-08-31', 'resources': {
     'none': {'type': 'OS::Heat::None'},
     'random': {'type': 'OS::Heat::RandomString', 'properties': {'length': 8}},
-    'test': {'type': 'OS::Heat::TestResource', 'properties': {'value': 'v1'}}}}
+    'test': {'type': 'OS::Heat::TestResource', 'properties': {'value': 'v1'},
+             'depends_on': ['none']}}}
 
 
 def _settle(heat: Client, name: str, stack_id: str) -> str:
@@ -78,7 +79,8 @@ def record_heat(real: RealServices, log: NotificationLog) -> dict[str, Any]:
     three = f'stacks/{scenario.THREE}/{ids[scenario.THREE]}'
     changed = {'heat_template_version': '2018-08-31', 'resources': {
         'none': {'type': 'OS::Heat::None'},
-        'test': {'type': 'OS::Heat::TestResource', 'properties': {'value': 'v2'}}}}
+        'test': {'type': 'OS::Heat::TestResource', 'properties': {'value': 'v2'},
+                 'depends_on': ['none']}}}
     writes['stack_update'] = scenario.exchange(heat, 'PUT', three, body={'template': changed})
     _settle(heat, scenario.THREE, ids[scenario.THREE])
     for action in ('suspend', 'resume', 'check'):

@@ -263,6 +263,8 @@ def differences(recorded: Exchange, actual: Exchange) -> list[str]:
         diffs.append(f'status {actual["status"]}, real {recorded["status"]}')
     for header, value in recorded['headers'].items():
         mine = actual['headers'].get(header)
+        if header == 'Content-Type' and not isinstance(recorded['body'], (dict, list)):
+            continue  # the type of a redirect's or an empty answer's body matters to no one
         if header == 'Content-Type':
             value, mine = value.split(';')[0], (mine or '').split(';')[0]
         else:
@@ -283,7 +285,8 @@ _UUID = re.compile(r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 
 
 def _generic(value: str) -> str:
-    value = re.sub(r'^https?://[^/]+(/heat-api|/aodh)?', '{root}', value)
+    value = re.sub(r'^(https?://[^/]+(/heat-api|/aodh)?|\{heat\}|\{heat_global\}|\{aodh\})',
+                   '{root}', value)
     return _UUID.sub('{id}', value)
 
 

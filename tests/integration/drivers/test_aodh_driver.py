@@ -12,10 +12,12 @@ fed an event in Ceilometer's format (:class:`AodhListener`).
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 import os
 import signal
 import subprocess
+import sys
 import time
 import urllib.parse
 import uuid
@@ -381,3 +383,32 @@ class NotificationTest(AodhDriverTestCase):
         # so the next poll shows the same source time and wins on observation.
         self.assertEqual(alarm['state_timestamp'], fired.fields['state_timestamp'])
         self.assert_as_polled(fired)
+
+
+class CommandLineTest(AodhDriverTestCase):
+    """``vitrage-ds poll aodh`` with a clouds.yaml cloud (no Keystone: ``auth_type: none``)."""
+
+    def test_poll_prints_the_alarms_of_every_project(self) -> None:
+        other = self.new_project()
+        mine = self.create_alarm(self.client, member_health_alarm('cli-mine'))
+        theirs = self.create_alarm(self.aodh(other), prometheus_alarm('cli-theirs'))
+        work = Path(self.useFixture(fixtures.TempDir()).path)
+        (work / 'clouds.yaml').write_text(
+            'clouds:\n  real-aodh:\n    auth_type: none\n'
+            f'    alarming_endpoint_override: {self.coords.aodh_url}\n')
+        headers = ','.join(f'{k}:{v}' for k, v in self.coords.headers(self.project).items())
+        (work / 'vitrage-ds.conf').write_text(f'[http]\nheaders = {headers}\n')
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / 'vitrage-ds'),
+             '--config-file', str(work / 'vitrage-ds.conf'), '--os-cloud', 'real-aodh',
+             'poll', 'aodh', '-f', 'json'],
+            env=dict(os.environ, OS_CLIENT_CONFIG_FILE=str(work / 'clouds.yaml')),
+            capture_output=True, text=True, timeout=120)
+        self.assertEqual(0, done.returncode, done.stderr)
+        rows = {row['alarm_id']: row for row in json.loads(done.stdout)}
+        self.assertEqual((GROUP, self.project),
+                         (rows[mine['alarm_id']]['resource_id'],
+                          rows[mine['alarm_id']]['project_id']))
+        self.assertEqual((SERVER, other),
+                         (rows[theirs['alarm_id']]['resource_id'],
+                          rows[theirs['alarm_id']]['project_id']))

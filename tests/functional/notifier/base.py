@@ -1,0 +1,179 @@
+"""Running ``vitrage-ds notifier`` as real processes against the emulated cloud."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import fixtures
+import testtools
+from testtools import content
+
+from vitrage_ds.testing import EmulatedCloud, RabbitVhost, TemporaryDistribution
+
+#: The console script, next to the interpreter running the tests.
+VITRAGE_DS = str(Path(sys.executable).parent / 'vitrage-ds')
+
+#: Deadline for anything that should happen "soon"; never a measured time.
+DEADLINE = 60.0
+
+RAISING_MODULE = '''
+from vitrage_ds.notifier import NotifierPlugin
+
+
+class RaisingNotifier(NotifierPlugin):
+    """A notifier with a bug: it raises on every message."""
+
+    name = 'raising'
+
+    def notify(self, msg):
+        raise RuntimeError('the raising notifier always fails')
+'''
+
+
+def wait_until(predicate: Callable[[], bool], what: str, deadline: float = DEADLINE) -> None:
+    """Poll ``predicate`` until it holds; fail after ``deadline`` seconds."""
+    end = time.monotonic() + deadline
+    while not predicate():
+        if time.monotonic() > end:
+            raise AssertionError(f'timed out waiting for {what}')
+        time.sleep(0.2)
+
+
+class NotifierProcess:
+    """One ``vitrage-ds notifier`` subprocess, logging to its own file."""
+
+    def __init__(self, config: Path, log: Path, env: Mapping[str, str]) -> None:
+        self.log = log
+        self._out = open(log.with_suffix('.out'), 'w')  # noqa: SIM115 - closed in wait()
+        self.proc = subprocess.Popen(
+            [VITRAGE_DS, '--config-file', str(config),
+             'notifier'],
+            stdout=self._out, stderr=subprocess.STDOUT, env=dict(env))
+
+    def text(self) -> str:
+        parts = [p.read_text(errors='replace') for p in (self.log, self.log.with_suffix('.out'))
+                 if p.exists()]
+        return '\n'.join(parts)
+
+    def listening(self) -> bool:
+        if self.proc.poll() is not None:
+            raise AssertionError(f'vitrage-ds notifier exited {self.proc.returncode}:\n'
+                                 f'{self.text()[-3000:]}')
+        return 'notifier service listening on' in self.text()
+
+    def terminate(self) -> int:
+        """SIGTERM, then the exit status (killed after DEADLINE)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(DEADLINE)
+        finally:
+            self.kill()
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(DEADLINE)
+        self._out.close()
+
+    def counters(self) -> tuple[int, int, int]:
+        """``(handled, requeued, rejected)`` from the stop log line."""
+        found = re.search(r'notifier service stopped \((\d+) handled, (\d+) requeued, '
+                          r'(\d+) rejected\)', self.text())
+        if not found:
+            raise AssertionError(f'no stop line in the log:\n{self.text()[-3000:]}')
+        handled, requeued, rejected = (int(g) for g in found.groups())
+        return handled, requeued, rejected
+
+
+class NotifierProcessTestCase(testtools.TestCase):
+    """An emulated cloud, a RabbitMQ vhost and a config for notifier processes."""
+
+    #: Extra notifier plugins (besides aodh) the processes enable.
+    extra_notifiers: Sequence[str] = ()
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.rabbit = self.useFixture(RabbitVhost())
+        self.cloud = self.useFixture(EmulatedCloud())
+        self.tmp = Path(self.useFixture(fixtures.TempDir()).path)
+        run = uuid.uuid4().hex[:10]
+        self.topic = f'vitrage.graph.{run}'
+        self.exchange = f'vitrage-{run}'
+        self.env = dict(os.environ)
+        if 'raising' in self.extra_notifiers:
+            dist = self.useFixture(TemporaryDistribution(
+                {'vitrage_ds.notifiers': {'raising': 'vds_raising_notifier:RaisingNotifier'}},
+                modules={'vds_raising_notifier': RAISING_MODULE}, name='vds_raising'))
+            self.env['PYTHONPATH'] = os.pathsep.join(
+                p for p in (dist.pythonpath, self.env.get('PYTHONPATH')) if p)
+        self.config = self.tmp / 'vitrage_ds.conf'
+        self.config.write_text(self.config_text())
+        self._count = 0
+
+    def config_text(self, **aodh: Any) -> str:
+        headers = ','.join(f'{k}:{v}' for k, v in self.cloud.noauth_headers().items())
+        aodh_options = {'endpoint_override': self.cloud.aodh_endpoint, 'verify_delay': 0.1,
+                        **aodh}
+        return '\n'.join([
+            '[DEFAULT]',
+            f'transport_url = {self.rabbit.transport_url}',
+            f'notifiers = {",".join(["aodh", *self.extra_notifiers])}',
+            'executor_thread_pool_size = 16',
+            '[oslo_messaging_rabbit]',
+            # A few messages in flight per process, so a pool's messages
+            # spread over its processes and stop() leaves the rest queued.
+            'rabbit_qos_prefetch_count = 8',
+            '[service_credentials]',
+            'auth_type = none',
+            '[http]',
+            'retries = 0',
+            'timeout = 10',
+            f'headers = {headers}',
+            '[notifier]',
+            f'topic = {self.topic}',
+            f'exchange = {self.exchange}',
+            'max_retries = 20',
+            'stop_timeout = 30',
+            '[notifier.aodh]',
+            *(f'{k} = {v}' for k, v in aodh_options.items()),
+            '',
+        ])
+
+    def start_notifier(self) -> NotifierProcess:
+        self._count += 1
+        log = self.tmp / f'notifier-{self._count}.log'
+        config = self.tmp / f'notifier-{self._count}.conf'
+        config.write_text(self.config.read_text().replace(
+            '[DEFAULT]', f'[DEFAULT]\nlog_file = {log}', 1))
+        process = NotifierProcess(config, log, self.env)
+        name = f'notifier-{self._count}.log'
+        self.addCleanup(lambda: self.addDetail(name, content.text_content(
+            process.text()[-20_000:])))
+        self.addCleanup(process.kill)
+        wait_until(process.listening, f'notifier {self._count} listening')
+        return process
+
+    def queue_depth(self) -> int:
+        """Messages in the pool's queue (ready + unacknowledged)."""
+        name = f'vitrage_ds-notifier.{self.exchange}.{self.topic}'
+        queue = self.rabbit.queues().get(name)
+        return int(queue['messages']) if queue else -1
+
+    def mirrors(self) -> dict[str, list[dict[str, Any]]]:
+        """The emulated Aodh's alarms by the vitrage_id of their rule."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        for alarm in self.cloud.aodh.ordered():
+            for item in alarm.get('event_rule', {}).get('query', []):
+                if item.get('field') == 'vitrage_id':
+                    found.setdefault(item['value'], []).append(alarm)
+        return found

@@ -1,0 +1,153 @@
+"""Two ``vitrage-ds notifier`` processes, real RabbitMQ, the emulated Aodh.
+
+1,000 deduced-alarm messages -- duplicates, reordering, Aodh failures that
+make messages come back, a process stopped half-way -- must leave exactly
+one Aodh alarm per deduced alarm, in the state of its newest message; a
+second plugin that raises on every message must not get in the way.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+from typing import Any
+
+from tests.functional.notifier.base import (DEADLINE, VITRAGE_DS, NotifierProcessTestCase,
+                                           wait_until)
+from vitrage_ds.bus import get_transport
+from vitrage_ds.config import new_config
+from vitrage_ds.deduced import (DeducedAlarm, DeducedAlarmActivate, DeducedAlarmDeactivate,
+                                format_time)
+from vitrage_ds.event import parse_time
+from vitrage_ds.notifier_service import DeducedAlarmPublisher
+
+TOTAL = 1000
+DEDUCED = 120
+NAMES = ['cpu high', 'disk "full"', "it's down", 'a&q.field=name&q.value=x', 'x = y; z',
+         'memory', 'link_down', 'deduced %20 alarm']
+SEVERITIES = ['CRITICAL', 'severe', 'Warning', 'low', 'apocalyptic']
+
+
+def scenario(seed: int) -> tuple[list[DeducedAlarm], dict[str, DeducedAlarm]]:
+    """Messages to publish (shuffled, with duplicates) and the newest per deduced alarm."""
+    rng = random.Random(seed)
+    base = round((parse_time('2024-05-01T12:00:00Z') or 0) * 1_000_000)
+    unique: list[DeducedAlarm] = []
+    newest: dict[str, DeducedAlarm] = {}
+    for d in range(DEDUCED):
+        vitrage_id = f'v-{d:03}'
+        # Every 10th pair of deduced alarms shares name and resource: one
+        # Aodh name, two alarms told apart by vitrage_id only.
+        name = NAMES[d % len(NAMES)] if d % 10 else NAMES[0]
+        resource = f'host-{d % 37}' if d % 10 else 'host-shared'
+        micros = base + rng.randrange(10_000_000)
+        for step in range(rng.randint(1, 10)):
+            micros += rng.choice([0, 1, 1000, 250_000])  # 0: same time, sequence decides
+            common: dict[str, Any] = {'vitrage_id': vitrage_id, 'name': name,
+                                      'affected_resource_id': resource,
+                                      'timestamp': format_time(micros), 'sequence': step}
+            msg: DeducedAlarm = (
+                DeducedAlarmActivate(severity=rng.choice(SEVERITIES), **common)
+                if step % 2 == 0 else DeducedAlarmDeactivate(**common))
+            unique.append(msg)
+            newest[vitrage_id] = msg
+    messages = unique + [rng.choice(unique) for _ in range(TOTAL - len(unique))]
+    rng.shuffle(messages)
+    return messages, newest
+
+
+class TwoNotifierProcessesTest(NotifierProcessTestCase):
+
+    extra_notifiers = ('raising',)
+
+    def test_a_thousand_messages_leave_one_alarm_each_in_the_newest_state(self) -> None:
+        messages, newest = scenario(seed=10)
+        self.assertEqual(TOTAL, len(messages))
+        # Aodh failing now and then: those messages are requeued and come back,
+        # possibly to the other process.
+        for route, every in (('aodh.alarms.update', 37), ('aodh.alarms.create', 23),
+                             ('aodh.alarms.list', 101)):
+            for start in range(every, 4000, every):
+                self.cloud.fail(route, 503, times=1, start=start)
+        self.cloud.add_fault('aodh.alarms.create', 'close', times=3, start=50)
+        first, second = self.start_notifier(), self.start_notifier()
+
+        transport = get_transport(new_config(), self.rabbit.transport_url)
+        self.addCleanup(transport.cleanup)
+        publisher = DeducedAlarmPublisher(transport, topic=self.topic, exchange=self.exchange)
+        half = TOTAL // 2
+        for msg in messages[:half]:
+            publisher.publish(msg)
+        # Stop one process while it is busy; a third takes its place.
+        wait_until(lambda: len(self.cloud.aodh.ordered()) >= 20, 'some alarms created')
+        self.assertEqual(0, first.terminate())
+        third = self.start_notifier()
+        for msg in messages[half:]:
+            publisher.publish(msg)
+
+        expected = {vid: ('alarm' if isinstance(msg, DeducedAlarmActivate) else 'ok',
+                          f'{msg.name}_{msg.affected_resource_id}')
+                    for vid, msg in newest.items()}
+
+        def converged() -> bool:
+            return self.queue_depth() == 0 and self._states() == expected
+
+        try:
+            wait_until(converged, 'every message handled and Aodh converged', 3 * DEADLINE)
+        except AssertionError:
+            actual = self._states()
+            wrong = {v: (actual.get(v), want) for v, want in expected.items()
+                     if actual.get(v) != want}
+            self.fail(f'queue depth {self.queue_depth()}; {len(wrong)} deduced alarms wrong '
+                      f'(actual, expected): {dict(list(wrong.items())[:10])}')
+        for vitrage_id, alarms in self.mirrors().items():
+            self.assertEqual(1, len(alarms), f'{vitrage_id} has {len(alarms)} alarms')
+
+        for process in (second, third):
+            self.assertEqual(0, process.terminate())
+        counters = [p.counters() for p in (first, second, third)]
+        for handled, _requeued, rejected in counters:
+            self.assertGreater(handled + rejected, 0, 'a process received nothing')
+        self.assertGreater(sum(c[1] for c in counters), 0, 'no message was requeued')
+        self.assertIn('notifier plugin raising raised', second.text())
+
+    def _states(self) -> dict[str, tuple[str, str]]:
+        return {vid: (alarms[0]['state'], alarms[0]['name'])
+                for vid, alarms in self.mirrors().items()}
+
+
+class PublishCommandTest(NotifierProcessTestCase):
+
+    def publish(self, *args: str) -> subprocess.CompletedProcess[str]:
+        config = self.tmp / 'publish.conf'
+        config.write_text(self.config_text())
+        return subprocess.run(
+            [VITRAGE_DS, '--config-file', str(config),
+             'publish', *args], capture_output=True, text=True, timeout=DEADLINE,
+            env=self.env, check=False)
+
+    def test_publish_then_notifier_raises_then_clears_the_aodh_alarm(self) -> None:
+        notifier = self.start_notifier()
+        common = ['--vitrage-id', 'v-cli', '--name', 'cpu high', '--resource', 'host-1']
+
+        done = self.publish('activate', *common, '--severity', 'CRITICAL')
+        self.assertEqual(0, done.returncode, done.stderr)
+        self.assertIn('"event_type": "vitrage.deduced_alarm.activate"', done.stdout)
+        wait_until(lambda: [a['state'] for a in self.mirrors().get('v-cli', [])] == ['alarm'],
+                   'the alarm raised')
+        [alarm] = self.mirrors()['v-cli']
+        self.assertEqual(('cpu high_host-1', 'critical', 'event'),
+                         (alarm['name'], alarm['severity'], alarm['type']))
+
+        done = self.publish('deactivate', *common)
+        self.assertEqual(0, done.returncode, done.stderr)
+        wait_until(lambda: [a['state'] for a in self.mirrors()['v-cli']] == ['ok'],
+                   'the alarm cleared')
+        self.assertEqual(0, notifier.terminate())
+
+    def test_an_invalid_message_is_refused_naming_the_field(self) -> None:
+        done = self.publish('activate', '--vitrage-id', 'v-1', '--name', 'n',
+                            '--resource', 'r')
+
+        self.assertEqual(1, done.returncode)
+        self.assertIn("invalid 'severity'", done.stderr)

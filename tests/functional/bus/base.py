@@ -252,6 +252,18 @@ class BusBehaviour(_Base):
         self.assertEqual(['here'], here.ids())
         self.assertEqual(['there'], there.ids())
 
+    def test_without_an_exchange_both_sides_use_the_control_exchange(self) -> None:
+        recorder = Recorder()
+        listener = Listener(self.transport, [(None, self.topic)], recorder)
+        listener.start()
+        self.addCleanup(listener.stop, DEADLINE)
+        publisher = Publisher(self.transport, topic=self.topic)
+        self.addCleanup(publisher.close)
+
+        publisher.publish('test.event', {'n': 1})
+
+        recorder.wait_for(lambda: recorder.ids() == [1], 'the message')
+
     def test_one_pool_on_two_topics_keeps_their_messages_apart(self) -> None:
         other_topic = f'{self.topic}-other'
         here, there = Recorder(), Recorder()

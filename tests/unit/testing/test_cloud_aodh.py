@@ -37,7 +37,7 @@ class TestAlarmList(AodhTestCase):
             {'alarm_actions', 'ok_actions', 'insufficient_data_actions', 'alarm_id', 'name',
              'description', 'enabled', 'repeat_actions', 'type', 'time_constraints',
              'project_id', 'user_id', 'timestamp', 'state', 'state_timestamp',
-             'state_reason', 'severity', 'event_rule'}, set(alarm))
+             'state_reason', 'severity', 'evaluate_timestamp', 'event_rule'}, set(alarm))
         self.assertEqual('string', alarm['event_rule']['query'][0]['type'])
 
     def test_every_type_is_seeded_with_its_rule_key(self):
@@ -164,6 +164,9 @@ class TestAlarmCrud(AodhTestCase):
         resp = self.create({'name': 'e', 'type': 'event', 'event_rule': {
             'event_type': 'x', 'query': [{'field': 'a', 'op': 'eq', 'value': 'b'}]}})
         self.assertEqual(400, resp.status_code)
+        self.assertEqual("Query value or traits invalid: value must be one of ['', 'boolean', "
+                         "'float', 'integer', 'string'] for dictionary value @ data['value']",
+                         resp.json()['error_message']['faultstring'])
 
     def test_missing_rule_is_400(self):
         resp = self.create({'name': 'e', 'type': 'event'})
@@ -197,6 +200,37 @@ class TestAlarmCrud(AodhTestCase):
             f'{self.cloud.aodh_endpoint}/v2/alarms/{self.alarms[0]["alarm_id"]}')
         self.assertEqual(404, resp.status_code)
 
+    def test_put_resets_what_the_body_leaves_out(self):
+        alarm = self.alarms[3]
+        self.aodh('PUT', f'/v2/alarms/{alarm["alarm_id"]}/state', json='alarm')
+        body = {'name': alarm['name'], 'type': 'prometheus',
+                'prometheus_rule': sample_rule('prometheus')}
+        updated = self.aodh('PUT', f'/v2/alarms/{alarm["alarm_id"]}', json=body).json()
+        self.assertEqual(('insufficient data', 'low', 'prometheus alarm rule', None),
+                         (updated['state'], updated['severity'], updated['description'],
+                          updated['evaluate_timestamp']))
+        self.assertNotIn(f'{alarm["type"]}_rule', updated)
+
+    def test_composite_sub_rules_read_back_with_scope_to_project(self):
+        body = {'name': 'c', 'type': 'composite', 'composite_rule': {'or': [
+            {'type': 'prometheus', 'query': 'up', 'threshold': 1.0,
+             'comparison_operator': 'lt'}]}}
+        created = self.aodh('POST', '/v2/alarms', json=body).json()
+        self.assertNotIn('scope_to_project', created['composite_rule']['or'][0])
+        shown = self.aodh('GET', f'/v2/alarms/{created["alarm_id"]}').json()
+        self.assertIsNone(shown['composite_rule']['or'][0]['scope_to_project'])
+
+    def test_event_alarm_default_description_names_the_event(self):
+        created = self.aodh('POST', '/v2/alarms', json={
+            'name': 'e', 'type': 'event', 'event_rule': {'event_type': 'compute.x'}}).json()
+        self.assertEqual('Alarm when compute.x event occurred.', created['description'])
+
+    def test_admin_without_project_lists_nothing(self):
+        headers = {'X-Auth-Token': '', 'X-User-Id': self.cloud.admin_user_id,
+                   'X-Roles': 'admin'}
+        resp = self.http.get(f'{self.cloud.aodh_endpoint}/v2/alarms', headers=headers)
+        self.assertEqual((200, []), (resp.status_code, resp.json()))
+
     def test_put_replaces_the_alarm(self):
         alarm = dict(self.alarms[0], severity='critical', description='changed')
         resp = self.aodh('PUT', f'/v2/alarms/{alarm["alarm_id"]}', json=alarm)
@@ -225,6 +259,7 @@ class TestAlarmCrud(AodhTestCase):
         history = self.aodh('GET', f'/v2/alarms/{alarm_id}/history').json()
         self.assertEqual(['state transition', 'state transition'],
                          [h['type'] for h in history])
+        self.assertNotIn('severity', history[0])
         self.assertEqual({'state': 'ok', 'transition_reason': 'back to normal'},
                          json.loads(history[0]['detail']))
         self.assertEqual({'state': 'alarm', 'state_reason': 'Manually set via API'},

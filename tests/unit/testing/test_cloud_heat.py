@@ -16,7 +16,9 @@ class HeatTestCase(CloudTestCase):
     def setUp(self):
         super().setUp()
         self.stacks = self.cloud.heat.populate(20, 4, nested=2)
-        self.demo_stack = self.cloud.heat.create_stack(
+
+    def add_demo_stack(self):
+        return self.cloud.heat.create_stack(
             'demo-stack', project_id=self.cloud.demo_project_id,
             user_id=self.cloud.demo_user_id, tags=['blue'], notify=False)
 
@@ -27,9 +29,23 @@ class HeatTestCase(CloudTestCase):
 
 class TestStackList(HeatTestCase):
 
-    def test_lists_the_callers_project_newest_first_without_nested(self):
+    def test_lists_newest_first_without_nested(self):
         names = self.names(self.heat('/stacks'))
         self.assertEqual([f'stack-{n:05d}' for n in range(20, 0, -1)], names)
+
+    def test_admin_listing_covers_every_project_as_heat_27_does(self):
+        self.add_demo_stack()
+        body = self.heat('/stacks').json()
+        self.assertEqual('demo-stack', body['stacks'][0]['stack_name'])
+        self.assertEqual(self.cloud.demo_project_id, body['stacks'][0]['project'])
+        self.assertEqual(21, len(body['stacks']))
+
+    def test_non_admin_listing_covers_its_own_project_only(self):
+        self.add_demo_stack()
+        session = self.as_user('demo')
+        body = session.get(
+            f'{self.cloud.heat_endpoint(self.cloud.demo_project_id)}/stacks').json()
+        self.assertEqual(['demo-stack'], [s['stack_name'] for s in body['stacks']])
 
     def test_list_item_has_heats_keys_and_canonical_link(self):
         item = self.heat('/stacks', params={'name': 'stack-00003'}).json()['stacks'][0]
@@ -43,6 +59,7 @@ class TestStackList(HeatTestCase):
         self.assertEqual('2024-01-01T00:00:03Z', item['creation_time'])
 
     def test_non_admin_listing_has_no_project_key(self):
+        self.add_demo_stack()
         session = self.as_user('demo')
         resp = session.get(f'{self.cloud.heat_endpoint(self.cloud.demo_project_id)}/stacks')
         item = resp.json()['stacks'][0]
@@ -67,6 +84,7 @@ class TestStackList(HeatTestCase):
                          resp.json())
 
     def test_global_tenant_lists_every_project_when_allowed(self):
+        self.add_demo_stack()
         self.cloud.global_index_allowed = True
         body = self.heat('/stacks', params={'global_tenant': 'true'}).json()
         self.assertEqual(21, len(body['stacks']))
@@ -130,6 +148,7 @@ class TestStackList(HeatTestCase):
             '/stacks', params=[('name', 'stack-00002'), ('name', 'stack-00004')])))
 
     def test_filter_by_tenant_username_and_owner_id(self):
+        self.add_demo_stack()
         self.cloud.global_index_allowed = True
         self.assertEqual(['demo-stack'], self.names(self.heat('/stacks', params={
             'global_tenant': 'true', 'tenant': self.cloud.demo_project_id})))
@@ -168,11 +187,18 @@ class TestStackShow(HeatTestCase):
         self.assertEqual(200, resp.status_code)
         body = resp.json()['stack']
         self.assertEqual('Emulated stack 1', body['description'])
+        self.assertNotIn('project', body)
         self.assertEqual({'OS::project_id': self.cloud.admin_project_id,
                           'OS::stack_id': stack.id, 'OS::stack_name': stack.name},
                          body['parameters'])
         self.assertEqual(['emulated', 'odd'], body['tags'])
         self.assertEqual([], body['outputs'])
+
+    def test_show_defaults_like_heat(self):
+        stack = self.cloud.heat.create_stack('plain', notify=False)
+        body = self.heat(f'/stacks/plain/{stack.id}').json()['stack']
+        self.assertEqual(('No description', 'No description', []),
+                         (body['description'], body['template_description'], body['tags']))
 
     def test_show_with_wrong_name_is_404(self):
         resp = self.heat(f'/stacks/other/{self.stacks[0].id}')

@@ -132,16 +132,20 @@ class TestAodhNotifications(NotificationTestCase):
         self.assertEqual(('alarm.creation', 'info'), (event_type, priority))
         self.assertEqual(AODH_KEYS, set(payload))
         self.assertEqual('creation', payload['type'])
-        self.assertEqual(alarm, payload['detail'])
+        expected = {k: v for k, v in alarm.items()
+                    if k not in ('event_rule', 'evaluate_timestamp')}
+        self.assertEqual(dict(expected, rule=alarm['event_rule']), payload['detail'])
         self.assertEqual('critical', payload['severity'])
         self.assertEqual(self.cloud.admin_project_id, payload['on_behalf_of'])
 
     def test_rule_change_has_only_the_changes(self):
         alarm = self.cloud.aodh.create_alarm('a1', 'event', notify=False)
-        self.cloud.aodh.update_alarm(alarm['alarm_id'], description='new')
+        self.cloud.aodh.update_alarm(alarm['alarm_id'], description='new',
+                                     event_rule={'event_type': 'x', 'query': []})
         event_type, payload, _ = self.aodh_sink.calls[0]
         self.assertEqual('alarm.rule_change', event_type)
-        self.assertEqual({'description': 'new'}, payload['detail'])
+        self.assertEqual({'description': 'new', 'rule': {'event_type': 'x', 'query': []}},
+                         payload['detail'])
         self.assertIsNone(payload['severity'])
 
     def test_api_state_transition_has_a_dict_detail(self):

@@ -24,7 +24,7 @@ from vitrage_ds.testing.cloud.keystone import Caller, Identity
 from vitrage_ds.testing.cloud.seed import EPOCH, Ids, aodh_time, utcnow
 
 __all__ = ['ALARM_TYPES', 'CREATABLE_TYPES', 'AodhStore', 'STATES', 'SEVERITIES',
-           'sample_rule']
+           'change_form', 'default_description', 'sample_rule']
 
 STATES = ('ok', 'alarm', 'insufficient data')
 SEVERITIES = ('low', 'moderate', 'critical')
@@ -68,6 +68,39 @@ def sample_rule(alarm_type: str, key: str = 'x') -> dict[str, Any]:
                             type='gnocchi_resources_threshold'),
                        dict(rules['prometheus'], type='prometheus')]}
     return copy.deepcopy(rules[alarm_type])
+
+
+def default_description(alarm_type: str, rule: Any) -> str:
+    """The description Aodh gives an alarm created without one."""
+    if alarm_type == 'event' and isinstance(rule, dict):
+        return f'Alarm when {rule.get("event_type", "*")} event occurred.'
+    return f'{alarm_type} alarm rule'
+
+
+def change_form(alarm: Mapping[str, Any]) -> dict[str, Any]:
+    """``alarm`` as Aodh's storage model has it: the rule under ``rule``.
+
+    The form of the ``detail`` of creation and rule-change records.
+    """
+    rule_key = f'{alarm["type"]}_rule'
+    form = {k: copy.deepcopy(v) for k, v in alarm.items()
+            if k not in (rule_key, 'evaluate_timestamp')}
+    form['rule'] = copy.deepcopy(alarm.get(rule_key))
+    return form
+
+
+def _stored_rule(alarm_type: str, rule: Any) -> Any:
+    """Composite sub-rules of type prometheus read back with ``scope_to_project``."""
+    if alarm_type != 'composite' or not isinstance(rule, dict):
+        return rule
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict) and len(node) == 1 and set(node) <= {'and', 'or'}:
+            op = next(iter(node))
+            return {op: [walk(child) for child in node[op]]}
+        if isinstance(node, dict) and node.get('type') == 'prometheus':
+            return {**node, 'scope_to_project': node.get('scope_to_project')}
+        return node
+    return walk(rule)
 
 
 class AodhStore:
@@ -138,7 +171,8 @@ class AodhStore:
                 alarm_id = self._ids.uuid()
                 alarm = self._alarm(
                     alarm_id=alarm_id, name=f'alarm-{n:05d}', type=alarm_type,
-                    rule=sample_rule(alarm_type, f'resource-{n:05d}'), project_id=project,
+                    rule=_stored_rule(alarm_type, sample_rule(alarm_type, f'resource-{n:05d}')),
+                    project_id=project,
                     user_id=user, state=STATES[n % 3], severity=SEVERITIES[n % 3],
                     enabled=n % 7 != 0, repeat_actions=n % 5 == 0, timestamp=when,
                     state_timestamp=when,
@@ -164,7 +198,8 @@ class AodhStore:
             'insufficient_data_actions': list(insufficient_data_actions),
             'alarm_id': alarm_id,
             'name': name,
-            'description': description if description is not None else f'{type} alarm rule',
+            'description': (description if description is not None
+                            else default_description(type, rule)),
             'enabled': enabled,
             'repeat_actions': repeat_actions,
             'type': type,
@@ -176,6 +211,7 @@ class AodhStore:
             'state_timestamp': state_timestamp,
             'state_reason': state_reason,
             'severity': severity,
+            'evaluate_timestamp': timestamp,
             f'{type}_rule': rule,
         }
 
@@ -199,16 +235,23 @@ class AodhStore:
                 project_id=project_id or caller.project_id, user_id=user_id or caller.user_id,
                 timestamp=now, state_timestamp=now, **fields)
             alarm['state_reason'] = REASON_DEFAULT
+            answer = copy.deepcopy(alarm)
+            rule_key = f'{alarm_type}_rule'
+            alarm[rule_key] = _stored_rule(alarm_type, alarm[rule_key])
             self.alarms[alarm['alarm_id']] = alarm
             self._order = None
-            detail = copy.deepcopy(alarm)
-            self._record(alarm, 'creation', detail, caller, caller.project_id,
+            self._record(alarm, 'creation', change_form(answer), caller, caller.project_id,
                          alarm['severity'], notify)
-            return copy.deepcopy(alarm)
+            return answer
 
     def update_alarm(self, alarm_id: str, *, caller: Caller | None = None,
                      notify: bool = True, **changes: Any) -> dict[str, Any]:
-        """Change alarm attributes; publishes ``alarm.rule_change`` with the diff."""
+        """Change alarm attributes; publishes ``alarm.rule_change`` with the diff.
+
+        The diff is in storage form (the rule under ``rule``); a change of
+        state sets ``state_reason`` to Aodh's manual reason. As after an API
+        update, ``evaluate_timestamp`` becomes ``None``.
+        """
         caller = caller or self._default_caller()
         now = aodh_time(utcnow())
         with self.lock:
@@ -217,12 +260,16 @@ class AodhStore:
             new.update(changes)
             if new.get('type') != alarm['type']:
                 new.pop(f'{alarm["type"]}_rule', None)
+            rule_key = f'{new["type"]}_rule'
+            new[rule_key] = _stored_rule(new['type'], new.get(rule_key))
             new['timestamp'] = now
+            new['evaluate_timestamp'] = None
             if new['state'] != alarm['state']:
                 new['state_timestamp'] = now
                 new['state_reason'] = REASON_MANUAL
-            diff = {k: v for k, v in new.items()
-                    if alarm.get(k) != v and k not in ('timestamp', 'state_timestamp')}
+            before, after = change_form(alarm), change_form(new)
+            diff = {k: v for k, v in after.items()
+                    if before.get(k) != v and k not in ('timestamp', 'state_timestamp')}
             alarm.clear()
             alarm.update(new)
             self._order = None
@@ -294,8 +341,7 @@ class AodhStore:
             'timestamp': aodh_time(utcnow()),
             'severity': severity,
         }
-        self.history.setdefault(alarm['alarm_id'], []).append(
-            dict(payload, detail=json.dumps(detail)))
+        self._remember(payload, json.dumps(detail))
         if notify:
             self.bus.emit(notifications.Notification(
                 notifications.AODH, 'aodh.api', 'alarm.' + kind.replace(' ', '_'), 'info',
@@ -313,8 +359,14 @@ class AodhStore:
             'timestamp': aodh_time(utcnow()),
             'severity': alarm['severity'],
         }
-        self.history.setdefault(alarm['alarm_id'], []).append(dict(payload))
+        self._remember(payload, payload['detail'])
         if notify:
             self.bus.emit(notifications.Notification(
                 notifications.AODH, 'aodh.evaluator', 'alarm.state_transition', 'info',
                 payload))
+
+    def _remember(self, payload: Mapping[str, Any], detail: str) -> None:
+        """Keep a history record: the payload minus ``severity``, ``detail`` as JSON."""
+        record = {k: v for k, v in payload.items() if k != 'severity'}
+        record['detail'] = detail
+        self.history.setdefault(payload['alarm_id'], []).append(record)

@@ -13,7 +13,8 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from vitrage_ds.testing.cloud.aodh import CREATABLE_TYPES, STATES, SEVERITIES, AodhStore
+from vitrage_ds.testing.cloud.aodh import (CREATABLE_TYPES, SEVERITIES, STATES, AodhStore,
+                                           default_description)
 from vitrage_ds.testing.cloud.keystone import Caller, Identity
 from vitrage_ds.testing.cloud.server import HTTPError, Request, Response, Service
 
@@ -25,7 +26,7 @@ SORT_KEYS = ('alarm_id', 'enabled', 'name', 'type', 'severity', 'timestamp', 'us
              'project_id', 'state', 'repeat_actions', 'state_timestamp')
 _BOOLEAN_FIELDS = ('enabled', 'repeat_actions', 'all_projects')
 _COMPARISONS = ('lt', 'le', 'eq', 'ne', 'ge', 'gt')
-_EVENT_QUERY_TYPES = ('', 'string', 'integer', 'float', 'boolean', 'datetime')
+_EVENT_QUERY_TYPES = ('', 'boolean', 'float', 'integer', 'string')
 #: Mandatory keys of each type's rule (beyond which Aodh fills defaults).
 _RULE_KEYS: dict[str, tuple[str, ...]] = {
     'event': (),
@@ -99,8 +100,9 @@ class AodhService(Service):
     # -- helpers ---------------------------------------------------------
 
     def _caller(self, request: Request) -> Caller:
+        """The caller; only an admin may come without a project."""
         caller = self.identity.caller(request)
-        if caller is None or not caller.project_id:
+        if caller is None or not (caller.project_id or caller.is_admin):
             raise HTTPError(aodh_error(403, 'RBAC Authorization Failed'))
         return caller
 
@@ -255,12 +257,10 @@ class AodhService(Service):
                            f'Value should be one of: {", ".join(_COMPARISONS)}')
         if alarm_type == 'event':
             for item in full.get('query') or []:
-                if not isinstance(item, dict) or not {'field', 'value', 'type'} <= set(item):
-                    raise _invalid('query', item, 'Mandatory field missing: each query '
-                                   "item needs 'field', 'value' and 'type'.")
-                if item['type'] not in _EVENT_QUERY_TYPES:
-                    raise _invalid('type', item['type'], 'The data type '
-                                   f'{item["type"]} is not supported.')
+                if not isinstance(item, dict) or item.get('type') not in _EVENT_QUERY_TYPES:
+                    raise HTTPError(aodh_error(
+                        400, 'Query value or traits invalid: value must be one of '
+                        f"{list(_EVENT_QUERY_TYPES)} for dictionary value @ data['value']"))
                 item.setdefault('op', 'eq')
         return full
 
@@ -290,9 +290,17 @@ class AodhService(Service):
             body = self._validated(request.json())
         except ValueError:
             raise HTTPError(aodh_error(400, 'Invalid JSON body')) from None
-        changes = {k: v for k, v in body.items()
-                   if k not in ('alarm_id', 'timestamp', 'state_timestamp', 'state_reason',
-                                'project_id', 'user_id')}
+        # A PUT replaces the alarm: what the body leaves out takes its default.
+        alarm_type = body['type']
+        changes = {'enabled': True, 'repeat_actions': False, 'severity': 'low',
+                   'state': 'insufficient data', 'alarm_actions': [], 'ok_actions': [],
+                   'insufficient_data_actions': [], 'time_constraints': [],
+                   'description': default_description(alarm_type,
+                                                      body[f'{alarm_type}_rule'])}
+        changes.update({k: v for k, v in body.items()
+                        if k not in ('alarm_id', 'timestamp', 'state_timestamp',
+                                     'state_reason', 'project_id', 'user_id',
+                                     'evaluate_timestamp')})
         return Response(200, self.store.update_alarm(alarm['alarm_id'], caller=caller,
                                                      **changes))
 

@@ -213,12 +213,13 @@ class HeatStore:
             short, type_ = _RESOURCE_TYPES[index % len(_RESOURCE_TYPES)]
             name = f'{short}_{index}'
             physical = derived_uuid(self.seed, stack.id, index)
-        first = f'{_RESOURCE_TYPES[0][0]}_0' if 0 not in stack.nested else 'nested_0'
         status = stack.status
         reason = 'state changed'
         if stack.status == 'FAILED':
             status, reason = (('FAILED', stack.reason) if index == 0 else ('COMPLETE', reason))
         created = stack.created + datetime.timedelta(seconds=1)
+        # Every other resource is a dependency of the first one.
+        first = f'{_RESOURCE_TYPES[0][0]}_0' if 0 not in stack.nested else 'nested_0'
         return ResourceRecord(name, type_, physical, stack.action, status, reason, created,
                               stack.updated, [first] if index else [], nested_id)
 

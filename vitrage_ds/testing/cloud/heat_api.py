@@ -184,8 +184,11 @@ class HeatService(Service):
                     for name in ('tags', 'tags_any', 'not_tags', 'not_tags_any')}
 
         with self.store.lock:
+            # An admin context lists every project even without global_tenant
+            # (what Heat 27 does); global_tenant is the policy-guarded way.
+            everyone = global_tenant or caller.is_admin
             stacks = [s for s in self.store.ordered()
-                      if (global_tenant or s.project_id == caller.project_id)
+                      if (everyone or s.project_id == caller.project_id)
                       and (flags['show_deleted'] or not s.is_deleted)
                       and (flags['show_nested'] or s.parent is None)
                       and _matches(s, filters) and _tagged(s, tag_sets)]
@@ -260,25 +263,28 @@ class HeatService(Service):
             location = f'{location}/{rest}'
         if request.params:
             location = f'{location}?{urllib.parse.urlencode(request.params)}'
-        body = (f'302 Found\n\nThe resource was found at {location}; you should be '
-                'redirected automatically.  ').encode()
+        body = ('<html>\n <head>\n  <title>302 Found</title>\n </head>\n <body>\n'
+                f'  <h1>302 Found</h1>\n  The resource was found at <a href="{location}">'
+                f'{location}</a>;\nyou should be redirected automatically.\n\n\n'
+                ' </body>\n</html>').encode()
         return Response(302, headers={'Location': location,
-                                      'Content-Type': 'text/plain; charset=UTF-8'}, raw=body)
+                                      'Content-Type': 'text/html; charset=UTF-8'}, raw=body)
 
     def _show(self, request: Request) -> Response:
         caller = self._caller(request)
         stack = self._stack_for(request, caller)
-        body = self._summary(request, stack, caller.is_admin)
-        body['description'] = stack.description
+        body = self._summary(request, stack, include_project=False)
+        description = stack.description or 'No description'
         body.update({
+            'description': description,
             'parameters': {'OS::project_id': stack.project_id, 'OS::stack_id': stack.id,
                            'OS::stack_name': stack.name},
-            'template_description': stack.description,
+            'template_description': description,
             'notification_topics': [],
             'capabilities': [],
             'disable_rollback': stack.disable_rollback,
             'timeout_mins': stack.timeout_mins,
-            'tags': list(stack.tags) or None,
+            'tags': list(stack.tags),
         })
         if not stack.is_deleted:
             body['outputs'] = []

@@ -292,7 +292,7 @@ class AodhService(Service):
             raise HTTPError(aodh_error(400, 'Invalid JSON body')) from None
         # A PUT replaces the alarm: what the body leaves out takes its default.
         alarm_type = body['type']
-        changes = {'enabled': True, 'repeat_actions': False, 'severity': 'low',
+        changes: dict[str, Any] = {'enabled': True, 'repeat_actions': False, 'severity': 'low',
                    'state': 'insufficient data', 'alarm_actions': [], 'ok_actions': [],
                    'insufficient_data_actions': [], 'time_constraints': [],
                    'description': default_description(alarm_type,

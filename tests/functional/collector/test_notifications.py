@@ -1,0 +1,235 @@
+"""The collector listening on real RabbitMQ to the emulated cloud's notifications.
+
+Heat and Aodh changes reach the sinks once each in diff mode; ordering
+cases replayed over the bus; a transient sink failure requeues the
+notification, which is then delivered once.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import fixtures
+import testtools
+
+from vitrage_ds.bus import Publisher, get_transport
+from vitrage_ds.collector import Collector
+from vitrage_ds.config import new_config
+from vitrage_ds.event import DELETE_ENTITY, Event
+from vitrage_ds.testing import RabbitVhost
+from vitrage_ds.testing.cloud import EmulatedCloud
+from vitrage_ds.testing.collector import RecordingSink
+
+DEADLINE = 30.0
+
+
+def about(entity_id: str) -> Callable[[Event], bool]:
+    return lambda e: e.entity_id == entity_id
+
+
+class _BusCase(testtools.TestCase):
+    """A collector (diff mode, its own listener pool) on a per-test vhost."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.log = self.useFixture(fixtures.FakeLogger(level=logging.INFO))
+        vhost = self.useFixture(RabbitVhost())
+        self.transport = get_transport(new_config(), url=vhost.transport_url)
+        self.addCleanup(self.transport.cleanup)
+        self.cloud = self.useFixture(EmulatedCloud(seed=5, global_index_allowed=True))
+        self.cloud.populate(stacks=3, resources_per_stack=2, alarms=3, projects=2)
+        self.sink = RecordingSink()
+        self.collector = self.make_collector()
+        self.collector.poll('heat.stack')
+        self.collector.poll('aodh')
+        self.sink.batches.clear()
+        self.collector.start()
+        self.addCleanup(self.collector.stop, 30)
+
+    def make_collector(self) -> Collector:
+        conf = self.cloud.make_conf('password', overrides={
+            'http': {'retries': 0},
+            'collector': {'mode': 'diff', 'listen': True,
+                          'listener_pool': f'collector-{uuid.uuid4().hex[:8]}'}})
+
+        # sleep() answering "stopping" ends each poll thread at once: no
+        # scheduled polls, the tests poll when they mean to.
+        return Collector(conf, self.sink, transport=self.transport, sleep=lambda s: True)
+
+    def events_about(self, entity_id: str, count: int) -> list[Event]:
+        """Wait until ``count`` events about ``entity_id`` arrived; return them."""
+        events = self.sink.wait_for(
+            lambda evs: len([e for e in evs if e.entity_id == entity_id]) >= count, DEADLINE)
+        return [e for e in events if e.entity_id == entity_id]
+
+    def connect_cloud(self) -> None:
+        self.cloud.connect_bus(self.transport)
+
+
+class TestHeatOverTheBus(_BusCase):
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.connect_cloud()
+
+    def test_a_stack_created_updated_failed_and_deleted_gives_each_change_once(self) -> None:
+        heat = self.cloud.heat
+        stack = heat.create_stack('lifecycle', resources=1, description='d', complete=False)
+        self.events_about(stack.id, 1)
+        heat.complete(stack.id)
+        self.events_about(stack.id, 2)
+        heat.update_stack(stack.id, description='changed')
+        self.events_about(stack.id, 4)
+        heat.update_stack(stack.id, description='doomed', complete=False)
+        self.events_about(stack.id, 5)
+        heat.fail(stack.id, 'boom')
+        self.events_about(stack.id, 6)
+        heat.delete_stack(stack.id)
+        seen = self.events_about(stack.id, 7)
+        self.collector.poll('heat.stack')  # a poll afterwards adds nothing
+        self.assertEqual(
+            [('orchestration.stack.create.start', 'CREATE_IN_PROGRESS'),
+             ('orchestration.stack.create.end', 'CREATE_COMPLETE'),
+             ('orchestration.stack.update.start', 'UPDATE_IN_PROGRESS'),
+             ('orchestration.stack.update.end', 'UPDATE_COMPLETE'),
+             ('orchestration.stack.update.start', 'UPDATE_IN_PROGRESS'),
+             ('orchestration.stack.update.error', 'UPDATE_FAILED'),
+             (DELETE_ENTITY, 'DELETE_IN_PROGRESS')],
+            [(e.event_type, e.fields['status']) for e in self.sink.events
+             if e.entity_id == stack.id])
+        self.assertEqual(7, len(seen))
+
+    def test_a_poll_right_after_a_notification_emits_nothing(self) -> None:
+        stack = self.cloud.heat.create_stack('quiet', resources=2, description='told')
+        self.events_about(stack.id, 2)
+        self.sink.batches.clear()
+        self.collector.poll('heat.stack')
+        self.assertEqual([], self.sink.events)
+
+    def test_a_notification_during_a_poll_is_not_undone_by_it(self) -> None:
+        stack = self.cloud.heat.ordered()[0]
+        slow = self.cloud.delay('heat.resources.list', 1.0)
+        polled = threading.Thread(target=self.collector.poll, args=('heat.stack',))
+        polled.start()
+        self.addCleanup(polled.join, DEADLINE)
+        _wait(lambda: slow.calls > 0)  # the stack listing is done: its view is old now
+        self.cloud.heat.update_stack(stack.id, description='during the poll')
+        self.events_about(stack.id, 2)
+        polled.join(DEADLINE)
+        self.assertFalse(polled.is_alive())
+        self.assertEqual(['UPDATE_IN_PROGRESS', 'UPDATE_COMPLETE'],
+                         [e.fields['status'] for e in self.sink.events
+                          if e.entity_id == stack.id])
+        cached = self.collector.lookup('heat.stack', 'heat.stack', stack.id)
+        self.assertEqual('UPDATE_COMPLETE', cached['status'] if cached else None)
+
+
+class TestAodhOverTheBus(_BusCase):
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.connect_cloud()
+
+    def test_an_alarm_created_fired_and_deleted_gives_each_change_once(self) -> None:
+        aodh = self.cloud.aodh
+        alarm_id = aodh.create_alarm('lifecycle', 'event')['alarm_id']
+        self.events_about(alarm_id, 1)
+        aodh.set_state(alarm_id, 'alarm', 'fired')
+        self.events_about(alarm_id, 2)
+        aodh.delete_alarm(alarm_id)
+        self.events_about(alarm_id, 3)
+        self.collector.poll('aodh')
+        self.assertEqual(
+            [('alarm.creation', 'insufficient data'), ('alarm.state_transition', 'alarm'),
+             (DELETE_ENTITY, 'alarm')],
+            [(e.event_type, e.fields.get('state')) for e in self.sink.events
+             if e.entity_id == alarm_id])
+
+
+class TestReplayedOrder(_BusCase):
+    """Real payloads, captured from the emulated cloud, delivered out of order.
+
+    Each is published with the envelope time of its original sending (as
+    if the bus had delayed the earlier one), in the order under test.
+    """
+
+    def capture(self, change: Callable[[], Any]) -> list[Any]:
+        self.cloud.notifications.clear()
+        change()
+        sent = list(self.cloud.notifications.sent)
+        base = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+        return [(note, base + datetime.timedelta(milliseconds=i))
+                for i, note in enumerate(sent)]
+
+    def send(self, *notes: Any) -> None:
+        """Publish each note and wait until it is handled before the next."""
+        publishers = {'orchestration': Publisher(self.transport, topic='notifications',
+                                                 exchange='heat'),
+                      'alarming': Publisher(self.transport, topic='notifications',
+                                            exchange='aodh')}
+        listener = self.collector.listener
+        assert listener is not None
+        for count, (note, sent_at) in enumerate(notes, 1):
+            with fixtures.MonkeyPatch('oslo_messaging.notify.notifier.timeutils.utcnow',
+                                      lambda sent_at=sent_at: sent_at):
+                publishers[note.service].publish(note.event_type, note.payload,
+                                                 note.priority)
+            _wait(lambda count=count: listener.handled >= count)
+
+    def test_create_end_before_create_start_leaves_create_complete(self) -> None:
+        start, end = self.capture(lambda: self.cloud.heat.create_stack('x', resources=0))
+        self.send(end, start)
+        stack_id = end[0].payload['stack_identity'].rsplit('/', 1)[-1]
+        self.assertEqual(['CREATE_COMPLETE'], [e.fields['status'] for e in self.sink.events
+                                               if e.entity_id == stack_id])
+        cached = self.collector.lookup('heat.stack', 'heat.stack', stack_id)
+        self.assertEqual('CREATE_COMPLETE', cached['status'] if cached else None)
+
+    def test_a_late_update_does_not_resurrect_a_deleted_alarm(self) -> None:
+        alarm_id = self.cloud.aodh.ordered()[0]['alarm_id']
+        [fired] = self.capture(lambda: self.cloud.aodh.set_state(alarm_id, 'alarm', 'x'))
+        [deleted] = self.capture(lambda: self.cloud.aodh.delete_alarm(alarm_id))
+        self.send(deleted, fired)
+        self.assertEqual([DELETE_ENTITY], [e.event_type for e in self.sink.events
+                                           if e.entity_id == alarm_id])
+        self.assertIsNone(self.collector.lookup('aodh', 'aodh', alarm_id))
+
+    def test_a_notification_older_than_the_cache_is_dropped(self) -> None:
+        alarm_id = self.cloud.aodh.ordered()[0]['alarm_id']
+        [fired] = self.capture(lambda: self.cloud.aodh.set_state(alarm_id, 'alarm', 'x'))
+        [cleared] = self.capture(lambda: self.cloud.aodh.set_state(alarm_id, 'ok', 'y'))
+        self.send(cleared, fired)
+        self.assertEqual(['ok'], [e.fields['state'] for e in self.sink.events
+                                  if e.entity_id == alarm_id])
+        cached = self.collector.lookup('aodh', 'aodh', alarm_id)
+        self.assertEqual('ok', cached['state'] if cached else None)
+
+
+class TestTransientSinkFailure(_BusCase):
+
+    def test_the_notification_is_requeued_and_delivered_once(self) -> None:
+        self.connect_cloud()
+        self.sink.fail_next(1)
+        alarm_id = self.cloud.aodh.create_alarm('requeued', 'event')['alarm_id']
+        self.events_about(alarm_id, 1)
+        listener = self.collector.listener
+        assert listener is not None
+        _wait(lambda: listener.handled >= 1)
+        self.assertEqual((1, 1, 0), (listener.requeued, listener.handled, listener.rejected))
+        self.assertEqual(1, self.sink.failures)
+        self.assertEqual(['alarm.creation'], [e.event_type for e in self.sink.events
+                                              if e.entity_id == alarm_id])
+
+
+def _wait(predicate: Callable[[], Any]) -> None:
+    done = threading.Event()
+    for _ in range(int(DEADLINE / 0.02)):
+        if predicate():
+            return
+        done.wait(0.02)
+    raise AssertionError('timed out waiting for a condition')

@@ -33,8 +33,11 @@ class AlarmType:
     :ivar copied: rule keys copied to top-level fields of the same name.
     :ivar resource: finds the resource the alarm is raised on in the rule.
     :ivar vitrage_id: finds the id of the deduced alarm the alarm stands for.
-    :ivar hidden: rule keys Aodh puts in its notifications but never shows in
-        its API, dropped so that a notification and a poll give one rule.
+    :ivar hidden: rule keys that carry no meaning and that Aodh does not
+        show the same way everywhere (the API, its notifications), dropped
+        so that a notification and a poll give one rule; also dropped from
+        the leaves of this type inside composite rules.
+    :ivar nested: the rule is a tree of rules of other types (composite).
     """
 
     name: str
@@ -43,13 +46,31 @@ class AlarmType:
     resource: RuleReader = _none
     vitrage_id: RuleReader = _none
     hidden: tuple[str, ...] = ()
+    nested: bool = False
 
     def rule(self, alarm: Mapping[str, Any]) -> Any:
-        """The alarm's rule, without :attr:`hidden` keys."""
+        """The alarm's rule without hidden keys (its own, or its leaves')."""
         rule = alarm.get(self.rule_key)
-        if self.hidden and isinstance(rule, Mapping):
-            return {k: v for k, v in rule.items() if k not in self.hidden}
-        return rule
+        if self.nested:
+            return _strip_leaves(rule, 0)
+        return _strip(rule, self.hidden)
+
+
+def _strip(rule: Any, hidden: tuple[str, ...]) -> Any:
+    if hidden and isinstance(rule, Mapping) and any(k in rule for k in hidden):
+        return {k: v for k, v in rule.items() if k not in hidden}
+    return rule
+
+
+def _strip_leaves(node: Any, depth: int) -> Any:
+    if depth > resources.MAX_DEPTH or not isinstance(node, Mapping):
+        return node
+    if len(node) == 1 and isinstance(node.get('and', node.get('or')), list):
+        key = next(iter(node))
+        return {key: [_strip_leaves(child, depth + 1) for child in node[key]]}
+    name = node.get('type')
+    row = TYPES.get(name) if isinstance(name, str) else None
+    return _strip(node, row.hidden) if row is not None else node
 
 
 def _event_resource(rule: Any) -> str | None:
@@ -127,9 +148,10 @@ TYPES: dict[str, AlarmType] = dict([
     _row('gnocchi_aggregation_by_metrics_threshold'),
     _row('gnocchi_aggregation_by_resources_threshold',
          resource=_aggregation_resource),
-    # PrometheusRule.as_dict (the notifications' rule) adds scope_to_project,
-    # which is no API attribute: GET never shows it.
+    # PrometheusRule.as_dict (the notifications' rule, and composite leaves as
+    # stored) carries scope_to_project, no API attribute: GET of a prometheus
+    # alarm never shows it.
     _row('prometheus', resource=_prometheus_resource, hidden=('scope_to_project',)),
-    _row('composite', resource=composite_resource),
+    _row('composite', resource=composite_resource, nested=True),
     _row('loadbalancer_member_health', resource=_loadbalancer_resource),
 ])

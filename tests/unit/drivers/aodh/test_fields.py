@@ -196,3 +196,23 @@ class TestVersion(testtools.TestCase):
     def test_no_times_gives_source_zero(self) -> None:
         self.assertEqual(Version(0.0, 7.0, Phase.END),
                          alarm_version({'alarm_id': 'a1'}, 7.0))
+
+
+class TestHiddenRuleKeys(testtools.TestCase):
+
+    def test_prometheus_scope_to_project_is_dropped(self) -> None:
+        rule = dict(samples.RULES['prometheus'], scope_to_project=samples.PROJECT_A)
+        fields = alarm_fields(samples.alarm('prometheus', prometheus_rule=rule))
+        self.assertEqual(samples.RULES['prometheus'], fields['prometheus_rule'])
+
+    def test_scope_to_project_of_composite_prometheus_leaves_is_dropped(self) -> None:
+        leaf = {'type': 'prometheus', 'query': 'up', 'threshold': 1.0,
+                'comparison_operator': 'lt'}
+        rule = {'or': [dict(leaf, scope_to_project=None),
+                       {'and': [dict(leaf, scope_to_project=None)]}]}
+        fields = alarm_fields(samples.alarm('composite', composite_rule=rule))
+        self.assertEqual({'or': [leaf, {'and': [leaf]}]}, fields['composite_rule'])
+
+    def test_other_leaves_and_keys_are_kept(self) -> None:
+        fields = alarm_fields(samples.alarm('composite'))
+        self.assertEqual(samples.RULES['composite'], fields['composite_rule'])

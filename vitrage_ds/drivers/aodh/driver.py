@@ -42,6 +42,9 @@ _ALL_PROJECTS = (('q.field', 'all_projects'), ('q.op', 'eq'), ('q.value', 'true'
 #: already read, so marker paging would miss it.
 _ORDER = (('sort', 'alarm_id:asc'),)
 
+#: Most distinct unknown alarm types warned about (each once).
+_MAX_UNKNOWN_TYPES = 100
+
 _FORBIDDEN_ALL = (
     'listing every project\'s alarms (all_projects=true) needs the admin role '
     '(Aodh policy "telemetry:get_alarms:all_projects"): give it to the '
@@ -200,8 +203,10 @@ class AodhDriver(Driver):
         with self._lock:
             if alarm_type in self._unknown_types:
                 return
+            if len(self._unknown_types) >= _MAX_UNKNOWN_TYPES:
+                return  # garbage types from bad notifications: warned enough
             self._unknown_types.add(alarm_type)
-        LOG.warning('Aodh alarm type %r is unknown to this driver: its alarms '
+        LOG.warning('Aodh alarm type %.100r is unknown to this driver: its alarms '
                     'get the generic fields only (known types: %s)', alarm_type,
                     ', '.join(sorted(TYPES)))
 

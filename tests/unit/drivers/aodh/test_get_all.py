@@ -128,6 +128,12 @@ class TestSnapshot(_AodhTest):
         self.assertEqual('future_type', events[0].fields['type'])
         self.assertEqual(1, self.logs.output.count("'future_type' is unknown"))
 
+    def test_unknown_types_warned_about_are_bounded(self) -> None:
+        self.http.get(ALARMS, json=[samples.alarm(f'type_{i}', i) for i in range(150)])
+        events = make_driver().get_all()
+        self.assertEqual(150, len(events))
+        self.assertEqual(100, self.logs.output.count('is unknown to this driver'))
+
     def test_empty_cloud_is_an_empty_snapshot(self) -> None:
         self.http.get(ALARMS, json=[])
         self.assertEqual([], make_driver().get_all())

@@ -136,13 +136,13 @@ class AodhDriver(Driver):
         try:
             change = parse_change(event_type, payload)
         except BadNotification as exc:
-            LOG.warning('Aodh notification %s (message %s) dropped: %s',
+            LOG.warning('Aodh notification %.100s (message %.100s) dropped: %s',
                         event_type, _message_id(metadata), exc)
             return []
         try:
             return self._apply(change, metadata, lookup)
         except Exception:  # the listener must never see an exception
-            LOG.exception('Aodh notification %s for alarm %s (message %s) dropped',
+            LOG.exception('Aodh notification %s for alarm %s (message %.100s) dropped',
                           event_type, change.alarm_id, _message_id(metadata))
             return []
 
@@ -154,8 +154,9 @@ class AodhDriver(Driver):
             known = lookup(ENTITY_TYPE, change.alarm_id)
         if change.event_type == 'alarm.deletion':
             alarm = apply_change(change, known)
-            version = Version(change.time or alarm_version(alarm, 0.0).source,
-                              observed, Phase.END)
+            # A deletion outranks every state of the alarm: without Aodh's
+            # time, the envelope's (the deletion happened before it was sent).
+            version = Version(change.time or observed, observed, Phase.END)
             return [self._event(alarm, Action.UPDATE, DELETE_ENTITY, version)]
         if known is None and not change.standalone:
             fetched = self._fetch(change)

@@ -243,6 +243,11 @@ class TestDeletion(_NotificationTest):
         self.assertEqual((parse_time('2024-05-01T12:20:00'), OBSERVED, 1),
                          tuple(event.version))
 
+    def test_deletion_without_a_time_is_versioned_by_the_envelope(self) -> None:
+        payload = dict(samples.deletion(ID), timestamp=None)
+        event = self.one('alarm.deletion', payload, knowing(samples.alarm('event')))
+        self.assertEqual((OBSERVED, OBSERVED), tuple(event.version)[:2])
+
 
 class TestBadInput(_NotificationTest):
 

@@ -179,8 +179,8 @@ class HeatStackDriver(Driver):
                 items.extend(api.paginate_links(
                     'stacks', 'stacks', {'global_tenant': 'true', **params}))
                 if self._refused:
-                    LOG.warning('Heat now allows the all-projects stack listing: '
-                                'polling every project again')
+                    LOG.info('Heat now allows the all-projects stack listing: '
+                             'polling every project again')
                     self._refused = False
                 return items, ALL_PROJECTS
             except APIError as exc:

@@ -85,6 +85,7 @@ __all__ = [
     'field',
     'list_stacks',
     'ref',
+    'select',
 ]
 
 LOG = logging.getLogger(__name__)
@@ -414,10 +415,10 @@ TABLES: dict[str, Table] = {t.name: t for t in (
 class UnknownTable(ValueError):
     """A table name that is not in :data:`TABLES`."""
 
-    def __init__(self, names: Iterable[str]) -> None:
+    def __init__(self, names: Iterable[str], tables: Iterable[str] = TABLES) -> None:
         self.names = sorted(names)
         super().__init__(f'no such Heat table: {", ".join(self.names)} (tables: '
-                         f'{", ".join(TABLES)})')
+                         f'{", ".join(tables)})')
 
 
 @dataclasses.dataclass
@@ -431,6 +432,18 @@ class TableData:
     def as_dicts(self) -> list[dict[str, Any]]:
         """The rows as ``{column: value}`` dicts."""
         return [dict(zip(self.columns, row)) for row in self.rows]
+
+
+def select(names: Iterable[str] | None, tables: Mapping[str, Table] = TABLES) -> list[Table]:
+    """The tables ``names`` (default: all of ``tables``), once each, in the order given.
+
+    :raises UnknownTable: a name is not one of ``tables``.
+    """
+    names = list(tables) if names is None else list(dict.fromkeys(names))
+    unknown = [n for n in names if n not in tables]
+    if unknown:
+        raise UnknownTable(unknown, tables)
+    return [tables[n] for n in names]
 
 
 #: What one call answered: ``(refs, item)`` pairs in order.
@@ -499,11 +512,7 @@ class HeatTables:
         return levels, answered_by
 
     def _tables(self, names: Iterable[str] | None) -> list[Table]:
-        names = list(self.tables) if names is None else list(dict.fromkeys(names))
-        unknown = [n for n in names if n not in self.tables]
-        if unknown:
-            raise UnknownTable(unknown)
-        return [self.tables[n] for n in names]
+        return select(names, self.tables)
 
     # -- fetching --------------------------------------------------------
 

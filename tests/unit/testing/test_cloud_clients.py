@@ -59,6 +59,7 @@ class TestOwnClient(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
+        self.logs = self.useFixture(fixtures.FakeLogger())
         self.cloud = self.useFixture(EmulatedCloud(seed=5))
         self.cloud.populate(stacks=9, resources_per_stack=2, alarms=7)
 

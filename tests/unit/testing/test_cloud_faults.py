@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import types
 
+import fixtures
 import requests
 
 from tests.unit.testing.base import CloudTestCase
@@ -15,6 +16,7 @@ class FaultTestCase(CloudTestCase):
 
     def setUp(self):
         super().setUp()
+        self.logs = self.useFixture(fixtures.FakeLogger())
         self.cloud.populate(stacks=12, resources_per_stack=2, alarms=12)
         self.stacks_url = f'{self.cloud.heat_endpoint()}/stacks'
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import urllib.parse
 
+import requests
+import testtools
+
 from tests.unit.testing.base import CloudTestCase
+from vitrage_ds.testing import EmulatedCloud
 
 LIST_KEYS = ['id', 'links', 'project', 'stack_name', 'description', 'stack_status',
              'stack_status_reason', 'creation_time', 'updated_time', 'deletion_time',
@@ -328,6 +333,34 @@ class TestResources(HeatTestCase):
         resp = self.heat(f'{self.path(self.stacks[1])}/nope')
         self.assertEqual(404, resp.status_code)
         self.assertEqual('ResourceNotFound', resp.json()['error']['type'])
+
+
+class TestDeterminism(testtools.TestCase):
+
+    def listing(self, seed):
+        with EmulatedCloud(seed=seed) as cloud:
+            cloud.populate(stacks=15, resources_per_stack=3, alarms=10, projects=2, nested=2)
+            token = cloud.issue_token()
+            stacks = requests.get(f'{cloud.heat_endpoint()}/stacks',
+                                  params={'show_nested': 'true'},
+                                  headers={'X-Auth-Token': token}).json()['stacks']
+            stack = stacks[0]
+            resources = requests.get(f'{stack["links"][0]["href"]}/resources',
+                                     headers={'X-Auth-Token': token}).json()
+            alarms = requests.get(f'{cloud.aodh_endpoint}/v2/alarms', params=[
+                ('q.field', 'all_projects'), ('q.op', 'eq'), ('q.value', 'true')],
+                headers={'X-Auth-Token': token}).json()
+            strip = cloud.base_url
+        return json.loads(json.dumps([stacks, resources, alarms]).replace(strip, ''))
+
+    def test_same_seed_same_content(self):
+        self.assertEqual(self.listing(11), self.listing(11))
+
+    def test_other_seed_other_ids(self):
+        first, second = self.listing(11)[0], self.listing(12)[0]
+        self.assertNotEqual([s['id'] for s in first], [s['id'] for s in second])
+        self.assertEqual([s['stack_name'] for s in first if not s['parent']],
+                         [s['stack_name'] for s in second if not s['parent']])
 
 
 class TestStackChanges(HeatTestCase):

@@ -210,6 +210,16 @@ class TestSinks(NotificationTestCase):
         self.assertEqual('COMPLETE', self.cloud.heat.get(stack.id).status)
         self.assertIn('a sink failed on orchestration.stack.create.start', logs.output)
 
+    def test_a_sink_altering_the_payload_changes_nothing_else(self):
+        def vandal(event_type, payload, priority):
+            payload.clear()
+        self.cloud.notifications.disconnect_all()
+        self.cloud.publish_to(heat=vandal)
+        self.cloud.publish_to(heat=self.heat_sink)
+        self.cloud.heat.create_stack('web')
+        self.assertEqual('web', self.heat_sink.calls[0][1]['stack_name'])
+        self.assertEqual('web', self.cloud.notifications.sent[0].payload['stack_name'])
+
     def test_a_sink_must_be_callable_or_a_publisher(self):
         self.assertRaises(TypeError, self.cloud.publish_to, heat=42)
 

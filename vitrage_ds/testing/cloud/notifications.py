@@ -1,7 +1,8 @@
 """Where the emulated services send the notifications their changes cause.
 
 Every notification is recorded (:attr:`NotificationBus.sent`) and handed, in
-order and synchronously, to the sinks connected for its service. A sink is
+order and synchronously, to the sinks connected for its service, each with
+its own copy of the payload. A sink is
 either a publisher (an object with ``publish(event_type, payload,
 priority=...)``, such as :class:`vitrage_ds.bus.Publisher`) or a plain
 callable ``(event_type, payload, priority) -> None``. A sink that raises is
@@ -10,6 +11,7 @@ logged and does not stop the others or the change that caused it.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import threading
@@ -80,7 +82,10 @@ class NotificationBus:
             sinks = list(self._sinks[notification.service])
         for sink in sinks:
             try:
-                sink(notification)
+                # Each sink gets its own copy: one that alters the payload
+                # must not change what the others or the record see.
+                sink(dataclasses.replace(notification,
+                                         payload=copy.deepcopy(notification.payload)))
             except Exception:
                 LOG.exception('emulated cloud: a sink failed on %s', notification.event_type)
 

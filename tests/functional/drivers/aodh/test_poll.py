@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -10,6 +11,7 @@ import testtools
 
 from vitrage_ds.drivers.aodh import TYPES, AodhDriver
 from vitrage_ds.errors import APIError, BackendError
+from vitrage_ds.event import Event
 from vitrage_ds.testing import load_plugin
 from vitrage_ds.testing.cloud import ALARM_TYPES, EmulatedCloud
 
@@ -36,13 +38,36 @@ class _EmulatedAodh(testtools.TestCase):
         return [list(r.params) for r in self.cloud.requests.filter('aodh.alarms.list')]
 
 
-class TestTenThousandAlarms(_EmulatedAodh):
+class TestTenThousandAlarms(testtools.TestCase):
+    """One poll of 10,000 alarms of every type in five projects, shared by the tests."""
 
-    def setUp(self) -> None:
-        super().setUp()
-        self.alarms = self.cloud.aodh.populate(10_000, projects=5)
-        self.cloud.requests.clear()
-        self.events = self.driver().get_all()
+    cloud: EmulatedCloud
+    alarms: list[dict[str, Any]]
+    events: list[Event]
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()
+        cls.cloud = EmulatedCloud(seed=8)
+        cls.cloud.setUp()
+        try:
+            cls.alarms = cls.cloud.aodh.populate(10_000, projects=5)
+            cls.cloud.requests.clear()
+            conf = cls.cloud.make_conf('password', http={'retries': 0})
+            driver = load_plugin('driver', 'aodh', conf=conf)
+            cls.events = driver.get_all()
+            driver.close()
+        except BaseException:
+            cls.cloud.cleanUp()
+            raise
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.cloud.cleanUp()
+        super().tearDownClass()
+
+    def list_calls(self) -> list[list[tuple[str, str]]]:
+        return [list(r.params) for r in self.cloud.requests.filter('aodh.alarms.list')]
 
     def test_every_alarm_is_present_once(self) -> None:
         self.assertEqual(10_000, len(self.events))
@@ -72,8 +97,9 @@ class TestTenThousandAlarms(_EmulatedAodh):
                         'gnocchi_aggregation_by_resources_threshold'}  # a server group
         for event in self.events:
             alarm = by_id[event.entity_id]
-            rule_key = TYPES[alarm['type']].rule_key
-            self.assertEqual(alarm[rule_key], event.fields[rule_key])
+            row = TYPES[alarm['type']]
+            self.assertEqual(row.rule(alarm), event.fields[row.rule_key])
+            self.assertNotIn('scope_to_project', json.dumps(event.fields[row.rule_key]))
             expected = None if alarm['type'] in resourceless else f'resource-{alarm["name"][6:]}'
             self.assertEqual(expected, event.fields['resource_id'], alarm['type'])
 

@@ -30,6 +30,7 @@ T = TypeVar('T')
 R = TypeVar('R')
 
 _IDEMPOTENT = frozenset({'GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'})
+_SAFE = frozenset({'GET', 'HEAD', 'OPTIONS'})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,7 +191,9 @@ class Client:
         """Make one call and return its decoded JSON body (``None`` when empty).
 
         A body that does not decode counts as a failed attempt, retried like
-        a connection error for idempotent calls (one retry budget for both).
+        a connection error for reads (one retry budget for both). A write
+        that answered 2xx is never sent again: a non-JSON body (such as
+        Heat's ``202`` text) gives ``None``, a broken JSON body raises.
 
         :raises APIError: as :meth:`request`, and for a 3xx (the path
             redirects: call the target instead).
@@ -238,6 +241,13 @@ class Client:
                         error = MalformedResponse(method, shown,
                                                   f'{type(exc).__name__}: {exc}'[:200])
                         error.__cause__ = exc
+                        if method not in _SAFE:
+                            # The write succeeded: never send it again. A
+                            # body that is not meant to be JSON (Heat's 202
+                            # text) is no error at all.
+                            if 'json' not in resp.headers.get('Content-Type', ''):
+                                return None
+                            raise error
             if attempt + 1 >= attempts:
                 raise error
             self._backoff(attempt, str(error), retry_after)

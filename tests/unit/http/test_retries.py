@@ -48,6 +48,24 @@ class RetryTest(HTTPTestCase):
     def test_get_is_retried_after_a_body_that_is_not_json(self) -> None:
         self._assert_get_retried_once({'text': '<html>proxy error'})
 
+    def test_a_write_answered_with_text_is_done_and_not_sent_again(self) -> None:
+        # Heat answers a stack update with 202 and a text body.
+        self.http.put(f'{STACKS}/s/1', status_code=202, text='accepted',
+                      headers={'Content-Type': 'text/plain'})
+
+        self.assertIsNone(self.client().put('stacks/s/1', json={}))
+
+        self.assert_calls([('POST', TOKENS), ('PUT', f'{STACKS}/s/1')])
+        self.assertEqual([], self.sleeps)
+
+    def test_a_write_answered_with_broken_json_raises_without_sending_again(self) -> None:
+        self.http.put(f'{STACKS}/s/1', status_code=200, text='{"trunc',
+                      headers={'Content-Type': 'application/json'})
+
+        self.assertRaises(MalformedResponse, self.client().put, 'stacks/s/1', json={})
+
+        self.assert_calls([('POST', TOKENS), ('PUT', f'{STACKS}/s/1')])
+
     def test_retry_after_is_honoured(self) -> None:
         self.http.get(STACKS, [{'status_code': 429, 'headers': {'Retry-After': '7'}}, OK])
         self.client().get('stacks')

@@ -170,6 +170,23 @@ class TestConnectionFaults(FaultTestCase):
         self.assertEqual(200, self.aodh('GET', '/v2/alarms').status_code)
 
 
+class TestOutage(FaultTestCase):
+
+    def test_stopped_cloud_refuses_connections_then_recovers_on_the_same_port(self):
+        client = self.client()
+        port = self.cloud.port
+        self.cloud.stop()
+        self.assertRaises(errors.ConnectionFailed, client.get, 'stacks')
+        self.cloud.start()
+        self.assertEqual(port, self.cloud.port)
+        self.assertEqual(12, len(client.get('stacks')['stacks']))
+
+    def test_tokens_survive_a_restart(self):
+        self.cloud.stop()
+        self.cloud.start()
+        self.assertEqual(200, self.http.get(self.stacks_url).status_code)
+
+
 class TestDelays(FaultTestCase):
 
     def test_fixed_delay_then_normal_answer(self):

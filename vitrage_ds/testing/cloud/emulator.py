@@ -96,44 +96,63 @@ class EmulatedCloud(fixtures.Fixture):
                                                service_project.id, aodh_user.roles))
         self.aodh.project_factory = self.ensure_projects
         self._server: Server | None = None
+        self._port = 0
+        self._certs: Any = None
         self._tmpdir: str | None = None
         self.ca_file: str | None = None
 
     # -- lifecycle ---------------------------------------------------------
 
     def _setUp(self) -> None:
+        self.addCleanup(self._remove_certificates)
         self.start()
         self.addCleanup(self.stop)
 
     def start(self) -> None:
-        """Start serving (idempotent). ``setUp``/``with`` call it."""
+        """Start serving (idempotent). ``setUp``/``with`` call it.
+
+        After :meth:`stop`, serves again on the same port (and the same
+        certificates), so clients configured earlier reconnect: ``stop()``
+        then ``start()`` is a service outage (connections refused) and its
+        recovery. Content, tokens, faults and the request log are kept.
+        """
         with self._lock:
             if self._server is not None:
                 return
             ssl_context = None
-            if self.tls:
+            if self.tls and self._certs is not None:
+                ssl_context = self._certs.server_context()
+            elif self.tls:
                 from vitrage_ds.testing.cloud.tls import make_certificates
                 self._tmpdir = tempfile.mkdtemp(prefix='vitrage_ds-cloud-')
-                certs = make_certificates(self._tmpdir)
-                self.ca_file = certs.ca_file
-                ssl_context = certs.server_context()
+                self._certs = make_certificates(self._tmpdir)
+                self.ca_file = self._certs.ca_file
+                ssl_context = self._certs.server_context()
             services = [KeystoneService(self.identity),
                         HeatService(self.heat, self.identity,
                                     lambda: self.global_index_allowed),
                         AodhService(self.aodh, self.identity)]
             self._server = Server(services, self.faults, self.requests,
-                                  ssl_context=ssl_context)
+                                  ssl_context=ssl_context, port=self._port)
+            self._port = self._server.port
             self._server.start()
 
     def stop(self) -> None:
-        """Stop serving, release hung requests and close connections (idempotent)."""
+        """Stop serving, release hung requests and close connections (idempotent).
+
+        New connections are refused until :meth:`start`. The fixture's
+        cleanup (or leaving the ``with`` block) also removes the TLS files.
+        """
         with self._lock:
             server, self._server = self._server, None
             if server is not None:
                 server.stop()
-            if self._tmpdir is not None:
-                shutil.rmtree(self._tmpdir, ignore_errors=True)
-                self._tmpdir = None
+
+    def _remove_certificates(self) -> None:
+        if self._tmpdir is not None:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
+            self._certs = None
 
     @property
     def server(self) -> Server:

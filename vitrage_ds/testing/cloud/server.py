@@ -211,12 +211,13 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, owner: Server, ssl_context: ssl.SSLContext | None) -> None:
+    def __init__(self, owner: Server, ssl_context: ssl.SSLContext | None,
+                 port: int) -> None:
         self.owner = owner
         self._ssl_context = ssl_context
         self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
-        super().__init__(('127.0.0.1', 0), _Handler)
+        super().__init__(('127.0.0.1', port), _Handler)
 
     def get_request(self) -> tuple[socket.socket, Any]:
         sock, addr = super().get_request()
@@ -250,18 +251,20 @@ class _HTTPServer(ThreadingHTTPServer):
 class Server:
     """Serves ``services`` on one loopback port, applying ``faults``.
 
+    ``port=0`` picks an ephemeral port; :class:`OSError` if ``port`` is taken.
+
     Every request is appended to ``log`` before faults and handlers run, so
     tests see the calls a client made even when they failed.
     """
 
     def __init__(self, services: Iterable[Service], faults: FaultSet, log: RequestLog,
-                 *, ssl_context: ssl.SSLContext | None = None) -> None:
+                 *, ssl_context: ssl.SSLContext | None = None, port: int = 0) -> None:
         self.services = sorted(services, key=lambda s: -len(s.prefix))
         self.faults = faults
         self.log = log
         self._stopping = threading.Event()
         self._scheme = 'https' if ssl_context else 'http'
-        self._httpd = _HTTPServer(self, ssl_context)
+        self._httpd = _HTTPServer(self, ssl_context, port)
         self._thread: threading.Thread | None = None
 
     @property

@@ -4,6 +4,8 @@ The public surface is re-exported here; modules not listed are
 implementation details.
 """
 
+from vitrage_ds.collector import (BusSink, CallbackSink, Collector, JsonLinesSink,
+                                  QueueSink, Sink)
 from vitrage_ds.deduced import DeducedAlarm, DeducedAlarmActivate, DeducedAlarmDeactivate
 from vitrage_ds.driver import Driver, Lookup
 from vitrage_ds.errors import (APIError, BackendError, ConfigurationError,
@@ -20,6 +22,9 @@ __all__ = [
     'APIError',
     'Action',
     'BackendError',
+    'BusSink',
+    'CallbackSink',
+    'Collector',
     'ConfigurationError',
     'ConnectionFailed',
     'DELETE_ENTITY',
@@ -29,6 +34,7 @@ __all__ = [
     'Driver',
     'Event',
     'InvalidMessage',
+    'JsonLinesSink',
     'Loaded',
     'Lookup',
     'MalformedResponse',
@@ -41,7 +47,9 @@ __all__ = [
     'PluginContext',
     'PluginLoadError',
     'PluginNotFound',
+    'QueueSink',
     'RequestTimeout',
+    'Sink',
     'Version',
     'VitrageDSError',
     'installed',

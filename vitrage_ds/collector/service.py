@@ -3,7 +3,8 @@
 Embedding it in a service takes a configuration and a sink::
 
     import queue
-    from vitrage_ds import Collector, load_config
+    from vitrage_ds import Collector
+    from vitrage_ds.config import load_config
 
     events = queue.Queue()
     with Collector(load_config(['--config-file', 'vitrage_ds.conf']), events):

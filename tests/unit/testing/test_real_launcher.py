@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
+import unittest
 from pathlib import Path
 
 import fixtures
 import testtools
 
 from vitrage_ds.testing import _real_launcher as launcher
-from vitrage_ds.testing.real import Coordinates, real_config
+from vitrage_ds.testing.real import Coordinates, RealServices, real_config
 
 COORDS = Coordinates(run_id='abcd1234', heat_url='http://127.0.0.1:1',
                      heat_global_url='http://127.0.0.1:2', aodh_url='http://127.0.0.1:3',
@@ -114,3 +116,34 @@ class StopTest(testtools.TestCase):
         self.assertTrue(launcher._group_alive(proc.pid))
         launcher._stop_groups([proc.pid], log=self.fail)
         self.assertFalse(launcher._group_alive(proc.pid))
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return int(sock.getsockname()[1])
+
+
+class MissingBackendTest(testtools.TestCase):
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.useFixture(fixtures.EnvironmentVariable('VITRAGE_DS_REAL_RUN_ID'))
+        self.useFixture(fixtures.MonkeyPatch(
+            'vitrage_ds.testing._real_launcher.RABBIT_PORT', _closed_port()))
+
+    def test_the_message_names_the_missing_service_and_its_address(self) -> None:
+        error = self.assertRaises(launcher.ServicesUnavailable, launcher.check_backends)
+        self.assertIn(f'RabbitMQ is not reachable on 127.0.0.1:{launcher.RABBIT_PORT}',
+                      str(error))
+
+    def test_the_fixture_skips_the_test_on_a_laptop(self) -> None:
+        self.useFixture(fixtures.EnvironmentVariable('CI'))
+        fixture = RealServices(owned=True)
+        self.assertRaises(unittest.SkipTest, fixture.setUp)
+
+    def test_the_fixture_fails_the_test_under_ci(self) -> None:
+        self.useFixture(fixtures.EnvironmentVariable('CI', 'true'))
+        fixture = RealServices(owned=True)
+        error = self.assertRaises(launcher.ServicesUnavailable, fixture.setUp)
+        self.assertIn('required under CI=true', str(error))

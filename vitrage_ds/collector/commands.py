@@ -53,9 +53,9 @@ class Collect(command.Command):
         conf = app.config()
         options.register_opts(conf)
         _apply_arguments(conf, parsed_args)
-        app.use_oslo_log()
-        if parsed_args.once:
+        if parsed_args.once:  # a one-shot command keeps cliff's console logging
             return _collect_once(conf, app.client_factory())
+        app.use_oslo_log()
         stop = threading.Event()
         previous = {sig: signal.signal(sig, _setter(stop))
                     for sig in (signal.SIGTERM, signal.SIGINT)}

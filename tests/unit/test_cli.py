@@ -143,7 +143,8 @@ class TestPoll(_CLITest):
                           'vitrage_ds_entity_id': 'w1'},
                          {k: v for k, v in events[1].items()
                           if k not in ('vitrage_sample_date', 'vitrage_ds_version')})
-        self.assertEqual([('GET', '/widgets?limit=2'), ('GET', '/widgets?limit=2&marker=w1')],
+        self.assertEqual([('GET', '/widgets?limit=2'), ('GET', '/widgets?limit=2&marker=w1'),
+                          ('GET', '/widgets?limit=2&marker=w2')],
                          server.requests)
 
     def test_value_format_shows_nested_values_as_json(self) -> None:
@@ -203,7 +204,8 @@ class TestPoll(_CLITest):
                                  '-f', 'value', '-c', 'widget_id')
         self.assertEqual(0, rc, err)
         self.assertEqual('w0\nw1\nw2\n', out)
-        self.assertEqual([('GET', '/widgets?limit=100')], server.requests)
+        self.assertEqual([('GET', '/widgets?limit=100'),
+                          ('GET', '/widgets?limit=100&marker=w2')], server.requests)
 
     def test_unknown_os_cloud_is_reported(self) -> None:
         clouds = self.tmp.join('clouds.yaml')

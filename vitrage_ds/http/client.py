@@ -342,12 +342,19 @@ class Client:
 
     def paginate_marker(self, path: str, id_key: str,
                         params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
-                        limit: int = 1000, key: str | None = None) -> Iterator[dict[str, Any]]:
+                        limit: int = 1000, key: str | None = None,
+                        short_page_ends: bool = False) -> Iterator[dict[str, Any]]:
         """Yield the items of a listing that pages by ``limit``/``marker`` (Aodh).
 
         Asks for ``limit`` items at a time, passing the last item's
-        ``id_key`` as the next ``marker``, until a page comes back shorter
-        than ``limit``.
+        ``id_key`` as the next ``marker``, until a page comes back empty.
+        A short page does not end the listing: a service (or a proxy) that
+        caps ``limit`` below what was asked would otherwise cut it short,
+        and a shorter listing reads as deletions. That costs one request.
+
+        :param short_page_ends: end on a page shorter than ``limit``; only
+            for small filtered lookups (e.g. by name) that a service cap
+            cannot cut short, to save that request.
 
         :param key: the body key holding the list, or ``None`` when the body
             is the list itself.
@@ -370,7 +377,7 @@ class Client:
                     raise PageLoopError(safe_url(self.url(path)), str(marker))
                 seen.add(item[id_key])
                 yield item
-            if len(items) < limit:
+            if not items or (short_page_ends and len(items) < limit):
                 return
             marker = items[-1][id_key]
 

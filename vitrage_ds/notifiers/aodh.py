@@ -434,7 +434,9 @@ class AodhNotifier(NotifierPlugin):
         name holds: the HTTP layer encodes it as one query-string value.
         """
         params = [('q.field', 'name'), ('q.op', 'eq'), ('q.value', aodh_name)]
-        alarms = list(self.client.paginate_marker(_ALARMS, 'alarm_id', params))
+        # A few alarms at most share a name: a short page is the last one.
+        alarms = list(self.client.paginate_marker(_ALARMS, 'alarm_id', params,
+                                                  short_page_ends=True))
         return [a for a in alarms
                 if a.get('name') == aodh_name and aodh_alarm.is_mirror(a, vitrage_id)]
 

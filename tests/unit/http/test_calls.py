@@ -117,16 +117,17 @@ class LinkPagingTest(HTTPTestCase):
 
 
 class MarkerPagingTest(HTTPTestCase):
-    """Aodh style: ``limit`` and ``marker``, no link; a short page is the last."""
+    """Aodh style: ``limit`` and ``marker``, no link; an empty page is the last."""
 
     def _alarms(self, *ids: str) -> list[dict[str, str]]:
         return [{'alarm_id': i} for i in ids]
 
-    def test_pages_by_marker_until_a_short_page(self) -> None:
+    def test_pages_by_marker_until_an_empty_page(self) -> None:
         self.http.get(f'{AODH}/v2/alarms', [
             {'json': self._alarms('a', 'b')},
             {'json': self._alarms('c', 'd')},
             {'json': self._alarms('e')},
+            {'json': []},
         ])
         query = [('q.field', 'all_projects'), ('q.op', 'eq'), ('q.value', 'true')]
 
@@ -138,7 +139,19 @@ class MarkerPagingTest(HTTPTestCase):
         self.assert_calls([('POST', TOKENS),
                            ('GET', f'{AODH}/v2/alarms?{q}&limit=2'),
                            ('GET', f'{AODH}/v2/alarms?{q}&limit=2&marker=b'),
-                           ('GET', f'{AODH}/v2/alarms?{q}&limit=2&marker=d')])
+                           ('GET', f'{AODH}/v2/alarms?{q}&limit=2&marker=d'),
+                           ('GET', f'{AODH}/v2/alarms?{q}&limit=2&marker=e')])
+
+    def test_a_page_shorter_than_the_limit_does_not_end_the_listing(self) -> None:
+        # A service capping ``limit`` (Aodh's default_api_return_limit, a
+        # proxy) must not make the listing look shorter than it is.
+        self.http.get(f'{AODH}/v2/alarms', [
+            {'json': self._alarms('a')},
+            {'json': self._alarms('b')},
+            {'json': []},
+        ])
+        alarms = list(self.client(AODH).paginate_marker('v2/alarms', 'alarm_id', limit=5))
+        self.assertEqual(['a', 'b'], [a['alarm_id'] for a in alarms])
 
     def test_a_full_last_page_costs_one_empty_page(self) -> None:
         self.http.get(f'{AODH}/v2/alarms', [

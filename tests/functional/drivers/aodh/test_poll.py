@@ -135,10 +135,11 @@ class TestScopeAndFailures(_EmulatedAodh):
         self.assertNotIn(self.cloud.demo_password, str(error))
 
     def test_own_project_only_when_all_projects_is_false(self) -> None:
-        self.cloud.aodh.create_alarm('mine', 'event', notify=False)
+        mine = self.cloud.aodh.create_alarm('mine', 'event', notify=False)
         events = self.driver(all_projects=False).get_all()
         self.assertEqual(['mine'], [e.fields['name'] for e in events])
-        self.assertEqual([[*ORDER, ('limit', '1000')]], self.list_calls())
+        first = [*ORDER, ('limit', '1000')]
+        self.assertEqual([first, [*first, ('marker', mine['alarm_id'])]], self.list_calls())
 
     def test_noauth_with_identity_headers_works_too(self) -> None:
         events = self.driver('none').get_all()

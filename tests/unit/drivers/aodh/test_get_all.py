@@ -59,11 +59,14 @@ class _AodhTest(testtools.TestCase):
 
 class TestCalls(_AodhTest):
 
-    def test_one_short_page_is_one_call_for_every_project_ordered_by_id(self) -> None:
-        self.http.get(ALARMS, json=[samples.alarm('event')])
+    def test_one_short_page_and_an_empty_one_for_every_project_ordered_by_id(self) -> None:
+        alarm = samples.alarm('event')
+        self.serve_pages([alarm], page_size=1000)
         make_driver().get_all()
+        base = [*ALL_PROJECTS, *ORDER, ('limit', '1000')]
         self.assertEqual(
-            [('GET', '/v2/alarms', [*ALL_PROJECTS, *ORDER, ('limit', '1000')])],
+            [('GET', '/v2/alarms', base),
+             ('GET', '/v2/alarms', [*base, ('marker', alarm['alarm_id'])])],
             self.calls())
 
     def test_pages_follow_the_last_alarm_id_as_marker(self) -> None:
@@ -74,7 +77,8 @@ class TestCalls(_AodhTest):
         self.assertEqual(
             [('GET', '/v2/alarms', base),
              ('GET', '/v2/alarms', [*base, ('marker', samples.alarm_id(1))]),
-             ('GET', '/v2/alarms', [*base, ('marker', samples.alarm_id(3))])],
+             ('GET', '/v2/alarms', [*base, ('marker', samples.alarm_id(3))]),
+             ('GET', '/v2/alarms', [*base, ('marker', samples.alarm_id(4))])],
             self.calls())
 
     def test_full_last_page_costs_one_empty_page(self) -> None:
@@ -102,7 +106,7 @@ class TestSnapshot(_AodhTest):
 
     def test_one_snapshot_event_per_alarm_in_aodh_order(self) -> None:
         alarms = [samples.alarm(t, i) for i, t in enumerate(samples.TYPES)]
-        self.http.get(ALARMS, json=alarms)
+        self.serve_pages(alarms, page_size=1000)
         events = make_driver().get_all()
         self.assertEqual([a['alarm_id'] for a in alarms], [e.entity_id for e in events])
         for event in events:
@@ -111,16 +115,17 @@ class TestSnapshot(_AodhTest):
                               event.event_type))
 
     def test_alarms_of_every_project_are_kept(self) -> None:
-        self.http.get(ALARMS, json=[samples.alarm('event', 1),
-                                    samples.alarm('event', 2, project_id=samples.PROJECT_B)])
+        self.serve_pages([samples.alarm('event', 1),
+                          samples.alarm('event', 2, project_id=samples.PROJECT_B)],
+                         page_size=1000)
         events = make_driver().get_all()
         self.assertEqual([samples.PROJECT_A, samples.PROJECT_B],
                          [e.fields['project_id'] for e in events])
 
     def test_unknown_type_is_an_alarm_and_logged_once(self) -> None:
-        self.http.get(ALARMS, json=[samples.alarm('future_type', 1),
-                                    samples.alarm('future_type', 2),
-                                    samples.alarm('event', 3)])
+        self.serve_pages([samples.alarm('future_type', 1),
+                          samples.alarm('future_type', 2),
+                          samples.alarm('event', 3)], page_size=1000)
         driver = make_driver()
         events = driver.get_all()
         driver.get_all()
@@ -129,7 +134,7 @@ class TestSnapshot(_AodhTest):
         self.assertEqual(1, self.logs.output.count("'future_type' is unknown"))
 
     def test_unknown_types_warned_about_are_bounded(self) -> None:
-        self.http.get(ALARMS, json=[samples.alarm(f'type_{i}', i) for i in range(150)])
+        self.serve_pages([samples.alarm(f'type_{i}', i) for i in range(150)], page_size=1000)
         events = make_driver().get_all()
         self.assertEqual(150, len(events))
         self.assertEqual(100, self.logs.output.count('is unknown to this driver'))

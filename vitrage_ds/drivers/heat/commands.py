@@ -15,13 +15,10 @@ from typing import Any
 
 from cliff import lister
 
-from vitrage_ds import config
 from vitrage_ds.cli.app import app_of
 from vitrage_ds.drivers.heat.driver import HeatStackDriver
 from vitrage_ds.drivers.heat.search import MAX_DEPTH, StackQuery, StackSearch
 from vitrage_ds.drivers.heat.tables import CALLS, TABLES, HeatTables, Table, select
-from vitrage_ds.http.client import Client
-from vitrage_ds.plugin import PluginContext
 
 __all__ = ['Search', 'Tables']
 
@@ -31,15 +28,6 @@ _DRIVERS = (HeatStackDriver.name,)
 def _driver_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('driver', metavar='DRIVER', choices=_DRIVERS,
                         help=f'The driver whose API to read: {", ".join(_DRIVERS)}.')
-
-
-def _heat(command: lister.Lister, driver: str) -> tuple[Client, Any]:
-    """The driver's orchestration client and its option group."""
-    app = app_of(command)
-    conf = app.config()
-    config.register_plugin_opts(conf, 'driver', driver, HeatStackDriver)
-    context = PluginContext(conf, 'driver', driver, app.client_factory())
-    return context.client('orchestration'), context.options
 
 
 def _cell(value: Any, raw: bool) -> Any:
@@ -77,9 +65,8 @@ class Tables(lister.Lister):
         tables = select(names or None)  # an unknown name fails before any call
         if parsed_args.schema:
             return self._schema(tables)
-        client, options = _heat(self, parsed_args.driver)
-        engine = HeatTables(client, all_projects=options.all_projects,
-                            page_size=options.page_size, nested=options.show_nested)
+        app = app_of(self)
+        engine = HeatTables.from_config(app.config(), app.client_factory())
         fetched = engine.fetch(t.name for t in tables)
         if len(fetched) == 1:
             (data,) = fetched.values()
@@ -141,9 +128,8 @@ class Search(lister.Lister):
                            resource_type=parsed_args.resource_type,
                            resource_name=parsed_args.resource_name,
                            nested=parsed_args.nested, depth=parsed_args.depth)
-        client, options = _heat(self, parsed_args.driver)
-        search = StackSearch(client, all_projects=options.all_projects,
-                             page_size=options.page_size)
+        app = app_of(self)
+        search = StackSearch.from_config(app.config(), app.client_factory())
         with_template = parsed_args.with_template
         found = [f.as_dict(with_template) for f in search.search(query, with_template)]
         columns = ['id', 'name', 'project', 'status', 'tags', 'parent', 'matches']

@@ -45,11 +45,14 @@ from typing import TYPE_CHECKING, Any
 
 from vitrage_ds.drivers.heat import links
 from vitrage_ds.drivers.heat.events import DELETED_STATUSES
-from vitrage_ds.drivers.heat.tables import list_stacks
+from vitrage_ds.drivers.heat.tables import driver_client, list_stacks
 from vitrage_ds.errors import BackendError, MalformedResponse
 
 if TYPE_CHECKING:
+    from oslo_config import cfg
+
     from vitrage_ds.http.client import Client
+    from vitrage_ds.plugin import ClientFactory
 
 __all__ = ['MAX_DEPTH', 'FoundStack', 'NestedTemplate', 'StackQuery', 'StackSearch',
            'is_glob']
@@ -231,6 +234,16 @@ class StackSearch:
         self.all_projects = all_projects
         self.page_size = page_size
         self._refused = False
+
+    @classmethod
+    def from_config(cls, conf: cfg.ConfigOpts,
+                    client_factory: ClientFactory | None = None) -> StackSearch:
+        """A search with the ``heat.stack`` driver's client and options
+        (``endpoint_override``, ``all_projects``, ``page_size``,
+        ``max_concurrency``); see :meth:`HeatTables.from_config
+        <vitrage_ds.drivers.heat.tables.HeatTables.from_config>`."""
+        client, options = driver_client(conf, client_factory)
+        return cls(client, all_projects=options.all_projects, page_size=options.page_size)
 
     def search(self, query: StackQuery, with_template: bool = False) -> list[FoundStack]:
         """The stacks matching ``query``, in Heat's listing order (newest first).

@@ -61,13 +61,18 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from vitrage_ds import config
 from vitrage_ds.drivers.heat import links
-from vitrage_ds.drivers.heat.driver import GLOBAL_INDEX_POLICY
+from vitrage_ds.drivers.heat.driver import GLOBAL_INDEX_POLICY, HeatStackDriver
 from vitrage_ds.drivers.heat.events import DELETED_STATUSES
 from vitrage_ds.errors import APIError, BackendError, MalformedResponse
+from vitrage_ds.plugin import PluginContext
 
 if TYPE_CHECKING:
+    from oslo_config import cfg
+
     from vitrage_ds.http.client import Client
+    from vitrage_ds.plugin import ClientFactory
 
 __all__ = [
     'CALLS',
@@ -80,6 +85,7 @@ __all__ = [
     'Table',
     'TableData',
     'UnknownTable',
+    'driver_client',
     'element',
     'entry_key',
     'field',
@@ -476,6 +482,20 @@ class HeatTables:
         self.calls = dict(CALLS if calls is None else calls)
         self._refused = False
 
+    @classmethod
+    def from_config(cls, conf: cfg.ConfigOpts,
+                    client_factory: ClientFactory | None = None) -> HeatTables:
+        """An engine with the ``heat.stack`` driver's client and options.
+
+        ``[driver.heat.stack]`` gives ``endpoint_override``, ``all_projects``,
+        ``page_size``, ``show_nested`` and ``max_concurrency``; credentials
+        come from ``client_factory`` (default: ``[service_credentials]``).
+        No call is made until :meth:`fetch`.
+        """
+        client, options = driver_client(conf, client_factory)
+        return cls(client, all_projects=options.all_projects, page_size=options.page_size,
+                   nested=options.show_nested)
+
     # -- planning --------------------------------------------------------
 
     def plan(self, names: Iterable[str] | None = None) -> tuple[list[list[Call]], dict[str, str]]:
@@ -594,6 +614,18 @@ class HeatTables:
             where = f' under {call.key!r}' if call.key else ''
             raise MalformedResponse('GET', self.client.url(path), f'expected {what}{where}')
         return [answer] if call.single else list(answer)
+
+
+def driver_client(conf: cfg.ConfigOpts, client_factory: ClientFactory | None = None
+                  ) -> tuple[Client, Any]:
+    """The ``heat.stack`` driver's orchestration client and its option group.
+
+    Registers ``[driver.heat.stack]`` on ``conf`` if needed; builds no
+    session until the first call.
+    """
+    config.register_plugin_opts(conf, 'driver', HeatStackDriver.name, HeatStackDriver)
+    context = PluginContext(conf, 'driver', HeatStackDriver.name, client_factory)
+    return context.client('orchestration'), context.options
 
 
 def list_stacks(client: Client, params: Mapping[str, Any], *, all_projects: bool = True,

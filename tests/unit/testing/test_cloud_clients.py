@@ -78,9 +78,9 @@ class TestOwnClient(testtools.TestCase):
         alarms = list(self.aodh_client('password').paginate_marker('v2/alarms', 'alarm_id',
                                                                    limit=3))
         self.assertEqual((9, 7), (len(stacks), len(alarms)))
-        calls = [(r.route, r.params) for r in self.cloud.requests]
-        self.assertEqual(3, self.cloud.requests.count('heat.stacks.list'), (calls, self.logs.output))
-        self.assertEqual(4, self.cloud.requests.count('aodh.alarms.list'), (calls, self.logs.output))
+        self.assertEqual(3, self.cloud.requests.count('heat.stacks.list'))
+        # Marker paging stops on an empty page: 3 + 3 + 1 + 0.
+        self.assertEqual(4, self.cloud.requests.count('aodh.alarms.list'))
 
     def test_auth_type_none_with_identity_headers(self):
         stacks = list(self.heat_client('none').paginate_links('stacks', 'stacks'))

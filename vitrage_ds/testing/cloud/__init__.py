@@ -28,7 +28,9 @@ Public API of :class:`EmulatedCloud` (stable):
 
 - ``EmulatedCloud(seed=0, *, tls=False, global_index_allowed=False,
   token_ttl=3600.0)``; ``start()``/``stop()`` (the fixture and ``with``
-  call them).
+  call them; ``stop()`` then ``start()`` is an outage and its recovery on
+  the same port); ``keystone_service``/``heat_service``/``aodh_service``
+  (``service.route(name, method, pattern, handler)`` adds routes).
 - Endpoints: ``auth_url`` (Keystone v3), ``identity_endpoint``,
   ``heat_endpoint(project_id=None)`` (full ``.../heat-api/v1/<project>``),
   ``aodh_endpoint``, ``base_url``, ``ca_file`` (with ``tls``).

@@ -95,6 +95,12 @@ class EmulatedCloud(fixtures.Fixture):
                               admin.id, Caller(aodh_user.id, aodh_user.name,
                                                service_project.id, aodh_user.roles))
         self.aodh.project_factory = self.ensure_projects
+        #: The services' routes; more can be added with ``service.route(...)``
+        #: (before or after start: the server reads them on each request).
+        self.keystone_service = KeystoneService(self.identity)
+        self.heat_service = HeatService(self.heat, self.identity,
+                                        lambda: self.global_index_allowed)
+        self.aodh_service = AodhService(self.aodh, self.identity)
         self._server: Server | None = None
         self._port = 0
         self._certs: Any = None
@@ -128,10 +134,7 @@ class EmulatedCloud(fixtures.Fixture):
                 self._certs = make_certificates(self._tmpdir)
                 self.ca_file = self._certs.ca_file
                 ssl_context = self._certs.server_context()
-            services = [KeystoneService(self.identity),
-                        HeatService(self.heat, self.identity,
-                                    lambda: self.global_index_allowed),
-                        AodhService(self.aodh, self.identity)]
+            services = [self.keystone_service, self.heat_service, self.aodh_service]
             self._server = Server(services, self.faults, self.requests,
                                   ssl_context=ssl_context, port=self._port)
             self._port = self._server.port

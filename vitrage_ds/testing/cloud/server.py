@@ -127,6 +127,11 @@ class Service:
         self.routes: list[Route] = []
 
     def route(self, name: str, method: str, pattern: str, handler: Handler) -> None:
+        """Serve ``method`` on paths matching ``pattern`` (in full) with ``handler``.
+
+        Routes are tried in the order they were added; the first whose
+        pattern and method match answers.
+        """
         self.routes.append(Route(name, method, re.compile(pattern), handler))
 
     def find(self, method: str, path: str) -> tuple[Route | None, re.Match[str] | None, bool]:

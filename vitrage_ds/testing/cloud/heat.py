@@ -382,19 +382,23 @@ class HeatStore:
             self._finish(stack, 'end', None, notify)
             return stack
 
-    def fail(self, stack_id: str, reason: str = 'Resource CREATE failed: emulated failure',
-             *, action: str | None = None, notify: bool = True) -> StackRecord:
-        """Fail the stack's action (or start ``action`` and fail it).
+    def fail(self, stack_id: str, reason: str | None = None, *, action: str | None = None,
+             notify: bool = True) -> StackRecord:
+        """Fail the stack's action in progress (or start ``action`` and fail it).
 
-        The stack becomes ``<ACTION>_FAILED`` with ``reason``, its first
-        resource too, and ``orchestration.stack.<action>.error`` goes out at
-        ERROR priority.
+        The stack becomes ``<ACTION>_FAILED`` with ``reason`` (default
+        ``Resource <ACTION> failed: emulated failure``), its first resource
+        too, and ``orchestration.stack.<action>.error`` goes out at ERROR
+        priority. With ``action``, a ``.start`` comes first unless that
+        action is already in progress.
         """
         with self.lock:
             stack = self.stacks[stack_id]
-            if action is not None and action.upper() != stack.action:
+            if action is not None and (action.upper() != stack.action
+                                       or stack.status != 'IN_PROGRESS'):
                 self.begin(stack_id, action, notify=notify)
-            self._finish(stack, 'error', reason, notify)
+            self._finish(stack, 'error',
+                         reason or f'Resource {stack.action} failed: emulated failure', notify)
             return stack
 
     def update_stack(self, stack_id: str, *, description: str | None = None,

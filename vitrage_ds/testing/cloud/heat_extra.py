@@ -544,16 +544,16 @@ def extras_of(store: HeatStore) -> HeatExtras:
 
 def nested_tree(store: HeatStore, name: str, depth: int = 3, *, resources: int = 3,
                 leaf_resources: int = 10, project_id: str | None = None,
-                notify: bool = False) -> list[StackRecord]:
+                tags: Sequence[str] = (), notify: bool = False) -> list[StackRecord]:
     """A stack with a chain of ``depth`` nested stacks below it, root first.
 
     Each stack has ``resources`` generated resources plus an
     ``OS::Heat::Stack`` resource ``level_<n>`` owning the next one; the
     deepest has ``leaf_resources`` (10 or more give it the only
     ``OS::Heat::None`` and ``OS::Heat::RandomString`` resources of the tree
-    when the others have fewer than 9).
+    when the others have fewer than 9). The root has ``tags``.
     """
-    root = store.create_stack(name, project_id=project_id, resources=resources,
+    root = store.create_stack(name, project_id=project_id, resources=resources, tags=tags,
                               notify=notify)
     chain = [root]
     for level in range(1, depth + 1):

@@ -41,7 +41,9 @@ THREE = {'heat_template_version': '2018-08-31', 'resources': {
     'none': {'type': 'OS::Heat::None'},
     'random': {'type': 'OS::Heat::RandomString', 'properties': {'length': 8}},
     'test': {'type': 'OS::Heat::TestResource', 'properties': {'value': 'v1'},
-             'depends_on': ['none']}}}
+             'depends_on': ['none']}},
+    'outputs': {'random': {'value': {'get_attr': ['random', 'value']},
+                           'description': 'the random string'}}}
 
 
 def _settle(heat: Client, name: str, stack_id: str) -> str:
@@ -64,7 +66,8 @@ def record_heat(real: RealServices, log: NotificationLog) -> dict[str, Any]:
         heat, 'POST', 'stacks', body={'stack_name': scenario.THREE, 'template': THREE})
     ids = {scenario.THREE: writes['stack_create']['body']['stack']['id']}
     failing = {'heat_template_version': '2018-08-31', 'resources': {
-        'boom': {'type': 'OS::Heat::TestResource', 'properties': {'fail': True}}}}
+        'boom': {'type': 'OS::Heat::TestResource', 'properties': {'fail': True}}},
+        'outputs': {'fixed': {'value': 'v', 'description': 'a constant'}}}
     parent = {'heat_template_version': '2018-08-31',
               'resources': {'child': {'type': 'child.yaml'}}}
     for client, name, body in (
@@ -80,7 +83,9 @@ def record_heat(real: RealServices, log: NotificationLog) -> dict[str, Any]:
     changed = {'heat_template_version': '2018-08-31', 'resources': {
         'none': {'type': 'OS::Heat::None'},
         'test': {'type': 'OS::Heat::TestResource', 'properties': {'value': 'v2'},
-                 'depends_on': ['none']}}}
+                 'depends_on': ['none']}},
+        'outputs': {'test': {'value': {'get_attr': ['test', 'output']},
+                             'description': 'the test value'}}}
     writes['stack_update'] = scenario.exchange(heat, 'PUT', three, body={'template': changed})
     _settle(heat, scenario.THREE, ids[scenario.THREE])
     for action in ('suspend', 'resume', 'check'):

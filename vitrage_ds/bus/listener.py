@@ -124,7 +124,13 @@ class Listener:
       traceback): requeued, so this or another listener of the pool gets it
       again; once the same ``message_id`` has been requeued ``max_retries``
       times by this listener, the next failure is logged and the message
-      acknowledged (a poison message never loops forever).
+      acknowledged (a poison message never loops forever). Each requeue
+      waits first -- ``retry_backoff`` seconds, doubling with every failure
+      of that message, at most ``retry_backoff_max`` -- so a transient
+      failure lasting seconds does not spend the retries in milliseconds
+      (with the defaults, three retries span seven seconds). The wait holds
+      one handler thread and the unacknowledged message; :meth:`stop` cuts
+      it short (the message is requeued at once).
     * :attr:`Outcome.REJECT`, or anything that is not an :class:`Outcome`:
       logged and acknowledged.
 
@@ -154,6 +160,8 @@ class Listener:
     :param handler: called once per delivery.
     :param pool: the listener pool (see above).
     :param max_retries: requeues of one message before it is given up.
+    :param retry_backoff: seconds before the first requeue of a message.
+    :param retry_backoff_max: most seconds before any requeue.
     :param executor: oslo.messaging's executor.
     """
 
@@ -162,16 +170,23 @@ class Listener:
                  handler: Handler, *,
                  pool: str | None = 'vitrage_ds',
                  max_retries: int = 3,
+                 retry_backoff: float = 1.0,
+                 retry_backoff_max: float = 30.0,
                  executor: str = 'threading') -> None:
         if not targets:
             raise ValueError('a Listener needs at least one (exchange, topic) target')
         if max_retries < 0:
             raise ValueError('max_retries must be >= 0')
+        if retry_backoff < 0 or retry_backoff_max < 0:
+            raise ValueError('retry_backoff and retry_backoff_max must be >= 0')
         register_opts(transport.conf)
         self.targets = [(exchange, topic) for exchange, topic in targets]
         self.pool = pool
         self.max_retries = max_retries
+        self.retry_backoff = retry_backoff
+        self.retry_backoff_max = retry_backoff_max
         self._handler = handler
+        self._stop_requested = threading.Event()
         self._redeliveries = _Redeliveries()
         self._counts = collections.Counter[str]()
         self._counts_lock = threading.Lock()
@@ -265,6 +280,7 @@ class Listener:
                 return True
             if not self._stopping:
                 self._stopping = True
+                self._stop_requested.set()  # ends requeue backoffs
                 for server in self._servers:
                     server.stop()
                 threading.Thread(target=self._drain, daemon=True,
@@ -335,10 +351,17 @@ class Listener:
             self._redeliveries.forget(message_id)
             self._bump('rejected')
             return NotificationResult.HANDLED
-        LOG.info('requeueing %s notification %s (retry %d/%d)',
-                 event_type, message_id, failures, self.max_retries)
+        delay = min(self.retry_backoff * 2 ** min(failures - 1, 30), self.retry_backoff_max)
+        LOG.info('requeueing %s notification %s in %.1f s (retry %d/%d)',
+                 event_type, message_id, delay, failures, self.max_retries)
+        self._pause(delay)
         self._bump('requeued')
         return NotificationResult.REQUEUE
+
+    def _pause(self, seconds: float) -> None:
+        """Wait before a requeue; :meth:`stop` ends the wait at once."""
+        if seconds > 0:
+            self._stop_requested.wait(seconds)
 
 
 def _queue_name(pool: str | None, exchange: str, topic: str) -> str | None:

@@ -7,6 +7,7 @@ kit. It needs the test requirements (testtools, fixtures).
 
 from vitrage_ds.testing.collector import (RecordingSink, ScriptedDriver,
                                           scripted_driver)
+from vitrage_ds.testing.broker import RabbitNode, RabbitNodeUnavailable
 from vitrage_ds.testing.cloud import EmulatedCloud
 from vitrage_ds.testing.contracts import (DriverContractTests,
                                           NotifierContractTests,
@@ -23,6 +24,8 @@ __all__ = [
     'EmulatedCloud',
     'NotificationLog',
     'NotifierContractTests',
+    'RabbitNode',
+    'RabbitNodeUnavailable',
     'RabbitUnavailable',
     'RabbitVhost',
     'RealServices',

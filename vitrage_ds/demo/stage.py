@@ -123,8 +123,9 @@ class Stage:
 
     Use as a context manager: entering starts the emulated cloud and the
     bus (seed the cloud then), :meth:`go` starts the notifier service and
-    the collector, leaving stops everything, collector first. Nothing is
-    left running and no thread outlives :meth:`stop`.
+    the collector, leaving stops everything, collector first. Once
+    :meth:`stop` returned nothing runs any more (the emulated server's
+    daemon connection threads end moments later, as their sockets close).
 
     :param seed: the emulated cloud's seed (ids and names).
     :param feed: where the timeline goes.

@@ -247,7 +247,7 @@ class Client:
                             # text) is no error at all.
                             if 'json' not in resp.headers.get('Content-Type', ''):
                                 return None
-                            raise error
+                            raise error from exc
             if attempt + 1 >= attempts:
                 raise error
             self._backoff(attempt, str(error), retry_after)

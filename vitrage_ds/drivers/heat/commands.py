@@ -56,6 +56,8 @@ class Tables(lister.Lister):
         _driver_argument(parser)
         parser.add_argument('tables', metavar='TABLE', nargs='*',
                             help=f'Tables to print (default: all): {", ".join(TABLES)}.')
+        parser.add_argument('--project', metavar='PROJECT_ID',
+                            help='Only this project\'s stacks (and software configs).')
         parser.add_argument('--schema', action='store_true',
                             help='Print the tables\' definitions, make no call.')
         return parser
@@ -66,7 +68,8 @@ class Tables(lister.Lister):
         if parsed_args.schema:
             return self._schema(tables)
         app = app_of(self)
-        engine = HeatTables.from_config(app.config(), app.client_factory())
+        engine = HeatTables.from_config(app.config(), app.client_factory(),
+                                        project=parsed_args.project)
         fetched = engine.fetch(t.name for t in tables)
         if len(fetched) == 1:
             (data,) = fetched.values()

@@ -10,10 +10,16 @@ filter              sent to Heat                                     matched her
 name                ``name=`` when it has no glob characters         the glob
 status              ``status=`` (``COMPLETE`` or ``CREATE_COMPLETE``)  the exact status
 project             ``tenant=``                                      the stack's project
-tag (repeatable)    ``tags=a,b`` (all of them)                       all of them
+tag (repeatable)    ``tags=a,b`` alone, ``tags_any=a,b`` with other  all of them
+                    filters (see below)
 resource type       ``type=`` when it has no glob characters         the glob
 resource name       ``name=`` when it has no glob characters         the glob
 ==================  ===============================================  ================
+
+Heat 27 answers 500 to ``tags`` combined with any other filter (its tag
+join loses the stack columns), while ``tags_any`` combines fine: with other
+filters the tags go as ``tags_any`` (stacks with any of them) and all of
+them are checked here.
 
 The API calls, on ``.../v1/{project_id}``:
 
@@ -119,7 +125,8 @@ class StackQuery:
         if self.project is not None:
             params.append(('tenant', self.project))
         if self.tags:
-            params.append(('tags', ','.join(self.tags)))
+            # Heat 27 fails "tags" with any other filter; "tags_any" works.
+            params.append(('tags_any' if params else 'tags', ','.join(self.tags)))
         if self.nested:
             params.append(('show_nested', 'true'))
         return params

@@ -192,6 +192,9 @@ class Call:
     :ivar children_if: items failing this get no calls of their own.
     :ivar covers: a call whose items this call's items hold entirely; when
         both are needed only this one is made.
+    :ivar project_key: the item key naming its project: when the engine is
+        scoped to a project, other projects' items are dropped here (for
+        listings Heat cannot filter by project).
     """
 
     name: str
@@ -206,6 +209,7 @@ class Call:
     stack_listing: bool = False
     children_if: Callable[[Any], bool] | None = None
     covers: str | None = None
+    project_key: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -268,7 +272,8 @@ CALLS: dict[str, Call] = {c.name: c for c in (
     Call('template', f'{_STACK_PATH}/template', None, over='stacks', single=True),
     Call('resource_types', 'resource_types', 'resource_types'),
     Call('software_config_list', 'software_configs', 'software_configs', paging='marker',
-         refs={'config_id': field('id')}, optional_refs={'project': field('project')}),
+         refs={'config_id': field('id')}, optional_refs={'project': field('project')},
+         project_key='project'),
     Call('software_config', 'software_configs/{config_id}', 'software_config',
          over='software_config_list', single=True),
     Call('software_deployments', 'software_deployments', 'software_deployments'),
@@ -467,24 +472,30 @@ class HeatTables:
         software configs); 0 asks for the stacks in one response.
     :param nested: list nested stacks as stacks of their own
         (``show_nested``), so their children are read too.
+    :param project: only this project's stacks (Heat's ``tenant`` filter)
+        and software configs (those listed with another ``project`` are
+        dropped before their calls). Software deployments do not name their
+        project: an admin sees every project's.
     :param tables: the table declarations (default :data:`TABLES`).
     :param calls: the call declarations (default :data:`CALLS`).
     """
 
     def __init__(self, client: Client, *, all_projects: bool = True, page_size: int = 1000,
-                 nested: bool = True, tables: Mapping[str, Table] | None = None,
+                 nested: bool = True, project: str | None = None,
+                 tables: Mapping[str, Table] | None = None,
                  calls: Mapping[str, Call] | None = None) -> None:
         self.client = client
         self.all_projects = all_projects
         self.page_size = page_size
         self.nested = nested
+        self.project = project
         self.tables = dict(TABLES if tables is None else tables)
         self.calls = dict(CALLS if calls is None else calls)
         self._refused = False
 
     @classmethod
-    def from_config(cls, conf: cfg.ConfigOpts,
-                    client_factory: ClientFactory | None = None) -> HeatTables:
+    def from_config(cls, conf: cfg.ConfigOpts, client_factory: ClientFactory | None = None,
+                    project: str | None = None) -> HeatTables:
         """An engine with the ``heat.stack`` driver's client and options.
 
         ``[driver.heat.stack]`` gives ``endpoint_override``, ``all_projects``,
@@ -494,7 +505,7 @@ class HeatTables:
         """
         client, options = driver_client(conf, client_factory)
         return cls(client, all_projects=options.all_projects, page_size=options.page_size,
-                   nested=options.show_nested)
+                   nested=options.show_nested, project=project)
 
     # -- planning --------------------------------------------------------
 
@@ -573,6 +584,10 @@ class HeatTables:
             path = _path(call, refs, self.client)
             answered = []
             for item in self._items(call, path):
+                if (self.project is not None and call.project_key is not None
+                        and isinstance(item, Mapping)
+                        and item.get(call.project_key) not in (None, self.project)):
+                    continue
                 scope = Scope(item, refs)
                 own = dict(refs)
                 for name, source in call.refs.items():
@@ -594,6 +609,8 @@ class HeatTables:
         if call.stack_listing:
             if self.nested:
                 params['show_nested'] = 'true'
+            if self.project is not None:
+                params['tenant'] = self.project
             if self.page_size:
                 params['limit'] = self.page_size
             items, self._refused = list_stacks(self.client, params,

@@ -94,7 +94,7 @@ class TestServerSideFilters(SearchOnEmulatedHeat):
                             tags=('blue', 'prod'))
         self.assertEqual(['deep'], self.names(found))
         self.assertEqual([{'name': ['deep'], 'status': ['CREATE_COMPLETE'],
-                           'tenant': [self.project], 'tags': ['blue,prod'],
+                           'tenant': [self.project], 'tags_any': ['blue,prod'],
                            'global_tenant': ['true'], 'limit': ['1000']}],
                          self.logged('heat.stacks.list'))
 

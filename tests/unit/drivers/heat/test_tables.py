@@ -232,6 +232,21 @@ class TestCalls(TablesTestCase):
         self.engine(all_projects=False, nested=False, page_size=0).fetch(['stacks'])
         self.assertEqual([('GET', f'{P}/stacks', {})], self.calls())
 
+    def test_a_project_scope_is_heat_s_tenant_filter(self) -> None:
+        self.serve_stacks(self.web)
+        self.engine(project=PROJECT).fetch(['stacks'])
+        self.assertEqual([('GET', f'{P}/stacks', {**LISTING, 'tenant': [PROJECT]})],
+                         self.calls())
+
+    def test_a_project_scope_drops_other_projects_configs_before_their_calls(self) -> None:
+        self.serve_pages(f'{P}/software_configs', 'software_configs', [
+            {'id': 'mine', 'project': PROJECT}, {'id': 'theirs', 'project': OTHER_PROJECT}])
+        self.serve(f'{P}/software_configs/mine', {'software_config': {'id': 'mine'}})
+        rows = self.engine(project=PROJECT).fetch(['software_configs'])['software_configs']
+        self.assertEqual(['mine'], [row[0] for row in rows.rows])
+        self.assertEqual(f'{P}/software_configs/mine', self.calls()[-1][1])
+        self.assertEqual(3, len(self.calls()))
+
     def test_names_and_ids_are_quoted_in_paths(self) -> None:
         odd = stack_item(WEB, 'a b/c')
         self.serve_stacks(odd)

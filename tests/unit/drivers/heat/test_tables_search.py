@@ -28,7 +28,11 @@ class TestQuery(testtools.TestCase):
                            tags=('blue', 'prod'))
         self.assertEqual([('name', 'web'), ('status', 'FAILED'),
                           ('status', 'UPDATE_COMPLETE'), ('tenant', 'p-1'),
-                          ('tags', 'blue,prod')], query.stack_params())
+                          ('tags_any', 'blue,prod')], query.stack_params())
+
+    def test_tags_alone_are_sent_as_every_one_of_them(self) -> None:
+        self.assertEqual([('tags', 'blue,prod')],
+                         StackQuery(tags=('blue', 'prod')).stack_params())
 
     def test_a_name_glob_is_not_sent(self) -> None:
         self.assertEqual([], StackQuery(name='web-*').stack_params())
@@ -107,7 +111,8 @@ class TestSearchCalls(SearchTestCase):
                             tags=('blue',))
         self.assertEqual([WEB], [f.id for f in found])
         self.assertEqual([('GET', f'{P}/stacks', {
-            'name': ['web'], 'status': ['COMPLETE'], 'tenant': [PROJECT], 'tags': ['blue'],
+            'name': ['web'], 'status': ['COMPLETE'], 'tenant': [PROJECT],
+            'tags_any': ['blue'],
             'global_tenant': ['true'], 'limit': ['1000']})], self.calls())
 
     def test_repeated_statuses_are_repeated_parameters(self) -> None:
@@ -115,6 +120,12 @@ class TestSearchCalls(SearchTestCase):
         self.search(status=('CREATE_FAILED', 'UPDATE_FAILED'))
         self.assertEqual(['CREATE_FAILED', 'UPDATE_FAILED'],
                          self.http.request_history[0].qs['status'])
+
+    def test_tags_any_is_narrowed_to_every_tag_here(self) -> None:
+        one_tag = stack_item(DB, 'db', tags=['blue'])
+        self.serve_stacks(self.web, one_tag)
+        found = self.search(project=PROJECT, tags=('blue', 'prod'))
+        self.assertEqual([WEB], [f.id for f in found])
 
     def test_what_heat_returns_is_still_matched_locally(self) -> None:
         # Heat reads status=CREATE_FAILED&status=UPDATE_COMPLETE as any of

@@ -9,6 +9,7 @@ recording sink.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 import fixtures
 import testtools
@@ -46,8 +47,19 @@ class TestNotificationsOverRabbitMQ(testtools.TestCase):
         self.collector.poll('heat.stack')
         self.collector.start()
         self.addCleanup(self.collector.stop, 10.0)
+        self._await_first_scheduled_poll()
         self.cloud.connect_bus(transport)
         self.store = self.cloud.heat
+
+    def _await_first_scheduled_poll(self) -> None:
+        # start() polls once within its jitter; a poll landing between a
+        # create.start and its create.end would see the stack complete and
+        # (rightly, in diff mode) make create.end a non-change. The tests
+        # poll by hand, so let that first poll pass before they begin.
+        deadline = time.monotonic() + DEADLINE
+        while not self.collector.poll_states['heat.stack'].runs:
+            self.assertLess(time.monotonic(), deadline, 'the first scheduled poll never ran')
+            time.sleep(0.05)
 
     def event(self, match: Callable[[Event], bool], what: str) -> Event:
         events = self.sink.wait_for(lambda evs: any(match(e) for e in evs), DEADLINE)

@@ -90,6 +90,7 @@ __all__ = [
     'entry_key',
     'field',
     'list_stacks',
+    'origin',
     'ref',
     'select',
 ]
@@ -128,43 +129,74 @@ def _dig(value: Any, path: Sequence[str]) -> Any:
     return value
 
 
+class _Pick:
+    """A :data:`Source` reading a path in the item or the exploded element,
+    or a ref, or the entry key; ``str()`` says which (for the schema)."""
+
+    def __init__(self, part: str, path: tuple[str, ...], text: str) -> None:
+        self.part, self.path, self.text = part, path, text
+
+    def __call__(self, scope: Scope) -> Any:
+        if self.part == 'ref':
+            return scope.refs.get(self.path[0])
+        if self.part == 'key':
+            return scope.key
+        return _dig(scope.item if self.part == 'item' else scope.element, self.path)
+
+    def __str__(self) -> str:
+        return self.text
+
+
 def field(*path: str) -> Source:
     """The item's value at ``path`` (nested keys); no path: the item itself."""
-    return lambda scope: _dig(scope.item, path)
+    return _Pick('item', path, '.'.join(path) or 'the item')
 
 
 def ref(name: str) -> Source:
     """An identifier given by the item or a parent (see :attr:`Call.refs`)."""
-    return lambda scope: scope.refs.get(name)
+    return _Pick('ref', (name,), f'{name} (from the listing above)')
 
 
 def element(*path: str) -> Source:
     """The exploded element's value at ``path``; no path: the element itself."""
-    return lambda scope: _dig(scope.element, path)
+    return _Pick('element', path, f'each element\'s {".".join(path)}' if path
+                 else 'each element')
 
 
 def entry_key() -> Source:
     """The key of the exploded dict entry."""
-    return lambda scope: scope.key
+    return _Pick('key', (), 'each entry\'s key')
+
+
+def origin(source: Source) -> str:
+    """Where ``source`` takes its value, in words."""
+    if isinstance(source, _Pick):
+        return str(source)
+    text = source.__doc__ or getattr(source, '__name__', None) or 'computed'
+    return str(text).strip()
 
 
 def _nested_stack_id(scope: Scope) -> str | None:
+    """the id in the resource's rel=nested link"""
     nested = links.nested_stack(scope.item) if isinstance(scope.item, Mapping) else None
     return nested.id if nested else None
 
 
 def _stack_project(scope: Scope) -> str | None:
+    """project (listed to admins), else the project in the self link"""
     item = scope.item
     project = item.get('project')
     return project if isinstance(project, str) and project else links.project(item)
 
 
 def _template_version(scope: Scope) -> Any:
+    """heat_template_version, or AWSTemplateFormatVersion"""
     return _dig(scope.item, ['heat_template_version']) or _dig(
         scope.item, ['AWSTemplateFormatVersion'])
 
 
 def _template_description(scope: Scope) -> Any:
+    """description, or Description"""
     return _dig(scope.item, ['description']) or _dig(scope.item, ['Description'])
 
 

@@ -46,6 +46,7 @@ class Tables(lister.Lister):
     With one TABLE its rows are printed with its columns. With several, or
     none (every table), each row is printed as its table's name and the
     row as a JSON object ("table", "row"), so any output format holds them.
+    --project reads one project's stacks only (Heat's tenant filter).
     --schema prints the tables' columns, keys, parents and API calls
     instead, without calling anything. Only the calls the asked-for tables
     need are made; any failure prints the error and exits 1.

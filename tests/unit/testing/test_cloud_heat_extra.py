@@ -7,6 +7,7 @@ import json
 
 from tests.unit.testing.base import CloudTestCase
 from vitrage_ds.testing import EmulatedCloud
+from vitrage_ds.testing.cloud import ROUTES
 from vitrage_ds.testing.cloud.heat_extra import extras_of, nested_tree
 from vitrage_ds.testing.cloud.heat_extra_api import EXTRA_ROUTES
 
@@ -351,6 +352,12 @@ class TestRouteNames(ExtraTestCase):
         self.cloud.requests.clear()
         self.heat(self.path(rest='/events'))
         self.assertEqual(['heat.events.list'], [r.route for r in self.cloud.requests])
+
+    def test_routes_lists_every_served_route_by_service(self) -> None:
+        served = {service.name: sorted({route.name for route in service.routes})
+                  for service in self.cloud.server.services}
+        self.assertEqual({name: sorted(routes) for name, routes in ROUTES.items()}, served)
+        self.assertLessEqual(set(EXTRA_ROUTES), set(ROUTES['orchestration']))
 
     def test_faults_apply_to_extra_routes(self) -> None:
         self.cloud.fail('heat.snapshots.list', 503, times=1)

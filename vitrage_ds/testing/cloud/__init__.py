@@ -9,7 +9,16 @@ deployment behind a web server::
     <base>/heat-api        Heat:     GET / (300 versions),
                            GET /v1/<p>/stacks, /stacks/<name>/<id>,
                            /stacks/<name>/<id>/resources[/<res>],
-                           302 from /stacks/<name-or-id>[/resources|events...]
+                           302 from /stacks/<name-or-id>[/resources|events...];
+                           S = /v1/<p>/stacks/<name>/<id>:
+                           GET S/template, S/outputs[/<key>], S/events,
+                           S/resources/<res>/events[/<event>],
+                           S/resources/<res>/metadata,
+                           GET/POST S/snapshots, GET/DELETE S/snapshots/<id>,
+                           GET /v1/<p>/resource_types,
+                           GET/POST /v1/<p>/software_configs, GET .../<id>,
+                           GET/POST /v1/<p>/software_deployments,
+                           GET/PUT .../<id>  (see :mod:`~.heat_extra_api`)
     <base>/aodh            Aodh:     GET / , GET/POST /v2/alarms,
                            GET/PUT/DELETE /v2/alarms/<id>,
                            GET/PUT /v2/alarms/<id>/state, GET .../history
@@ -55,7 +64,9 @@ Public API of :class:`EmulatedCloud` (stable):
   ``publish_to(heat=..., aodh=...)`` with a publisher or a callable
   ``(event_type, payload, priority)``; ``connect_bus(transport)``.
 - Faults (route specs: route names such as ``heat.stacks.list``, globs,
-  or ``"GET /regex"`` on the service-relative path; see
+  or ``"GET /regex"`` on the service-relative path; every route name, the
+  extra Heat routes' (``heat.events.list``, ``heat.snapshots.*``,
+  ``heat.software_configs.*``...) included, is in :data:`ROUTES`; see
   :mod:`~.faults`): ``fail(route, status, *, times, start, body, headers)``,
   ``fail_on_page(route, page, status)``, ``delay(route, seconds | (lo, hi))``,
   ``hang(route, seconds)``, ``drop(route)``, ``truncate(route)``,

@@ -26,13 +26,23 @@ from typing import Any
 
 __all__ = ['Action', 'Fault', 'FaultSet', 'ROUTES']
 
-#: Every route name the emulator serves, by service.
+#: Every route name the emulator serves, by service (a test holds it to the
+#: routes actually registered).
 ROUTES = {
     'identity': ['keystone.root', 'keystone.version', 'keystone.tokens.create',
                  'keystone.tokens.validate'],
     'orchestration': ['heat.root', 'heat.stacks.list', 'heat.stacks.lookup',
                       'heat.stacks.show', 'heat.resources.lookup', 'heat.resources.list',
-                      'heat.resources.show', 'heat.stacks.lookup_path'],
+                      'heat.resources.show', 'heat.stacks.lookup_path',
+                      # heat_extra_api.EXTRA_ROUTES (tables and search)
+                      'heat.resource_types.list', 'heat.stacks.template',
+                      'heat.outputs.list', 'heat.outputs.show', 'heat.events.list',
+                      'heat.events.resource', 'heat.events.show', 'heat.resources.metadata',
+                      'heat.snapshots.list', 'heat.snapshots.create', 'heat.snapshots.show',
+                      'heat.snapshots.delete', 'heat.software_configs.list',
+                      'heat.software_configs.create', 'heat.software_configs.show',
+                      'heat.software_deployments.list', 'heat.software_deployments.create',
+                      'heat.software_deployments.show', 'heat.software_deployments.update'],
     'alarming': ['aodh.root', 'aodh.alarms.list', 'aodh.alarms.create', 'aodh.alarms.show',
                  'aodh.alarms.update', 'aodh.alarms.delete', 'aodh.alarms.state.show',
                  'aodh.alarms.state.update', 'aodh.alarms.history'],

@@ -51,6 +51,19 @@ OPTS: list[cfg.Opt] = [
     cfg.IntOpt('tombstone_limit', default=10_000, min=0,
                help='Most deleted entities remembered per driver; the '
                     'oldest are forgotten first.'),
+    cfg.FloatOpt('poll_timeout', default=0.0, min=0.0,
+                 help='Seconds one poll (a driver\'s get_all()) may take. A '
+                      'poll still running then is abandoned and counts as '
+                      'failed (logged, retried with backoff, nothing '
+                      'changes); no new poll of that driver starts before '
+                      'the abandoned one returned. 0: the driver\'s poll '
+                      'interval.'),
+    cfg.FloatOpt('notification_timeout', default=60.0, min=0.0,
+                 help='Seconds a driver may take over one notification. A '
+                      'driver still busy then is abandoned for that '
+                      'notification (logged; the other drivers still get '
+                      'it), so a hung driver cannot stall the listener. 0: '
+                      'no limit.'),
     cfg.FloatOpt('stop_timeout', default=30.0, min=0.0,
                  help='Seconds vitrage-ds collect waits, when stopping, for '
                       'in-flight notifications and polls to finish.'),

@@ -24,12 +24,13 @@ from typing import TYPE_CHECKING, Any
 from oslo_config import cfg
 
 from vitrage_ds import registry
+from vitrage_ds._guard import Guard, PluginTimeout
 from vitrage_ds.collector import options
 from vitrage_ds.collector.cache import EntityCache, Stats
 from vitrage_ds.collector.scheduler import Job, JobState, Scheduler
 from vitrage_ds.collector.sinks import Sink, as_sink, sink_from_spec
 from vitrage_ds.driver import Driver
-from vitrage_ds.errors import ConfigurationError
+from vitrage_ds.errors import BackendError, ConfigurationError
 from vitrage_ds.event import Action, Event, parse_time
 from vitrage_ds.notifier import Outcome
 from vitrage_ds.plugin import ClientFactory
@@ -54,6 +55,9 @@ class Collector:
     * **Polls.** Each driver's ``get_all()`` runs in a thread of its own,
       every ``[driver.NAME] poll_interval`` seconds plus jitter; a failed
       poll is retried with capped exponential backoff and changes nothing.
+      A poll longer than ``[collector] poll_timeout`` is abandoned and
+      counts as failed; one that returns something other than events fails
+      too (a garbled snapshot must not read as deletions).
       The first complete poll of a driver is emitted as ``init_snapshot``,
       later ones as ``snapshot``.
     * **Notifications.** With ``[collector] listen``, a pooled listener on
@@ -62,7 +66,9 @@ class Collector:
       whose :meth:`~vitrage_ds.driver.Driver.handles` matches; the events
       are emitted as ``update``. A notification is acknowledged only after
       its events were delivered; if a sink fails it is requeued
-      (``[collector] max_retries`` times).
+      (``[collector] max_retries`` times). A driver that raises, returns
+      garbage or takes longer than ``[collector] notification_timeout`` on
+      a notification is logged and skipped for it; the others still get it.
     * **Reconciliation.** One :class:`~vitrage_ds.collector.EntityCache`
       per driver owns the entity state (versions, tombstones, ``full`` or
       ``diff`` emission: see :mod:`vitrage_ds.collector.cache`); drivers
@@ -117,6 +123,12 @@ class Collector:
                               notification_only=driver.notification_only_fields)
             for name, driver in self._drivers.items()}
         self._poll_locks = {name: threading.Lock() for name in self._drivers}
+        self._poll_guards = {
+            name: Guard(f'driver {name}', self._opts.poll_timeout or _interval(driver), 1)
+            for name, driver in self._drivers.items()}
+        self._note_guards = {
+            name: Guard(f'driver {name}', self._opts.notification_timeout, _NOTE_WORKERS)
+            for name in self._drivers}
         self._initialized: set[str] = set()
         self._transport = transport
         self._owns_transport = False
@@ -253,7 +265,10 @@ class Collector:
         Runs of one driver never overlap (a second call waits for the
         first). Works without :meth:`start`, e.g. for a one-shot snapshot.
 
-        :raises vitrage_ds.errors.BackendError: the poll failed; nothing changed.
+        :raises vitrage_ds.errors.BackendError: the poll failed or returned
+            something that is not a list of events; nothing changed.
+        :raises vitrage_ds.errors.VitrageDSError: the poll took longer than
+            ``[collector] poll_timeout`` (abandoned); nothing changed.
         :raises Exception: a sink failed; nothing changed.
         """
         the_driver = self._drivers[driver]
@@ -261,7 +276,8 @@ class Collector:
         with self._poll_locks[driver]:
             token = cache.begin_poll(self._wallclock())
             try:
-                events = _checked(driver, the_driver.get_all())
+                events = _snapshot(driver, self._poll_guards[driver].call(
+                    'get_all()', the_driver.get_all))
                 action = (Action.SNAPSHOT if driver in self._initialized
                           else Action.INIT_SNAPSHOT)
                 stats = cache.apply_snapshot(token, events, action, self._deliver)
@@ -290,8 +306,12 @@ class Collector:
             try:
                 if not driver.handles(event_type):
                     continue
-                events = _checked(name, driver.handle_notification(
+                events = _checked(name, self._note_guards[name].call(
+                    f'handle_notification({event_type!r:.100})', driver.handle_notification,
                     event_type, payload, metadata, self._caches[name].lookup))
+            except PluginTimeout as exc:
+                LOG.error('%s; the %s notification was dropped for it', exc, event_type)
+                continue
             except Exception:
                 LOG.exception('driver %s raised on a %s notification (a driver '
                               'must not); notification dropped for it', name, event_type)
@@ -355,8 +375,32 @@ def _interval(driver: Driver) -> float:
     return float(value if value else driver.default_poll_interval)
 
 
+#: Most notification calls into one driver in flight at once, stuck ones included.
+_NOTE_WORKERS = 64
+
+
+def _snapshot(name: str, events: Any) -> list[Event]:
+    """A poll's events; anything else fails the poll rather than delete entities.
+
+    :raises BackendError: ``events`` is not a list or tuple of events.
+    """
+    if not isinstance(events, (list, tuple)):
+        raise BackendError(f'driver {name} returned a {type(events).__name__} from '
+                           f'get_all(), not a list of events; the poll counts as failed')
+    bad = [e for e in events if not isinstance(e, Event)]
+    if bad:
+        raise BackendError(f'driver {name} returned {len(bad)} object(s) that are not '
+                           f'events (the first a {type(bad[0]).__name__}); the poll '
+                           f'counts as failed')
+    return list(events)
+
+
 def _checked(name: str, events: Iterable[Any]) -> list[Event]:
     """The events a driver returned, without anything that is not an Event."""
+    if isinstance(events, (str, bytes)) or not isinstance(events, Iterable):
+        LOG.error('driver %s returned a %s, not a list of events; dropped it',
+                  name, type(events).__name__)
+        return []
     items = events if isinstance(events, list) else list(events)
     good = [e for e in items if isinstance(e, Event)]
     if len(good) != len(items):

@@ -26,6 +26,12 @@ OPTS: list[cfg.Opt] = [
     cfg.IntOpt('max_retries', default=3, min=0,
                help='Times a message is requeued after a plugin asked for a '
                     'retry (a transient failure) before it is given up.'),
+    cfg.FloatOpt('plugin_timeout', default=60.0, min=0.0,
+                 help='Seconds a notifier plugin may take over one message. '
+                      'A plugin still busy then is abandoned for that '
+                      'message, which counts as rejected by it (logged); '
+                      'the other plugins still get the message, so a hung '
+                      'plugin cannot stall the service. 0: no limit.'),
     cfg.FloatOpt('stop_timeout', default=30.0, min=0.0,
                  help='Seconds vitrage-ds notifier waits, when stopping, for '
                       'in-flight messages to finish.'),

@@ -11,6 +11,7 @@ from typing import Any
 import oslo_messaging  # type: ignore[import-untyped]
 from oslo_config import cfg
 
+from vitrage_ds._guard import Guard, PluginTimeout
 from vitrage_ds.bus import Listener, Notification
 from vitrage_ds.notifier import Message, NotifierPlugin, Outcome
 from vitrage_ds.notifier_service import options
@@ -21,6 +22,8 @@ LOG = logging.getLogger(__name__)
 
 #: Messages whose per-plugin progress is remembered across redeliveries.
 _MAX_TRACKED = 10_000
+#: Most calls into one plugin in flight at once, stuck ones included.
+_PLUGIN_WORKERS = 64
 
 
 class _Progress:
@@ -63,8 +66,11 @@ class NotifierService:
       plugins that asked for the retry are called again; another process
       of the pool calls them all, which plugins must tolerate (the contract
       requires redelivered messages to be harmless);
-    * otherwise, if one returned :attr:`Outcome.REJECT` or raised (logged
-      with its traceback; the other plugins are still called): logged and
+    * otherwise, if one returned :attr:`Outcome.REJECT`, raised (logged
+      with its traceback), returned something that is not an
+      :class:`Outcome`, or took longer than ``plugin_timeout`` (abandoned;
+      once all of a plugin's threads are stuck it is skipped at once): the
+      other plugins are still called, then the message is logged and
       acknowledged.
 
     Messages are handled concurrently (the bus layer's thread pool);
@@ -74,6 +80,8 @@ class NotifierService:
         :func:`vitrage_ds.registry.load_notifiers` loaded).
     :param transport: from :func:`vitrage_ds.bus.get_transport`; the caller
         keeps owning it.
+    :param plugin_timeout: seconds one plugin may take over one message
+        (``None`` or 0: no limit).
     """
 
     def __init__(self, plugins: Mapping[str, NotifierPlugin],
@@ -81,8 +89,11 @@ class NotifierService:
                  topic: str = options.DEFAULT_TOPIC,
                  exchange: str | None = options.DEFAULT_EXCHANGE,
                  pool: str | None = 'vitrage_ds-notifier',
-                 max_retries: int = 3) -> None:
+                 max_retries: int = 3,
+                 plugin_timeout: float | None = 60.0) -> None:
         self.plugins = dict(plugins)
+        self._guards = {name: Guard(f'notifier plugin {name}', plugin_timeout,
+                                    _PLUGIN_WORKERS) for name in self.plugins}
         self.topic = topic
         self.exchange = exchange
         self._progress = _Progress()
@@ -96,7 +107,8 @@ class NotifierService:
         options.register_opts(conf)
         group = conf[options.GROUP]
         return cls(plugins, transport, topic=group.topic, exchange=group.exchange,
-                   pool=group.listener_pool, max_retries=group.max_retries)
+                   pool=group.listener_pool, max_retries=group.max_retries,
+                   plugin_timeout=group.plugin_timeout)
 
     @property
     def listener(self) -> Listener:
@@ -150,11 +162,14 @@ class NotifierService:
             return Outcome.REJECT
         return Outcome.DONE
 
-    @staticmethod
-    def _call(name: str, plugin: NotifierPlugin, msg: Message,
+    def _call(self, name: str, plugin: NotifierPlugin, msg: Message,
               message_id: Any) -> Outcome | None:
         try:
-            outcome = plugin.notify(msg)
+            outcome = self._guards[name].call(f'notify({msg.event_type!r:.100})',
+                                              plugin.notify, msg)
+        except PluginTimeout as exc:
+            LOG.error('%s on %s; the other plugins still run', exc, message_id)
+            return None
         except Exception:
             LOG.exception('notifier plugin %s raised on %s %s; the other plugins '
                           'still run', name, msg.event_type, message_id)

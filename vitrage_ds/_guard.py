@@ -1,0 +1,114 @@
+"""Calling plugin code with a time limit, so one hung plugin stalls nothing else.
+
+A :class:`Guard` runs one plugin's calls on threads of its own and waits
+for each at most ``timeout`` seconds. A call that overstays is abandoned
+(Python cannot stop a thread): :class:`PluginTimeout` is raised to the
+caller, the thread keeps running and its eventual result is dropped. Calls
+still running past their time count as *stuck*; once every thread of the
+guard is stuck, further calls fail at once instead of queueing behind them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from vitrage_ds.errors import VitrageDSError
+
+__all__ = ['Guard', 'PluginTimeout']
+
+T = TypeVar('T')
+
+
+class PluginTimeout(VitrageDSError):
+    """A plugin call did not return in time, or the plugin is stuck."""
+
+
+class _Call(Generic[T]):
+    """One call on a daemon thread of its own (a hung one never blocks exit)."""
+
+    def __init__(self, guard: Guard, fn: Callable[..., T], args: tuple[Any, ...]) -> None:
+        self.done = threading.Event()
+        self.abandoned = False
+        self.finished = False
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self._guard = guard
+        self._fn = fn
+        self._args = args
+
+    def run(self) -> None:
+        try:
+            self.result = self._fn(*self._args)
+        except BaseException as exc:  # handed to the caller
+            self.error = exc
+        finally:
+            self._guard._finished(self)
+            self.done.set()
+
+
+class Guard:
+    """Time-limited calls into one plugin.
+
+    :param name: names the plugin in errors and thread names.
+    :param timeout: seconds one call may take; ``None`` or ``<= 0``: no limit
+        (calls run on the caller's thread).
+    :param workers: most calls in flight at once, stuck ones included.
+    """
+
+    def __init__(self, name: str, timeout: float | None, workers: int) -> None:
+        self.name = name
+        self.timeout = timeout if timeout and timeout > 0 else None
+        self.workers = workers
+        self._in_flight = 0
+        self._stuck = 0
+        self._lock = threading.Condition()
+
+    @property
+    def stuck(self) -> int:
+        """Calls that overstayed and have not returned yet."""
+        with self._lock:
+            return self._stuck
+
+    def call(self, what: str, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)``, or :class:`PluginTimeout` after ``timeout`` seconds.
+
+        :param what: the call, for the error message (``get_all()``).
+        :raises PluginTimeout: it overstayed (abandoned), or every thread is
+            stuck (not called), or no thread freed up in time (not called).
+        :raises Exception: whatever ``fn`` raised.
+        """
+        if self.timeout is None:
+            return fn(*args)
+        with self._lock:
+            if self._stuck >= self.workers:
+                raise PluginTimeout(
+                    f'{self.name}: {what} not called: {self._stuck} earlier call(s) '
+                    f'still have not returned after {self.timeout} s')
+            if not self._lock.wait_for(lambda: self._in_flight < self.workers,
+                                       self.timeout):
+                raise PluginTimeout(f'{self.name}: {what} not called: the plugin was '
+                                    f'busy for {self.timeout} s')
+            self._in_flight += 1
+        call: _Call[T] = _Call(self, fn, args)
+        threading.Thread(target=call.run, daemon=True,
+                         name=f'vitrage_ds-{self.name}').start()
+        if not call.done.wait(self.timeout):
+            with self._lock:
+                if not call.finished:
+                    call.abandoned = True
+                    self._stuck += 1
+                    raise PluginTimeout(f'{self.name}: {what} did not return within '
+                                        f'{self.timeout} s; abandoned')
+        if call.error is not None:
+            raise call.error
+        return call.result  # type: ignore[no-any-return]
+
+    def _finished(self, call: _Call[Any]) -> None:
+        with self._lock:
+            call.finished = True
+            self._in_flight -= 1
+            if call.abandoned:
+                self._stuck -= 1
+            self._lock.notify_all()

@@ -38,6 +38,7 @@ __all__ = [
     'is_mirror',
     'survivor',
     'update_body',
+    'vitrage_id_of',
 ]
 
 ALARM_STATE = 'alarm'
@@ -75,6 +76,13 @@ def is_mirror(alarm: AlarmRecord, vitrage_id: str) -> bool:
         return False
     return any(isinstance(item, Mapping) and item.get('field') == 'vitrage_id'
                and item.get('value') == vitrage_id for item in query)
+
+
+def vitrage_id_of(alarm: AlarmRecord) -> str | None:
+    """The deduced alarm ``alarm`` mirrors, if it is an event alarm that has one."""
+    if alarm.get('type') != 'event':
+        return None
+    return _query_value(alarm, 'vitrage_id')
 
 
 def _tail(alarm: AlarmRecord) -> re.Match[str] | None:

@@ -21,30 +21,46 @@ Guarantees (see ``doc/source/notifier.rst`` for the reasoning):
   :class:`~vitrage_ds.deduced.Order`; the order of the newest message
   applied is kept in the alarm (see :mod:`vitrage_ds.notifiers._aodh_alarm`)
   and in a bounded per-process cache, and an older or repeated message
-  changes nothing. After each write the alarm is read again (after
-  ``verify_delay``) and repaired if a concurrent writer left an older state.
-  An Aodh alarm not made by this notifier (named by ``aodh_alarm_id`` but
-  without our ``vitrage_id`` query item) only gets ``PUT .../state``, and is
-  never deleted; its ordering is per process.
+  changes nothing.
+* One request per state change of a known alarm: a *fresh* message (its
+  time at most ``reorder_window`` old) about an alarm this process knows is
+  written with one ``PUT``, without reading first; any other is read first.
+  Writes are verified in batches by a background thread (at most every
+  ``verify_interval``: one listing of the project's event alarms, or one
+  listing by name per alarm when that is cheaper): each alarm written is
+  checked ``verify_interval`` after the write and once more after its
+  message's time plus ``reorder_window`` (plus ``verify_interval``);
+  duplicates are deleted and an older state written over ours by another
+  process is written again. Every process verifies what it wrote, and an
+  older message can only be written without reading while it is fresh,
+  that is before the final check of whoever wrote the newer one.
+  :meth:`AodhNotifier.close` waits for the final checks (at most
+  ``reorder_window + 2 * verify_interval``).
+* A message is acknowledged once written, before it is verified: a process
+  killed before its final check leaves an older state written over its
+  write by another process (in that window) unrepaired.
+* An Aodh alarm not made by this notifier (named by ``aodh_alarm_id`` but
+  without our ``vitrage_id`` query item) only gets ``PUT .../state`` (one
+  request once known), is never deleted nor verified; its ordering is per
+  process.
 * Transient failures (connection, timeout, 429, 5xx, after the HTTP
-  layer's retries) answer :attr:`Outcome.RETRY`; a 4xx that can never
-  succeed is logged with Aodh's message and answers :attr:`Outcome.REJECT`;
-  a malformed message answers :attr:`Outcome.REJECT`; anything else
-  answers :attr:`Outcome.DONE`. ``notify`` never raises.
+  layer's retries; a write without reading first is not retried there)
+  answer :attr:`Outcome.RETRY`; a 4xx that can never succeed is logged
+  with Aodh's message and answers :attr:`Outcome.REJECT`; a malformed
+  message answers :attr:`Outcome.REJECT`; anything else answers
+  :attr:`Outcome.DONE`. ``notify`` never raises.
 
 Thread-safe: messages about one deduced alarm are handled one at a time.
 """
 
 from __future__ import annotations
 
-import collections
-import contextlib
 import logging
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator, Mapping
-from typing import ClassVar, Generic, TypeVar
+from collections.abc import Callable, Mapping
+from typing import ClassVar, NamedTuple
 
 from oslo_config import cfg
 
@@ -56,6 +72,8 @@ from vitrage_ds.http.client import Client
 from vitrage_ds.notifier import Message, NotifierPlugin, Outcome
 from vitrage_ds.notifiers import _aodh_alarm as aodh_alarm
 from vitrage_ds.notifiers._aodh_alarm import ALARM_STATE, OK_STATE, AlarmRecord
+from vitrage_ds.notifiers._aodh_watch import Watchlist, Written
+from vitrage_ds.notifiers._keyed import Bounded, KeyedLocks
 from vitrage_ds.plugin import PluginContext
 
 __all__ = ['AodhNotifier', 'AODH_SEVERITIES', 'DEFAULT_SEVERITY_MAP']
@@ -77,62 +95,23 @@ DEFAULT_SEVERITY_MAP: Mapping[str, str] = {
 }
 
 _ALARMS = 'v2/alarms'
-# Rounds of read-back and repair after a write before the message is retried.
-_SETTLE_ROUNDS = 3
+# The project's event alarms in a stable order: alarm_id, unlike the default
+# (last update first), does not move an alarm updated while pages are read.
+_EVENT_ALARMS = (('q.field', 'type'), ('q.op', 'eq'), ('q.value', 'event'),
+                 ('sort', 'alarm_id:asc'))
+_PAGE = 1000
 # Attempts at one message when its alarm vanishes under us (deleted meanwhile).
 _ATTEMPTS = 3
-
-K = TypeVar('K')
-V = TypeVar('V')
-
-
-class _Bounded(Generic[K, V]):
-    """A thread-safe mapping keeping only the ``size`` most recently used keys."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: collections.OrderedDict[K, V] = collections.OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: K) -> V | None:
-        with self._lock:
-            if key not in self._items:
-                return None
-            self._items.move_to_end(key)
-            return self._items[key]
-
-    def put(self, key: K, value: V) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-    def pop(self, key: K) -> None:
-        with self._lock:
-            self._items.pop(key, None)
+# Repairs of one write before the verifier gives up on it (someone keeps
+# writing older states: not another notifier process, which would stop).
+_MAX_REPAIRS = 3
 
 
-class _KeyedLocks:
-    """One lock per key, existing only while someone holds or waits for it."""
+class _Known(NamedTuple):
+    """A mirror alarm as this process last read or wrote it."""
 
-    def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._locks: dict[str, tuple[threading.Lock, list[int]]] = {}
-
-    @contextlib.contextmanager
-    def hold(self, key: str) -> Iterator[None]:
-        with self._guard:
-            lock, users = self._locks.setdefault(key, (threading.Lock(), [0]))
-            users[0] += 1
-        try:
-            with lock:
-                yield
-        finally:
-            with self._guard:
-                users[0] -= 1
-                if not users[0]:
-                    del self._locks[key]
+    alarm_id: str
+    record: AlarmRecord
 
 
 class _Vanished(Exception):
@@ -143,6 +122,12 @@ class AodhNotifier(NotifierPlugin):
     """Mirrors deduced alarms as Aodh event alarms, exactly once and in order.
 
     See the module docstring for the behaviour and its guarantees.
+
+    :param sleep: waits (after a create, and in :meth:`close`).
+    :param clock: the time in seconds since the epoch, compared with the
+        messages' times.
+    :param verify_in_background: whether a thread verifies writes; without
+        it only :meth:`verify` and :meth:`close` do.
     """
 
     name: ClassVar[str] = 'aodh'
@@ -160,24 +145,57 @@ class AodhNotifier(NotifierPlugin):
         cfg.StrOpt('event_type', default='*',
                    help='The event type of the created event alarms\' rule.'),
         cfg.IntOpt('cache_size', default=10_000, min=1,
-                   help='Deduced alarms whose Aodh alarm id and newest '
-                        'applied message this process remembers.'),
+                   help='Deduced alarms whose Aodh alarm and newest applied '
+                        'message this process remembers; also the most '
+                        'written alarms waiting for verification.'),
         cfg.FloatOpt('verify_delay', default=0.1, min=0.0,
-                     help='Seconds to wait after a write before reading the '
-                          'alarm back to catch a concurrent writer (another '
-                          'notifier process) that left an older state or a '
-                          'duplicate.'),
+                     help='Seconds to wait after creating an alarm before '
+                          'listing by name again to delete a duplicate '
+                          'created at the same time by another notifier '
+                          'process.'),
+        cfg.FloatOpt('verify_interval', default=1.0, min=0.01,
+                     help='Least seconds between two verification rounds '
+                          '(and between a write and its first check). Each '
+                          'round lists the project\'s event alarms once (or '
+                          'by name, when fewer alarms are due than pages), '
+                          'deletes duplicates and writes again a state '
+                          'older than this process wrote.'),
+        cfg.FloatOpt('reorder_window', default=10.0, min=0.0,
+                     help='Seconds after its time during which a message about '
+                          'a known alarm is written without reading the '
+                          'alarm first; an older message is read first. '
+                          'Each write is checked once more after its '
+                          'message\'s time plus this (plus verify_interval), '
+                          'and close() waits for those checks. Clock skew '
+                          'between notifier hosts must stay well below '
+                          'verify_interval.'),
     ]
 
     def __init__(self, context: PluginContext,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.time,
+                 verify_in_background: bool = True) -> None:
         super().__init__(context)
         self._sleep = sleep
+        self._clock = clock
+        self._background = verify_in_background
         self._client: Client | None = None
         self._severities = self._load_severity_map()
-        self._known_ids: _Bounded[str, str] = _Bounded(self.conf.cache_size)
-        self._applied: _Bounded[str, Order] = _Bounded(self.conf.cache_size)
-        self._locks = _KeyedLocks()
+        self._interval = float(self.conf.verify_interval)
+        self._window = float(self.conf.reorder_window)
+        self._delete_on_deactivate = self.conf.deactivate_action == 'delete'
+        self._known: Bounded[str, _Known] = Bounded(self.conf.cache_size)
+        self._foreign: Bounded[str, bool] = Bounded(self.conf.cache_size)
+        self._applied: Bounded[str, Order] = Bounded(self.conf.cache_size)
+        self._locks = KeyedLocks()
+        self._watch = Watchlist(self.conf.cache_size, self._interval)
+        # Requests a listing of every event alarm costs, as last seen.
+        self._listing_cost = 2
+        self._round_lock = threading.Lock()
+        self._thread_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
 
     def _load_severity_map(self) -> dict[str, str]:
         mapping: dict[str, str] = {}
@@ -241,7 +259,7 @@ class AodhNotifier(NotifierPlugin):
                 except _Vanished:
                     continue
                 if applied is not None:
-                    self._applied.put(msg.vitrage_id, applied)
+                    self._note_applied(msg.vitrage_id, applied)
                 return Outcome.DONE
             LOG.warning('the Aodh alarm of deduced alarm %s kept vanishing; will retry',
                         msg.vitrage_id)
@@ -259,6 +277,11 @@ class AodhNotifier(NotifierPlugin):
                         msg.event_type, msg.vitrage_id, exc)
             return Outcome.RETRY
 
+    def _note_applied(self, vitrage_id: str, order: Order) -> None:
+        last = self._applied.peek(vitrage_id)
+        if last is None or order > last:
+            self._applied.put(vitrage_id, order)
+
     # -- applying one message --------------------------------------------
 
     def _apply(self, msg: DeducedAlarm, order: Order) -> Order | None:
@@ -268,18 +291,46 @@ class AodhNotifier(NotifierPlugin):
             newer one found in Aodh), or ``None`` when nothing is known.
         :raises _Vanished: the alarm was deleted while we worked on it.
         """
-        activate = isinstance(msg, DeducedAlarmActivate)
-        state = ALARM_STATE if activate else OK_STATE
+        state = ALARM_STATE if isinstance(msg, DeducedAlarmActivate) else OK_STATE
+        if msg.aodh_alarm_id is not None and self._foreign.get(msg.aodh_alarm_id):
+            return self._set_foreign_state(msg.aodh_alarm_id, state, order)
+        known = self._known.get(msg.vitrage_id)
+        if (known is None or not self._fresh(order)
+                or msg.aodh_alarm_id not in (None, known.alarm_id)
+                or (state == OK_STATE and self._delete_on_deactivate)):
+            return self._apply_read_first(msg, order, state)
+        stored = aodh_alarm.applied_order(known.record)
+        if stored is not None and stored >= order:
+            return stored
+        try:
+            self._write(known.record, msg, order, state, blind=True)
+        except APIError as exc:
+            if exc.transient:
+                raise
+            # A 4xx other than 404: what we remember may be out of date.
+            LOG.info('Aodh refused a write of the remembered alarm %s (%s); reading it',
+                     known.alarm_id, exc)
+            self._known.pop(msg.vitrage_id)
+            return self._apply_read_first(msg, order, state)
+        return order
+
+    def _fresh(self, order: Order) -> bool:
+        """Whether ``order``'s time is within ``reorder_window`` of now."""
+        return order.micros / 1_000_000 >= self._clock() - self._window
+
+    def _apply_read_first(self, msg: DeducedAlarm, order: Order,
+                          state: str) -> Order | None:
         target = self._locate(msg)
         if target is not None and not aodh_alarm.is_mirror(target, msg.vitrage_id):
-            return self._set_foreign_state(target, state, order)
+            self._foreign.put(aodh_alarm.alarm_id(target), True)
+            return self._set_foreign_state(aodh_alarm.alarm_id(target), state, order)
         if target is not None:
             stored = aodh_alarm.applied_order(target)
             if stored is not None and stored >= order:
                 LOG.debug('Aodh alarm %s already reflects %s (newer than %s)',
                           aodh_alarm.alarm_id(target), stored, order)
                 return stored
-        if not activate and self.conf.deactivate_action == 'delete':
+        if state == OK_STATE and self._delete_on_deactivate:
             return self._delete(msg, order, target)
         if target is None:
             if msg.aodh_name is None:
@@ -287,34 +338,44 @@ class AodhNotifier(NotifierPlugin):
                          'find it by; nothing to do', msg.event_type,
                          msg.vitrage_id, msg.aodh_alarm_id)
                 return order
-            self._create(msg, order, state)
-        else:
-            self._update(target, msg, order, state)
-        return self._settle(msg, order, state, target)
+            return self._create(msg, order, state)
+        self._write(target, msg, order, state)
+        return order
 
     def _severity(self, msg: DeducedAlarm) -> str | None:
         return (self.aodh_severity(msg.severity)
                 if isinstance(msg, DeducedAlarmActivate) else None)
+
+    def _remember(self, vitrage_id: str, alarm: AlarmRecord) -> None:
+        self._known.put(vitrage_id, _Known(aodh_alarm.alarm_id(alarm), alarm))
 
     def _locate(self, msg: DeducedAlarm) -> AlarmRecord | None:
         """The Aodh alarm of ``msg``: by its Aodh id, a remembered id, or by name."""
         if msg.aodh_alarm_id is not None:
             found = self._get(msg.aodh_alarm_id)
             if found is not None:
+                if aodh_alarm.is_mirror(found, msg.vitrage_id):
+                    self._remember(msg.vitrage_id, found)
                 return found
-        known = self._known_ids.get(msg.vitrage_id)
-        if known is not None and known != msg.aodh_alarm_id:
-            found = self._get(known)
+        known = self._known.get(msg.vitrage_id)
+        if known is not None and known.alarm_id != msg.aodh_alarm_id:
+            found = self._get(known.alarm_id)
             if found is not None and aodh_alarm.is_mirror(found, msg.vitrage_id):
+                self._remember(msg.vitrage_id, found)
                 return found
-            self._known_ids.pop(msg.vitrage_id)
+            self._known.pop(msg.vitrage_id)
         if msg.aodh_name is None:
             return None
         mirrors = self._mirrors(msg.aodh_name, msg.vitrage_id)
         return self._dedupe(msg.vitrage_id, mirrors) if mirrors else None
 
-    def _create(self, msg: DeducedAlarm, order: Order, state: str) -> None:
-        created = round(time.time() * 1_000_000)
+    def _create(self, msg: DeducedAlarm, order: Order, state: str) -> Order | None:
+        """Create the alarm, then list by name again and keep the oldest mirror.
+
+        :returns: the order the surviving alarm is known to hold.
+        """
+        assert msg.aodh_name is not None
+        created = round(self._clock() * 1_000_000)
         body = aodh_alarm.create_body(
             msg, order, state=state, severity=self._severity(msg) or 'low',
             created=created, event_type=self.conf.event_type)
@@ -325,32 +386,62 @@ class AodhNotifier(NotifierPlugin):
         if not new_id:
             raise MalformedResponse('POST', self.client.url(_ALARMS),
                                     'the created alarm has no alarm_id')
-        self._known_ids.put(msg.vitrage_id, str(new_id))
+        self._remember(msg.vitrage_id, {**body, **alarm})
         LOG.info('created Aodh alarm %s (%s) for deduced alarm %s in state %s',
                  new_id, msg.aodh_name, msg.vitrage_id, state)
+        # Another process may have created one at the same time.
+        self._sleep(self.conf.verify_delay)
+        mirrors = self._mirrors(msg.aodh_name, msg.vitrage_id)
+        if not mirrors:
+            # Deleted since: by a newer deactivate (deactivate_action =
+            # delete) or by hand. Either way not ours to bring back.
+            self._known.pop(msg.vitrage_id)
+            return order
+        keep = self._dedupe(msg.vitrage_id, mirrors)
+        stored = aodh_alarm.applied_order(keep)
+        if stored is not None and stored >= order:
+            self._watch_write(msg, order, state, msg.aodh_name)
+            return stored
+        LOG.info('Aodh alarm %s of deduced alarm %s holds %s, older than %s: '
+                 'writing it', aodh_alarm.alarm_id(keep), msg.vitrage_id, stored, order)
+        self._write(keep, msg, order, state)
+        return order
+
+    def _write(self, target: AlarmRecord, msg: DeducedAlarm, order: Order, state: str,
+               *, blind: bool = False) -> None:
+        """Write ``msg`` to the mirror ``target`` and watch the write.
+
+        :param blind: ``target`` is remembered, not just read: the HTTP
+            layer does not retry (a retry much later could land after the
+            final check of a newer write; the message is retried instead).
+        """
+        self._update(target, msg, order, state, retry=False if blind else None)
+        name = msg.aodh_name or str(target.get('name') or '')
+        self._watch_write(msg, order, state, name)
 
     def _update(self, target: AlarmRecord, msg: DeducedAlarm, order: Order,
-                state: str) -> None:
+                state: str, *, retry: bool | None = None) -> None:
         body = aodh_alarm.update_body(target, msg, order, state=state,
                                       severity=self._severity(msg))
         target_id = aodh_alarm.alarm_id(target)
         try:
-            self.client.put(_alarm_path(target_id), json=body)
+            self.client.put(_alarm_path(target_id), json=body, retry=retry)
         except APIError as exc:
             if exc.status == 404:
-                self._known_ids.pop(msg.vitrage_id)
+                self._known.pop(msg.vitrage_id)
                 raise _Vanished() from exc
             raise
+        self._remember(msg.vitrage_id, {**body, 'alarm_id': target_id})
         LOG.info('Aodh alarm %s of deduced alarm %s: state %s (%s)', target_id,
                  msg.vitrage_id, state, msg.event_type)
 
-    def _set_foreign_state(self, target: AlarmRecord, state: str, order: Order) -> Order:
+    def _set_foreign_state(self, target_id: str, state: str, order: Order) -> Order:
         """Set the state of an alarm this notifier did not create; nothing else."""
-        target_id = aodh_alarm.alarm_id(target)
         try:
             self.client.put(f'{_alarm_path(target_id)}/state', json=state)
         except APIError as exc:
             if exc.status == 404:
+                self._foreign.pop(target_id)
                 raise _Vanished() from exc
             raise
         LOG.info('Aodh alarm %s: state %s', target_id, state)
@@ -372,46 +463,162 @@ class AodhNotifier(NotifierPlugin):
             seen.add(the_id)
             self._delete_one(the_id)
             LOG.info('deleted Aodh alarm %s of deduced alarm %s', the_id, msg.vitrage_id)
-        self._known_ids.pop(msg.vitrage_id)
+        self._known.pop(msg.vitrage_id)
+        self._watch.forget(msg.vitrage_id)
         return order
 
-    def _settle(self, msg: DeducedAlarm, order: Order, state: str,
-                target: AlarmRecord | None) -> Order | None:
-        """Read back after a write; remove duplicates and repair a lost update.
+    # -- verification ------------------------------------------------------
 
-        Another process may have created a duplicate or written an older
-        message's state after ours. Each round waits ``verify_delay``, lists
-        the alarms by name, keeps the oldest of the mirrors and, if it does
-        not hold this message's order or a newer one, writes it again.
+    def _watch_write(self, msg: DeducedAlarm, order: Order, state: str, name: str) -> None:
+        now = self._clock()
+        # The first check doubles as the final one when the message is late.
+        final = max(order.micros / 1_000_000 + self._window, now) + self._interval
+        if self._watch.add(Written(msg.vitrage_id, name, msg, order, state, now, final)):
+            self._wake.set()
+        if self._background and (self._thread is None or not self._thread.is_alive()):
+            self._start_verifier()
 
-        :returns: the order known to be applied.
-        :raises BackendError: still not settled after the last round.
+    def verify(self) -> None:
+        """Run one verification round now, over the writes that are due.
+
+        Never raises: a round that fails is logged and the next one tries
+        again.
         """
-        name = msg.aodh_name or (str(target['name']) if target and target.get('name')
-                                 else None)
-        if name is None:
-            return order
-        for _round in range(_SETTLE_ROUNDS):
-            self._sleep(self.conf.verify_delay)
-            mirrors = self._mirrors(name, msg.vitrage_id)
-            if not mirrors:
-                # Deleted since: by a newer deactivate (deactivate_action =
-                # delete) or by hand. Either way not ours to bring back.
-                self._known_ids.pop(msg.vitrage_id)
-                return order
-            keep = self._dedupe(msg.vitrage_id, mirrors)
-            stored = aodh_alarm.applied_order(keep)
-            if stored is not None and stored >= order:
-                return stored
-            LOG.info('Aodh alarm %s of deduced alarm %s holds %s, older than %s: '
-                     'writing it again', aodh_alarm.alarm_id(keep), msg.vitrage_id,
-                     stored, order)
+        self._verify(everything=False)
+
+    def _verify(self, *, everything: bool) -> None:
+        with self._round_lock:
+            started = self._clock()
+            entries = self._watch.entries() if everything else self._watch.due(started)
+            if not entries:
+                return
             try:
-                self._update(keep, msg, order, state)
+                listed, complete = self._listing({e.aodh_name for e in entries})
+                if complete:
+                    entries = self._watch.entries()  # every one is listed: check all
+                for entry in entries:
+                    self._check(entry, listed.get(entry.aodh_name, []), started)
+                if complete:
+                    self._refresh(listed)
+            except BackendError as exc:
+                LOG.warning('verifying the Aodh alarms this process wrote failed, '
+                            'will try again: %s', exc)
+            except Exception:  # a bug must not kill the verifier
+                LOG.exception('verifying the Aodh alarms this process wrote failed')
+
+    def _listing(self, names: set[str]) -> tuple[dict[str, list[AlarmRecord]], bool]:
+        """The alarms named ``names``, by name; whether every event alarm is there.
+
+        One listing by name per name, or one listing of every event alarm
+        of the project when that takes fewer requests.
+        """
+        if len(names) <= self._listing_cost:
+            return {name: self._named(name) for name in names}, False
+        alarms = list(self.client.paginate_marker(_ALARMS, 'alarm_id', _EVENT_ALARMS,
+                                                  limit=_PAGE))
+        self._listing_cost = len(alarms) // _PAGE + 2
+        by_name: dict[str, list[AlarmRecord]] = {}
+        for alarm in alarms:
+            by_name.setdefault(str(alarm.get('name')), []).append(alarm)
+        return by_name, True
+
+    def _check(self, entry: Written, named: list[AlarmRecord], listed_at: float) -> None:
+        """Check one write against a listing taken at ``listed_at``; repair it."""
+        vitrage_id = entry.vitrage_id
+        with self._locks.hold(vitrage_id):
+            if self._watch.get(vitrage_id) is not entry or entry.written_at > listed_at:
+                return  # written again since the listing: a later round checks it
+            mirrors = [a for a in named if aodh_alarm.is_mirror(a, vitrage_id)]
+            if not mirrors:
+                LOG.info('the Aodh alarm of deduced alarm %s was deleted; no longer '
+                         'verifying it', vitrage_id)
+                self._known.pop(vitrage_id)
+                self._watch.discard(entry)
+                return
+            keep = self._dedupe(vitrage_id, mirrors)
+            stored = aodh_alarm.applied_order(keep)
+            if stored is not None and stored >= entry.order:
+                self._note_applied(vitrage_id, stored)
+                self._watch.checked(entry, listed_at)
+                return
+            if entry.repairs >= _MAX_REPAIRS:
+                LOG.error('Aodh alarm %s of deduced alarm %s was overwritten with an '
+                          'older state %d times; no longer verifying it',
+                          aodh_alarm.alarm_id(keep), vitrage_id, entry.repairs)
+                self._watch.discard(entry)
+                return
+            LOG.info('Aodh alarm %s of deduced alarm %s holds %s, older than %s '
+                     'written by this process: writing it again',
+                     aodh_alarm.alarm_id(keep), vitrage_id, stored, entry.order)
+            try:
+                self._update(keep, entry.message, entry.order, entry.state)
             except _Vanished:
+                return  # the next round finds it gone, or its replacement
+            except APIError as exc:
+                if exc.transient:
+                    raise
+                LOG.error('Aodh refused to repair alarm %s of deduced alarm %s: %s',
+                          aodh_alarm.alarm_id(keep), vitrage_id, exc)
+                self._watch.discard(entry)
+                return
+            self._watch.rewritten(entry, self._clock())
+
+    def _refresh(self, listed: Mapping[str, list[AlarmRecord]]) -> None:
+        """Remember newer states other processes wrote to alarms this one knows.
+
+        So that this process drops older messages without a request, and
+        writes from an up-to-date record.
+        """
+        for name, alarms in listed.items():
+            by_id: dict[str, list[AlarmRecord]] = {}
+            for alarm in alarms:
+                vitrage_id = aodh_alarm.vitrage_id_of(alarm)
+                if vitrage_id is not None:
+                    by_id.setdefault(vitrage_id, []).append(alarm)
+            for vitrage_id, mirrors in by_id.items():
+                known = self._known.peek(vitrage_id)
+                if known is None or known.record.get('name') != name:
+                    continue
+                with self._locks.hold(vitrage_id):
+                    known = self._known.peek(vitrage_id)
+                    if known is None or self._watch.get(vitrage_id) is not None:
+                        continue
+                    keep = aodh_alarm.survivor(mirrors)
+                    listed_order = aodh_alarm.applied_order(keep)
+                    mine = aodh_alarm.applied_order(known.record)
+                    if (aodh_alarm.alarm_id(keep) != known.alarm_id
+                            or (listed_order is not None
+                                and (mine is None or listed_order > mine))):
+                        self._remember(vitrage_id, keep)
+                        if listed_order is not None:
+                            self._note_applied(vitrage_id, listed_order)
+
+    def _start_verifier(self) -> None:
+        with self._thread_lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stopping.clear()
+            self._thread = threading.Thread(target=self._verify_loop, daemon=True,
+                                            name=f'{self.context.group} verifier')
+            self._thread.start()
+
+    def _verify_loop(self) -> None:
+        while not self._stopping.is_set():
+            if not len(self._watch):
+                self._wake.wait()
+                self._wake.clear()
                 continue
-        raise BackendError(f'the Aodh alarm of deduced alarm {msg.vitrage_id} did not '
-                           f'settle after {_SETTLE_ROUNDS} rounds')
+            if self._stopping.wait(self._interval):
+                return
+            self.verify()
+
+    def _stop_verifier(self) -> None:
+        with self._thread_lock:
+            thread, self._thread = self._thread, None
+            self._stopping.set()
+            self._wake.set()
+        if thread is not None:
+            thread.join()
 
     # -- Aodh calls ------------------------------------------------------
 
@@ -427,21 +634,24 @@ class AodhNotifier(NotifierPlugin):
                                     'not an alarm')
         return alarm
 
-    def _mirrors(self, aodh_name: str, vitrage_id: str) -> list[AlarmRecord]:
-        """Every alarm named ``aodh_name`` that mirrors ``vitrage_id``.
+    def _named(self, aodh_name: str) -> list[AlarmRecord]:
+        """Every alarm named ``aodh_name``.
 
         The query has exactly one item, ``name eq <aodh_name>``, whatever the
         name holds: the HTTP layer encodes it as one query-string value.
         """
         params = [('q.field', 'name'), ('q.op', 'eq'), ('q.value', aodh_name)]
         # A few alarms at most share a name: a short page is the last one.
-        alarms = list(self.client.paginate_marker(_ALARMS, 'alarm_id', params,
-                                                  short_page_ends=True))
-        return [a for a in alarms
-                if a.get('name') == aodh_name and aodh_alarm.is_mirror(a, vitrage_id)]
+        alarms = self.client.paginate_marker(_ALARMS, 'alarm_id', params, limit=_PAGE,
+                                             short_page_ends=True)
+        return [a for a in alarms if a.get('name') == aodh_name]
+
+    def _mirrors(self, aodh_name: str, vitrage_id: str) -> list[AlarmRecord]:
+        """Every alarm named ``aodh_name`` that mirrors ``vitrage_id``."""
+        return [a for a in self._named(aodh_name) if aodh_alarm.is_mirror(a, vitrage_id)]
 
     def _dedupe(self, vitrage_id: str, mirrors: list[AlarmRecord]) -> AlarmRecord:
-        """Delete every mirror but the survivor; return the survivor."""
+        """Delete every mirror but the survivor; remember and return the survivor."""
         keep = aodh_alarm.survivor(mirrors)
         keep_id = aodh_alarm.alarm_id(keep)
         for alarm in mirrors:
@@ -449,7 +659,7 @@ class AodhNotifier(NotifierPlugin):
                 self._delete_one(aodh_alarm.alarm_id(alarm))
                 LOG.info('deleted duplicate Aodh alarm %s of deduced alarm %s '
                          '(keeping %s)', aodh_alarm.alarm_id(alarm), vitrage_id, keep_id)
-        self._known_ids.put(vitrage_id, keep_id)
+        self._remember(vitrage_id, keep)
         return keep
 
     def _delete_one(self, the_id: str) -> None:
@@ -460,9 +670,33 @@ class AodhNotifier(NotifierPlugin):
                 raise
 
     def close(self) -> None:
-        """Nothing to release: the HTTP session belongs to the core."""
+        """Stop the verifier after the final checks of every write.
+
+        Checks every watched write at once, then waits until the last final
+        check is due (at most ``reorder_window + 2 * verify_interval``) and
+        checks again, so that a draining service leaves its alarms settled.
+        What is still unverified then (Aodh unreachable, or messages dated
+        ahead of this host's clock) is logged and forgotten. Idempotent; a
+        later ``notify`` starts a new verifier.
+        """
+        self._stop_verifier()
+        if not len(self._watch):
+            return
+        deadline = self._clock() + self._window + 2 * self._interval
+        self._verify(everything=True)
+        while len(self._watch):
+            now = self._clock()
+            if now >= deadline:
+                left = self._watch.clear()
+                LOG.warning('closing with %d Aodh alarms written and not verified '
+                            'after their final check was due (deduced alarms %s)',
+                            len(left), ', '.join(e.vitrage_id for e in left[:10]))
+                return
+            latest = self._watch.latest_final_check() or now
+            wake_at = latest if latest > now else now + self._interval
+            self._sleep(min(wake_at, deadline) - now)
+            self._verify(everything=True)
 
 
 def _alarm_path(the_id: str) -> str:
     return f'{_ALARMS}/{urllib.parse.quote(the_id, safe="")}'
-

@@ -1,27 +1,40 @@
-"""The Aodh notifier, call by call: what it asks Aodh for each deduced-alarm message."""
+"""The Aodh notifier, call by call: what it asks Aodh for each deduced-alarm message,
+and what its verification rounds ask afterwards."""
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 import urllib.parse
 from typing import Any
 
 import fixtures
 import testtools
+import requests_mock
 from requests_mock.contrib import fixture as rm_fixture
 
 from vitrage_ds.deduced import ACTIVATE, DEACTIVATE
 from vitrage_ds.errors import PluginLoadError
+from vitrage_ds.event import parse_time
 from vitrage_ds.notifier import Message, Outcome
-from vitrage_ds.testing import load_plugin
+from vitrage_ds.notifiers.aodh import AodhNotifier
+from vitrage_ds.plugin import PluginContext
+from vitrage_ds.testing import construct_plugin, load_plugin, new_test_config
+from vitrage_ds.testing.clock import FakeClock
 
 AODH = 'http://aodh.test/aodh'
 ALARMS = f'{AODH}/v2/alarms'
 T1 = '2024-05-01T12:00:01.000000Z'
 T2 = '2024-05-01T12:00:02.000000Z'
 T3 = '2024-05-01T12:00:03.000000Z'
+T9 = '2024-05-01T12:00:09.000000Z'
+#: The plugin's clock when a test starts: T1..T3 are fresh (reorder_window 10 s).
+NOW = '2024-05-01T12:00:05Z'
 CREATED = '2024-05-01T11:00:00.000000Z'
+WINDOW = 10.0
+INTERVAL = 1.0
 
 
 def activate(**overrides: Any) -> Message:
@@ -78,16 +91,35 @@ def by_name(name: str = 'cpu high_host-1') -> str:
     return f'{ALARMS}?{query}'
 
 
-class AodhNotifierTest(testtools.TestCase):
+def event_alarms(marker: str | None = None) -> str:
+    """A page of the listing of every event alarm (what a round may read)."""
+    params = [('q.field', 'type'), ('q.op', 'eq'), ('q.value', 'event'),
+              ('sort', 'alarm_id:asc'), ('limit', 1000)]
+    if marker is not None:
+        params.append(('marker', marker))
+    return f'{ALARMS}?{urllib.parse.urlencode(params)}'
+
+
+class _AodhCallsTest(testtools.TestCase):
+    """Aodh answered by requests-mock; the plugin on a fake clock, no verifier thread."""
 
     def setUp(self) -> None:
         super().setUp()
         self.http = self.useFixture(rm_fixture.Fixture())
         self.logs = self.useFixture(fixtures.FakeLogger(level=logging.INFO))
+        self.clock = FakeClock(NOW)
 
-    def plugin(self, **options: Any) -> Any:
+    def plugin(self, conf: Any = None, **options: Any) -> Any:
+        clock = self.clock
+
+        class ClockedAodhNotifier(AodhNotifier):
+            def __init__(self, context: PluginContext) -> None:
+                super().__init__(context, sleep=clock.sleep, clock=clock.time,
+                                 verify_in_background=False)
+
         options = {'endpoint_override': AODH, 'verify_delay': 0.0, **options}
-        plugin = load_plugin('notifier', 'aodh', options=options)
+        plugin = construct_plugin(ClockedAodhNotifier, 'notifier', name='aodh', conf=conf,
+                                  options=options)
         self.addCleanup(plugin.close)
         return plugin
 
@@ -98,11 +130,33 @@ class AodhNotifierTest(testtools.TestCase):
         """Successive answers of the listing by ``name``."""
         self.http.get(by_name(name), [{'json': a} for a in answers], complete_qs=True)
 
+    def forget_calls(self) -> None:
+        self.http.request_history.clear()
+
     def calls(self) -> list[tuple[str, str]]:
         return [(r.method, r.url) for r in self.http.request_history]
 
     def body(self, index: int) -> Any:
         return json.loads(self.http.request_history[index].text)
+
+    def known(self, plugin: Any, alarm: dict[str, Any] | None = None,
+              msg: Message | None = None) -> None:
+        """Make ``plugin`` know ``alarm`` (read by name for ``msg``), then forget the calls."""
+        alarm = alarm or mirror()
+        self.list_answers([alarm], name=alarm['name'])
+        self.assertEqual(Outcome.DONE, plugin.notify(msg or activate(timestamp=T1)))
+        self.forget_calls()
+
+    def written(self, plugin: Any, msg: Message | None = None) -> None:
+        """Have ``plugin`` write ``msg`` (a deactivate) to a known alarm; forget the calls."""
+        self.http.put(f'{ALARMS}/a-1', json={})
+        self.known(plugin, mirror(at='2024-05-01T12:00:00Z'), activate(timestamp=T1))
+        self.assertEqual(Outcome.DONE, plugin.notify(msg or deactivate()))
+        self.forget_calls()
+
+
+class AodhNotifierTest(_AodhCallsTest):
+    """What each message costs and writes."""
 
     # -- activate ---------------------------------------------------------
 
@@ -130,6 +184,15 @@ class AodhNotifierTest(testtools.TestCase):
         self.assertTrue(body['description'].endswith(
             f'last change: activate at {T2}, sequence 0.'))
 
+    def test_the_read_back_after_a_create_waits_verify_delay(self) -> None:
+        created = {**mirror(at=T2), 'alarm_id': 'new-1'}
+        self.list_answers([], [created])
+        self.http.post(ALARMS, json=created, status_code=201)
+
+        self.plugin(verify_delay=0.25).notify(activate())
+
+        self.assertEqual([0.25], self.clock.slept)
+
     def test_severity_is_mapped_in_any_case(self) -> None:
         for given, expected in (('Critical', 'critical'), ('SEVERE', 'moderate'),
                                 ('warning', 'low'), ('MODERATE', 'moderate'),
@@ -146,20 +209,18 @@ class AodhNotifierTest(testtools.TestCase):
         self.assertEqual('moderate', plugin.aodh_severity('WARNING'))
 
     def test_a_severity_map_to_an_unknown_aodh_severity_fails_at_load(self) -> None:
-        error = self.assertRaises(PluginLoadError, self.plugin,
-                                  severity_map={'critical': 'urgent'})
+        error = self.assertRaises(PluginLoadError, load_plugin, 'notifier', 'aodh',
+                                  options={'severity_map': {'critical': 'urgent'}})
         self.assertIn("'critical' maps to 'urgent'", str(error))
 
     def test_activate_updates_the_existing_alarm_found_by_name(self) -> None:
         existing = mirror(state='ok', kind='deactivate', at=T1, severity='low')
-        self.list_answers([existing], [{**existing, 'description': description(
-            'activate', T2), 'state': 'alarm'}])
+        self.list_answers([existing])
         self.http.put(f'{ALARMS}/a-1', json={})
 
         self.assertEqual(Outcome.DONE, self.plugin().notify(activate()))
 
-        self.assertEqual([('GET', by_name()), ('PUT', f'{ALARMS}/a-1'), ('GET', by_name())],
-                         self.calls())
+        self.assertEqual([('GET', by_name()), ('PUT', f'{ALARMS}/a-1')], self.calls())
         body = self.body(1)
         self.assertEqual('alarm', body['state'])
         self.assertEqual('critical', body['severity'])
@@ -189,12 +250,10 @@ class AodhNotifierTest(testtools.TestCase):
     def test_activate_with_the_aodh_id_of_our_alarm_updates_it(self) -> None:
         self.http.get(f'{ALARMS}/a-1', json=mirror(state='ok', kind='deactivate'))
         self.http.put(f'{ALARMS}/a-1', json={})
-        self.list_answers([mirror(at=T2)])
 
         self.assertEqual(Outcome.DONE, self.plugin().notify(activate(aodh_alarm_id='a-1')))
 
-        self.assertEqual([('GET', f'{ALARMS}/a-1'), ('PUT', f'{ALARMS}/a-1'),
-                          ('GET', by_name())], self.calls())
+        self.assertEqual([('GET', f'{ALARMS}/a-1'), ('PUT', f'{ALARMS}/a-1')], self.calls())
         self.assertEqual('alarm', self.body(1)['state'])
 
     def test_activate_with_the_aodh_id_of_another_alarm_only_sets_its_state(self) -> None:
@@ -206,6 +265,17 @@ class AodhNotifierTest(testtools.TestCase):
         self.assertEqual([('GET', f'{ALARMS}/x-1'), ('PUT', f'{ALARMS}/x-1/state')],
                          self.calls())
         self.assertEqual('alarm', self.body(1))
+
+    def test_an_alarm_not_ours_once_known_costs_one_request_per_message(self) -> None:
+        self.http.get(f'{ALARMS}/x-1', json=foreign())
+        self.http.put(f'{ALARMS}/x-1/state', json='ok')
+        plugin = self.plugin()
+        plugin.notify(activate(aodh_alarm_id='x-1'))
+
+        self.assertEqual(Outcome.DONE, plugin.notify(deactivate(id='x-1')))
+
+        self.assertEqual([('PUT', f'{ALARMS}/x-1/state')], self.calls()[2:])
+        self.assertEqual('ok', self.body(2))
 
     def test_activate_with_an_unknown_aodh_id_falls_back_to_the_name(self) -> None:
         self.http.get(f'{ALARMS}/gone', status_code=404,
@@ -219,59 +289,123 @@ class AodhNotifierTest(testtools.TestCase):
         self.assertEqual([('GET', f'{ALARMS}/gone'), ('GET', by_name()), ('POST', ALARMS),
                           ('GET', by_name())], self.calls())
 
-    def test_a_known_alarm_is_read_by_id_next_time(self) -> None:
+    # -- a known alarm ----------------------------------------------------
+
+    def test_a_fresh_message_about_a_known_alarm_is_one_put(self) -> None:
         created = {**mirror(at=T2), 'alarm_id': 'new-1'}
-        ok = {**mirror(state='ok', kind='deactivate', at=T3), 'alarm_id': 'new-1'}
-        self.list_answers([], [created], [ok])
+        self.list_answers([], [created])
         self.http.post(ALARMS, json=created, status_code=201)
-        self.http.get(f'{ALARMS}/new-1', json=created)
         self.http.put(f'{ALARMS}/new-1', json={})
         plugin = self.plugin()
         plugin.notify(activate())
 
         self.assertEqual(Outcome.DONE, plugin.notify(deactivate()))
 
-        self.assertEqual([('GET', f'{ALARMS}/new-1'), ('PUT', f'{ALARMS}/new-1'),
-                          ('GET', by_name())], self.calls()[3:])
+        self.assertEqual([('PUT', f'{ALARMS}/new-1')], self.calls()[3:])
+        body = self.body(3)
+        self.assertEqual('ok', body['state'])
+        self.assertEqual(description('deactivate', T3), body['description'])
+        self.assertEqual(created['event_rule'], body['event_rule'])
+
+    def test_every_state_change_of_a_known_alarm_is_one_put(self) -> None:
+        self.http.put(f'{ALARMS}/a-1', json={})
+        plugin = self.plugin()
+        self.known(plugin, mirror(at='2024-05-01T12:00:00Z'), activate(timestamp=T1))
+
+        for n, msg in enumerate([deactivate(timestamp=T2), activate(timestamp=T3),
+                                 deactivate(timestamp=T3, sequence=1)]):
+            self.assertEqual(Outcome.DONE, plugin.notify(msg))
+            self.assertEqual(n + 1, len(self.calls()))
+
+        self.assertEqual([('PUT', f'{ALARMS}/a-1')] * 3, self.calls())
+        self.assertEqual(['ok', 'alarm', 'ok'], [self.body(i)['state'] for i in range(3)])
+
+    def test_a_late_message_about_a_known_alarm_is_read_first(self) -> None:
+        plugin = self.plugin()
+        self.known(plugin)
+        self.http.get(f'{ALARMS}/a-1', json=mirror())
+        self.http.put(f'{ALARMS}/a-1', json={})
+        self.clock.advance(WINDOW)  # T3 is now more than reorder_window old
+
+        self.assertEqual(Outcome.DONE, plugin.notify(deactivate()))
+
+        self.assertEqual([('GET', f'{ALARMS}/a-1'), ('PUT', f'{ALARMS}/a-1')], self.calls())
+
+    def test_a_late_message_older_than_what_aodh_holds_writes_nothing(self) -> None:
+        plugin = self.plugin()
+        self.known(plugin)
+        self.http.get(f'{ALARMS}/a-1', json=mirror(state='ok', kind='deactivate', at=T9))
+        self.clock.advance(WINDOW)
+
+        self.assertEqual(Outcome.DONE, plugin.notify(deactivate()))
+
+        self.assertEqual([('GET', f'{ALARMS}/a-1')], self.calls())
+
+    def test_a_put_without_reading_first_is_not_retried_by_the_http_layer(self) -> None:
+        conf = new_test_config({'http': {'retries': 3, 'retry_backoff': 0.0}})
+        plugin = self.plugin(conf)
+        self.known(plugin)
+        self.http.put(f'{ALARMS}/a-1', status_code=503)
+
+        self.assertEqual(Outcome.RETRY, plugin.notify(deactivate()))
+
+        self.assertEqual([('PUT', f'{ALARMS}/a-1')], self.calls())
+
+    def test_a_known_alarm_deleted_meanwhile_is_looked_up_again(self) -> None:
+        plugin = self.plugin()
+        self.known(plugin)
+        self.http.put(f'{ALARMS}/a-1', status_code=404)
+        tombstone = mirror('new-1', state='ok', kind='deactivate', at=T3)
+        self.list_answers([], [tombstone])
+        self.http.post(ALARMS, json=tombstone, status_code=201)
+
+        self.assertEqual(Outcome.DONE, plugin.notify(deactivate()))
+
+        self.assertEqual([('PUT', f'{ALARMS}/a-1'), ('GET', by_name()), ('POST', ALARMS),
+                          ('GET', by_name())], self.calls())
+
+    def test_a_refused_put_of_a_known_alarm_reads_it_and_writes_again(self) -> None:
+        plugin = self.plugin()
+        self.known(plugin)
+        self.http.put(f'{ALARMS}/a-1', [{'status_code': 400}, {'json': {}}])
+
+        self.assertEqual(Outcome.DONE, plugin.notify(deactivate()))
+
+        self.assertEqual([('PUT', f'{ALARMS}/a-1'), ('GET', by_name()),
+                          ('PUT', f'{ALARMS}/a-1')], self.calls())
 
     # -- deactivate -------------------------------------------------------
 
     def test_deactivate_sets_ok_on_the_alarm_found_by_id(self) -> None:
         self.http.get(f'{ALARMS}/a-1', json=mirror())
         self.http.put(f'{ALARMS}/a-1', json={})
-        self.list_answers([mirror(state='ok', kind='deactivate', at=T3)])
 
         self.assertEqual(Outcome.DONE, self.plugin().notify(deactivate(id='a-1')))
 
-        self.assertEqual([('GET', f'{ALARMS}/a-1'), ('PUT', f'{ALARMS}/a-1'),
-                          ('GET', by_name())], self.calls())
+        self.assertEqual([('GET', f'{ALARMS}/a-1'), ('PUT', f'{ALARMS}/a-1')], self.calls())
         body = self.body(1)
         self.assertEqual('ok', body['state'])
         self.assertEqual('critical', body['severity'])  # a deactivate keeps it
         self.assertEqual(description('deactivate', T3), body['description'])
 
-    def test_deactivate_with_only_an_id_still_settles_by_the_alarm_name(self) -> None:
+    def test_deactivate_with_only_an_id_keeps_the_description_whole(self) -> None:
         self.http.get(f'{ALARMS}/a-1', json=mirror())
         self.http.put(f'{ALARMS}/a-1', json={})
-        self.list_answers([mirror(state='ok', kind='deactivate', at=T3)])
         msg = Message(DEACTIVATE, {'id': 'a-1', 'vitrage_id': 'v-1', 'timestamp': T3})
 
         self.assertEqual(Outcome.DONE, self.plugin().notify(msg))
 
-        self.assertEqual([('GET', f'{ALARMS}/a-1'), ('PUT', f'{ALARMS}/a-1'),
-                          ('GET', by_name())], self.calls())
+        self.assertEqual([('GET', f'{ALARMS}/a-1'), ('PUT', f'{ALARMS}/a-1')], self.calls())
         self.assertEqual(description('deactivate', T3), self.body(1)['description'])
 
     def test_deactivate_finds_the_alarm_by_name_and_vitrage_id(self) -> None:
         other = mirror('b-2', vitrage_id='v-other')
-        self.list_answers([other, mirror()], [other, mirror(state='ok', at=T3,
-                                                            kind='deactivate')])
+        self.list_answers([other, mirror()])
         self.http.put(f'{ALARMS}/a-1', json={})
 
         self.assertEqual(Outcome.DONE, self.plugin().notify(deactivate()))
 
-        self.assertEqual([('GET', by_name()), ('PUT', f'{ALARMS}/a-1'), ('GET', by_name())],
-                         self.calls())
+        self.assertEqual([('GET', by_name()), ('PUT', f'{ALARMS}/a-1')], self.calls())
         self.assertEqual('ok', self.body(1)['state'])
 
     def test_deactivate_without_an_alarm_creates_it_in_state_ok(self) -> None:
@@ -303,8 +437,19 @@ class AodhNotifierTest(testtools.TestCase):
         self.assertEqual([('GET', by_name()), ('GET', by_name()),
                           ('DELETE', f'{ALARMS}/a-1')], self.calls())
 
+    def test_deactivate_action_delete_reads_even_a_known_alarm(self) -> None:
+        plugin = self.plugin(deactivate_action='delete')
+        self.known(plugin)
+        self.http.get(f'{ALARMS}/a-1', json=mirror())
+        self.http.delete(f'{ALARMS}/a-1', status_code=204)
+
+        self.assertEqual(Outcome.DONE, plugin.notify(deactivate()))
+
+        self.assertEqual([('GET', f'{ALARMS}/a-1'), ('GET', by_name()),
+                          ('DELETE', f'{ALARMS}/a-1')], self.calls())
+
     def test_deactivate_action_delete_leaves_an_alarm_holding_a_newer_message(self) -> None:
-        self.list_answers([mirror(at='2024-05-01T12:00:09Z')])
+        self.list_answers([mirror(at=T9)])
 
         self.assertEqual(Outcome.DONE,
                          self.plugin(deactivate_action='delete').notify(deactivate()))
@@ -331,8 +476,7 @@ class AodhNotifierTest(testtools.TestCase):
         self.assertEqual([('GET', by_name())], self.calls())
 
     def test_the_same_time_is_ordered_by_sequence(self) -> None:
-        self.list_answers([mirror(state='ok', kind='deactivate', at=T2)],
-                          [mirror(at=T2)])
+        self.list_answers([mirror(state='ok', kind='deactivate', at=T2)])
         self.http.put(f'{ALARMS}/a-1', json={})
 
         self.plugin().notify(activate(timestamp=T2, sequence=1))
@@ -352,8 +496,7 @@ class AodhNotifierTest(testtools.TestCase):
         self.assertEqual(3, len(self.calls()))
 
     def test_the_envelope_timestamp_orders_a_payload_without_one(self) -> None:
-        self.list_answers([mirror(state='ok', kind='deactivate', at=T3)],
-                          [mirror(at='2024-05-01T12:00:05Z')])
+        self.list_answers([mirror(state='ok', kind='deactivate', at=T3)])
         self.http.put(f'{ALARMS}/a-1', json={})
 
         self.plugin().notify(activate(timestamp=None))
@@ -378,8 +521,7 @@ class AodhNotifierTest(testtools.TestCase):
     def test_the_survivor_of_duplicates_gets_our_newer_state(self) -> None:
         ours = {**mirror(state='ok', kind='deactivate', at=T3), 'alarm_id': 'new-1'}
         theirs = mirror('old-1', at=T2, created='2024-05-01T10:00:00Z')
-        self.list_answers([], [ours, theirs], [{**theirs, 'description': description(
-            'deactivate', T3, created='2024-05-01T10:00:00.000000Z')}])
+        self.list_answers([], [ours, theirs])
         self.http.post(ALARMS, json=ours, status_code=201)
         self.http.delete(f'{ALARMS}/new-1', status_code=204)
         self.http.put(f'{ALARMS}/old-1', json={})
@@ -387,27 +529,10 @@ class AodhNotifierTest(testtools.TestCase):
         self.assertEqual(Outcome.DONE, self.plugin().notify(deactivate()))
 
         self.assertEqual([('GET', by_name()), ('POST', ALARMS), ('GET', by_name()),
-                          ('DELETE', f'{ALARMS}/new-1'), ('PUT', f'{ALARMS}/old-1'),
-                          ('GET', by_name())], self.calls())
+                          ('DELETE', f'{ALARMS}/new-1'), ('PUT', f'{ALARMS}/old-1')],
+                         self.calls())
         self.assertEqual('ok', self.body(4)['state'])
         self.assertIn('Created 2024-05-01T10:00:00.000000Z;', self.body(4)['description'])
-
-    def test_an_older_state_written_over_ours_is_repaired(self) -> None:
-        self.list_answers([mirror(at=T1)],
-                          [mirror(at=T1)],  # another process overwrote our deactivate
-                          [mirror(state='ok', kind='deactivate', at=T3)])
-        self.http.put(f'{ALARMS}/a-1', json={})
-
-        self.assertEqual(Outcome.DONE, self.plugin().notify(deactivate()))
-
-        self.assertEqual([('GET', by_name()), ('PUT', f'{ALARMS}/a-1'), ('GET', by_name()),
-                          ('PUT', f'{ALARMS}/a-1'), ('GET', by_name())], self.calls())
-
-    def test_an_alarm_that_never_settles_is_retried(self) -> None:
-        self.list_answers([mirror(at=T1)])
-        self.http.put(f'{ALARMS}/a-1', json={})
-
-        self.assertEqual(Outcome.RETRY, self.plugin().notify(deactivate()))
 
     def test_an_alarm_deleted_while_being_updated_is_looked_up_again(self) -> None:
         tombstone = mirror('new-1', state='ok', kind='deactivate', at=T3)
@@ -498,3 +623,267 @@ class AodhNotifierTest(testtools.TestCase):
         self.plugin().notify(activate(aodh_alarm_id='a.b_c-1'))
 
         self.assertEqual(('PUT', f'{ALARMS}/a.b_c-1/state'), self.calls()[1])
+
+
+class AodhVerificationTest(_AodhCallsTest):
+    """What the verification rounds and close() ask Aodh after the writes."""
+
+    def test_a_write_is_checked_by_name_verify_interval_later(self) -> None:
+        plugin = self.plugin()
+        self.written(plugin)
+        self.list_answers([mirror(state='ok', kind='deactivate', at=T3)])
+        self.clock.advance(INTERVAL)
+
+        plugin.verify()
+
+        self.assertEqual([('GET', by_name())], self.calls())
+
+    def test_no_check_before_verify_interval_has_passed(self) -> None:
+        plugin = self.plugin()
+        self.written(plugin)
+        self.clock.advance(INTERVAL / 2)
+
+        plugin.verify()
+
+        self.assertEqual([], self.calls())
+
+    def test_a_checked_write_is_not_checked_again_until_its_final_check(self) -> None:
+        plugin = self.plugin()
+        self.written(plugin)
+        self.list_answers([mirror(state='ok', kind='deactivate', at=T3)])
+        self.clock.advance(INTERVAL)
+        plugin.verify()
+        self.forget_calls()
+
+        self.clock.advance(2 * INTERVAL)
+        plugin.verify()
+
+        self.assertEqual([], self.calls())
+
+    def test_the_final_check_comes_reorder_window_after_the_message_time(self) -> None:
+        plugin = self.plugin()
+        self.written(plugin)  # deactivate at T3
+        self.list_answers([mirror(state='ok', kind='deactivate', at=T3)])
+        self.clock.advance(INTERVAL)
+        plugin.verify()
+        self.forget_calls()
+        # due at T3 + reorder_window + verify_interval = 12:00:14
+        self.clock.advance(7.5)
+        plugin.verify()
+        self.assertEqual([], self.calls())
+
+        self.clock.advance(0.5)
+        plugin.verify()
+
+        self.assertEqual([('GET', by_name())], self.calls())
+
+    def test_the_write_of_a_late_message_has_its_final_check_first(self) -> None:
+        plugin = self.plugin()
+        self.known(plugin)
+        self.http.get(f'{ALARMS}/a-1', json=mirror())
+        self.http.put(f'{ALARMS}/a-1', json={})
+        self.clock.advance(WINDOW)
+        plugin.notify(deactivate())  # read first: T3 is too old to write blind
+        self.list_answers([mirror(state='ok', kind='deactivate', at=T3)])
+        self.forget_calls()
+        self.clock.advance(INTERVAL)
+        plugin.verify()
+
+        plugin.close()
+
+        self.assertEqual([('GET', by_name())], self.calls())
+        self.assertEqual([], self.clock.slept)
+
+    def test_after_its_final_check_a_write_is_forgotten(self) -> None:
+        plugin = self.plugin()
+        self.written(plugin)
+        self.list_answers([mirror(state='ok', kind='deactivate', at=T3)])
+        self.clock.advance(WINDOW + 2 * INTERVAL)
+        plugin.verify()
+        self.forget_calls()
+
+        self.clock.advance(WINDOW)
+        plugin.verify()
+        plugin.close()
+
+        self.assertEqual([], self.calls())
+
+    def test_an_older_state_written_over_ours_is_written_again(self) -> None:
+        plugin = self.plugin()
+        self.written(plugin)  # ok at T3
+        self.list_answers([mirror(at=T2)])  # another process wrote an older activate
+        self.http.put(f'{ALARMS}/a-1', json={})
+        self.clock.advance(INTERVAL)
+
+        plugin.verify()
+
+        self.assertEqual([('GET', by_name()), ('PUT', f'{ALARMS}/a-1')], self.calls())
+        self.assertEqual(('ok', description('deactivate', T3)),
+                         (self.body(1)['state'], self.body(1)['description']))
+        self.assertIn('Aodh alarm a-1 of deduced alarm v-1 holds Order(', self.logs.output)
+        self.assertIn('written by this process: writing it again', self.logs.output)
+
+    def test_a_repaired_write_is_checked_again(self) -> None:
+        plugin = self.plugin()
+        self.written(plugin)
+        self.list_answers([mirror(at=T2)], [mirror(state='ok', kind='deactivate', at=T3)])
+        self.http.put(f'{ALARMS}/a-1', json={})
+        self.clock.advance(INTERVAL)
+        plugin.verify()
+        self.clock.advance(INTERVAL)
+
+        plugin.verify()
+
+        self.assertEqual([('GET', by_name()), ('PUT', f'{ALARMS}/a-1'), ('GET', by_name())],
+                         self.calls())
+
+    def test_an_alarm_overwritten_again_and_again_is_given_up_on(self) -> None:
+        plugin = self.plugin()
+        self.written(plugin)
+        self.list_answers([mirror(at=T2)])
+        self.http.put(f'{ALARMS}/a-1', json={})
+        for _round in range(5):
+            self.clock.advance(INTERVAL)
+            plugin.verify()
+
+        self.assertEqual([('GET', by_name()), ('PUT', f'{ALARMS}/a-1')] * 3
+                         + [('GET', by_name())], self.calls())
+        self.assertIn('was overwritten with an older state 3 times; no longer verifying it',
+                      self.logs.output)
+
+    def test_a_duplicate_found_by_a_check_is_deleted(self) -> None:
+        plugin = self.plugin()
+        self.written(plugin)
+        ours = mirror(state='ok', kind='deactivate', at=T3)
+        newer_copy = mirror('b-9', state='ok', kind='deactivate', at=T3,
+                            created='2024-05-01T11:30:00Z')
+        self.list_answers([newer_copy, ours])
+        self.http.delete(f'{ALARMS}/b-9', status_code=204)
+        self.clock.advance(INTERVAL)
+
+        plugin.verify()
+
+        self.assertEqual([('GET', by_name()), ('DELETE', f'{ALARMS}/b-9')], self.calls())
+
+    def test_a_newer_state_written_by_another_process_is_remembered(self) -> None:
+        plugin = self.plugin()
+        self.written(plugin)  # ok at T3
+        self.list_answers([mirror(at=T9)])
+        self.clock.advance(INTERVAL)
+        plugin.verify()
+        self.forget_calls()
+
+        self.assertEqual(Outcome.DONE, plugin.notify(deactivate(timestamp=T9)))
+
+        self.assertEqual([], self.calls())
+
+    def test_a_deleted_alarm_is_forgotten_and_read_again_next_time(self) -> None:
+        plugin = self.plugin()
+        self.written(plugin)
+        self.list_answers([])
+        self.clock.advance(INTERVAL)
+        plugin.verify()
+        self.assertIn('the Aodh alarm of deduced alarm v-1 was deleted', self.logs.output)
+        self.http.post(ALARMS, json=mirror(at=T9), status_code=201)
+
+        plugin.notify(activate(timestamp=T9))
+
+        self.assertEqual([('GET', by_name()), ('GET', by_name()), ('POST', ALARMS),
+                          ('GET', by_name())], self.calls())
+
+    def test_many_due_writes_are_checked_with_one_listing_of_the_event_alarms(self) -> None:
+        plugin = self.plugin()
+        alarms = [mirror(f'a-{n}', vitrage_id=f'v-{n}', name=f'cpu high_host-{n}',
+                         at='2024-05-01T12:00:00Z') for n in range(3)]
+        self.http.put(requests_mock.ANY, json={})
+        for n, alarm in enumerate(alarms):
+            self.known(plugin, alarm, activate(vitrage_id=f'v-{n}', affected_resource_id=
+                                               f'host-{n}', timestamp=T1))
+        for n in range(3):
+            plugin.notify(deactivate(vitrage_id=f'v-{n}', affected_resource_id=f'host-{n}'))
+        written = [{**a, 'description': description('deactivate', T3, vitrage_id=a[
+            'event_rule']['query'][1]['value']), 'state': 'ok'} for a in alarms]
+        self.http.get(event_alarms(), json=written, complete_qs=True)
+        self.http.get(event_alarms('a-2'), json=[], complete_qs=True)
+        self.forget_calls()
+        self.clock.advance(INTERVAL)
+
+        plugin.verify()
+
+        self.assertEqual([('GET', event_alarms()), ('GET', event_alarms('a-2'))],
+                         self.calls())
+
+    def test_a_failed_round_is_logged_and_tried_again(self) -> None:
+        plugin = self.plugin()
+        self.written(plugin)
+        self.http.get(by_name(), [{'status_code': 503}, {'json': [mirror(
+            state='ok', kind='deactivate', at=T3)]}], complete_qs=True)
+        self.clock.advance(INTERVAL)
+        plugin.verify()
+        self.assertIn('verifying the Aodh alarms this process wrote failed, will try again',
+                      self.logs.output)
+
+        self.clock.advance(INTERVAL)
+        plugin.verify()
+
+        self.assertEqual([('GET', by_name())] * 2, self.calls())
+        self.forget_calls()
+        plugin.close()
+        self.assertEqual([('GET', by_name())] * 2, self.calls())  # now and at the final check
+
+    def test_close_checks_at_once_and_again_when_the_final_check_is_due(self) -> None:
+        plugin = self.plugin()
+        self.written(plugin)
+        self.list_answers([mirror(state='ok', kind='deactivate', at=T3)])
+
+        plugin.close()
+
+        self.assertEqual([('GET', by_name())] * 2, self.calls())
+        self.assertEqual(parse('2024-05-01T12:00:14Z'), self.clock.time())
+
+    def test_close_without_writes_makes_no_request(self) -> None:
+        plugin = self.plugin()
+        self.known(plugin)
+
+        plugin.close()
+
+        self.assertEqual([], self.calls())
+        self.assertEqual([], self.clock.slept)
+
+    def test_close_gives_up_after_the_longest_wait_and_says_so(self) -> None:
+        plugin = self.plugin()
+        self.written(plugin, deactivate(timestamp='2024-05-01T13:00:00Z'))  # an hour ahead
+        self.list_answers([mirror(state='ok', kind='deactivate', at='2024-05-01T13:00:00Z')])
+
+        plugin.close()
+
+        self.assertEqual(parse(NOW) + WINDOW + 2 * INTERVAL, self.clock.time())
+        self.assertIn('closing with 1 Aodh alarms written and not verified', self.logs.output)
+
+    def test_a_background_thread_verifies_and_close_stops_it(self) -> None:
+        clock = self.clock
+
+        class Background(AodhNotifier):
+            def __init__(self, context: PluginContext) -> None:
+                super().__init__(context, sleep=clock.sleep, clock=clock.time)
+
+        plugin = construct_plugin(Background, 'notifier', name='aodh', options={
+            'endpoint_override': AODH, 'verify_interval': 0.01})
+        self.addCleanup(plugin.close)
+        self.written(plugin)
+        self.list_answers([mirror(state='ok', kind='deactivate', at=T3)])
+        self.clock.advance(INTERVAL)
+
+        deadline = time.monotonic() + 30
+        while not self.calls() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.assertEqual([('GET', by_name())], self.calls())
+        plugin.close()
+        self.assertEqual([], [t.name for t in threading.enumerate()
+                              if t.name == 'notifier.aodh verifier'])
+
+
+def parse(when: str) -> float:
+    seconds = parse_time(when)
+    assert seconds is not None
+    return seconds

@@ -37,7 +37,8 @@ class AodhNotifierContractTest(NotifierContractTests, testtools.TestCase):
 
     def make_plugin(self) -> Any:
         conf = self.cloud.make_conf('none', http={'retries': 0})
-        return load_plugin('notifier', 'aodh', conf=conf, options={'verify_delay': 0.0})
+        return load_plugin('notifier', 'aodh', conf=conf,
+                           options={'verify_delay': 0.0, 'verify_interval': 0.01})
 
     def break_backend(self, mode: str) -> None:
         self.cloud.fail('aodh.*', 503)

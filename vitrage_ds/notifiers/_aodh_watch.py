@@ -1,0 +1,150 @@
+"""What one notifier process wrote to Aodh and still has to check.
+
+The Aodh notifier writes a known alarm with one ``PUT`` and checks it later,
+in batches (see :mod:`vitrage_ds.notifiers.aodh`). This module is the
+bookkeeping of those checks: one :class:`Written` per deduced alarm, with
+when it was written and when its last check is due. It makes no request.
+
+Every written alarm gets a first check ``interval`` seconds after the write
+(repeated after each repair) and a final one at or after
+:attr:`Written.final_check`; it is forgotten after the final check found it
+in order. Thread-safe.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import logging
+import threading
+
+from vitrage_ds.deduced import DeducedAlarm, Order
+
+__all__ = ['Watchlist', 'Written']
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(eq=False)
+class Written:
+    """A write of this process to the Aodh alarm of one deduced alarm.
+
+    :ivar message: the message written (what a repair writes again).
+    :ivar order: its order; the alarm must hold it or a newer one.
+    :ivar state: the state written (``alarm`` or ``ok``).
+    :ivar written_at: when the write (or the last repair) completed.
+    :ivar final_check: the last check is due at or after this time.
+    :ivar checked: a check found the alarm in order since the last write.
+    :ivar repairs: how often a check had to write it again.
+    """
+
+    vitrage_id: str
+    aodh_name: str
+    message: DeducedAlarm
+    order: Order
+    state: str
+    written_at: float
+    final_check: float
+    checked: bool = False
+    repairs: int = 0
+
+
+class Watchlist:
+    """The :class:`Written` entries still to check, at most ``capacity``.
+
+    When full, adding evicts the least recently written entry, with a
+    warning: that alarm is no longer checked.
+
+    :param capacity: the most entries kept.
+    :param interval: seconds between a write and its first check.
+    """
+
+    def __init__(self, capacity: int, interval: float) -> None:
+        self._capacity = capacity
+        self._interval = interval
+        self._entries: collections.OrderedDict[str, Written] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def add(self, entry: Written) -> bool:
+        """Watch ``entry``, replacing the deduced alarm's previous one.
+
+        The final check stays at least as late as the replaced entry's.
+
+        :returns: whether the list was empty before.
+        """
+        with self._lock:
+            was_empty = not self._entries
+            previous = self._entries.pop(entry.vitrage_id, None)
+            if previous is not None:
+                entry.final_check = max(entry.final_check, previous.final_check)
+            self._entries[entry.vitrage_id] = entry
+            while len(self._entries) > self._capacity:
+                _, evicted = self._entries.popitem(last=False)
+                LOG.warning('more than %d Aodh alarms written and not yet verified: '
+                            'no longer verifying the one of deduced alarm %s (raise '
+                            'cache_size or lower verify_interval)', self._capacity,
+                            evicted.vitrage_id)
+            return was_empty
+
+    def get(self, vitrage_id: str) -> Written | None:
+        """The entry of ``vitrage_id``, if watched."""
+        with self._lock:
+            return self._entries.get(vitrage_id)
+
+    def entries(self) -> list[Written]:
+        """Every entry, least recently written first."""
+        with self._lock:
+            return list(self._entries.values())
+
+    def due(self, now: float) -> list[Written]:
+        """The entries whose first or final check is due at ``now``."""
+        with self._lock:
+            return [e for e in self._entries.values()
+                    if e.final_check <= now
+                    or (not e.checked and e.written_at + self._interval <= now)]
+
+    def latest_final_check(self) -> float | None:
+        """When the last final check is due; ``None`` when nothing is watched."""
+        with self._lock:
+            return max((e.final_check for e in self._entries.values()), default=None)
+
+    def checked(self, entry: Written, listed_at: float) -> None:
+        """A listing taken at ``listed_at`` found ``entry``'s alarm in order.
+
+        Forgets the entry when that was its final check.
+        """
+        with self._lock:
+            if self._entries.get(entry.vitrage_id) is not entry:
+                return
+            entry.checked = True
+            if entry.final_check <= listed_at:
+                del self._entries[entry.vitrage_id]
+
+    def rewritten(self, entry: Written, at: float) -> None:
+        """``entry`` was written again at ``at`` (a repair): check it again."""
+        with self._lock:
+            entry.repairs += 1
+            entry.written_at = at
+            entry.checked = False
+
+    def discard(self, entry: Written) -> None:
+        """Stop watching ``entry`` (unless a newer write replaced it)."""
+        with self._lock:
+            if self._entries.get(entry.vitrage_id) is entry:
+                del self._entries[entry.vitrage_id]
+
+    def forget(self, vitrage_id: str) -> None:
+        """Stop watching the deduced alarm ``vitrage_id`` (its alarm was deleted)."""
+        with self._lock:
+            self._entries.pop(vitrage_id, None)
+
+    def clear(self) -> list[Written]:
+        """Stop watching everything; return what was watched."""
+        with self._lock:
+            left = list(self._entries.values())
+            self._entries.clear()
+            return left

@@ -274,7 +274,7 @@ class TestResources(HeatTestCase):
     def test_nested_resource_links_to_its_stack(self):
         parent = self.stacks[0]
         nested = self.heat(self.path(parent)).json()['resources'][-1]
-        self.assertEqual('OS::Heat::Stack', nested['resource_type'])
+        self.assertEqual(f'{nested["resource_name"]}.yaml', nested['resource_type'])
         self.assertEqual('nested', nested['links'][2]['rel'])
         child = self.cloud.heat.get(nested['physical_resource_id'])
         self.assertEqual(parent.id, child.parent)

@@ -3,8 +3,6 @@ metadata and attributes, resource types, software configs and deployments."""
 
 from __future__ import annotations
 
-import json
-
 from tests.unit.testing.base import CloudTestCase
 from vitrage_ds.testing import EmulatedCloud
 from vitrage_ds.testing.cloud import ROUTES
@@ -107,11 +105,18 @@ class TestTemplatesAndOutputs(ExtraTestCase):
         self.assertEqual({'get_resource': 'server_0'},
                          template['outputs']['server_0_id']['value'])
 
-    def test_a_nested_stack_s_template_is_its_parent_s_resource_property(self) -> None:
+    def test_a_nested_stack_is_a_template_resource_of_its_parent(self) -> None:
+        # As real Heat 27: OS::Heat::Stack would be a remote stack, with no parent.
         root, child = nested_tree(self.cloud.heat, 'tree', depth=1)
         parent = self.get(self.path(root, '/template'))
-        inline = json.loads(parent['resources']['level_1']['properties']['template'])
-        self.assertEqual(self.get(self.path(child, '/template')), inline)
+        self.assertEqual({'type': 'level_1.yaml'}, parent['resources']['level_1'])
+        (owner,) = [r for r in self.get(self.path(root, '/resources'))['resources']
+                    if r['resource_name'] == 'level_1']
+        self.assertEqual(('level_1.yaml', child.id, 'nested'),
+                         (owner['resource_type'], owner['physical_resource_id'],
+                          owner['links'][2]['rel']))
+        self.assertEqual((root.id, 'level_1'), (child.parent, child.parent_resource))
+        self.assertEqual(self.extras.template(child), self.get(self.path(child, '/template')))
 
     def test_a_set_template_is_answered(self) -> None:
         self.extras.set_template(self.stack.id, {'heat_template_version': '2021-04-16'})

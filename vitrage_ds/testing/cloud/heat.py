@@ -22,7 +22,8 @@ from vitrage_ds.testing.cloud import notifications
 from vitrage_ds.testing.cloud.keystone import Identity
 from vitrage_ds.testing.cloud.seed import EPOCH, Ids, derived_uuid, heat_time, utcnow
 
-__all__ = ['ACTIONS', 'HeatStore', 'ResourceRecord', 'StackRecord', 'notification_payload']
+__all__ = ['ACTIONS', 'HeatStore', 'ResourceRecord', 'StackRecord', 'nested_type',
+           'notification_payload']
 
 #: Heat's stack actions.
 ACTIONS = ('CREATE', 'DELETE', 'UPDATE', 'ROLLBACK', 'SUSPEND', 'RESUME', 'ADOPT',
@@ -36,7 +37,16 @@ _RESOURCE_TYPES = (
     ('secgroup', 'OS::Neutron::SecurityGroup'), ('fip', 'OS::Neutron::FloatingIP'),
     ('password', 'OS::Heat::RandomString'), ('marker', 'OS::Heat::None'),
 )
-NESTED_TYPE = 'OS::Heat::Stack'
+
+
+def nested_type(resource_name: str) -> str:
+    """The type of resource ``resource_name`` owning a nested stack.
+
+    A template resource named after its file (``child.yaml``), as real Heat
+    shows one. Not ``OS::Heat::Stack``: that type makes a *remote* stack
+    through Heat's API, with no parent and no ``nested`` link.
+    """
+    return f'{resource_name}.yaml'
 
 
 class ResourceRecord:
@@ -207,7 +217,8 @@ class HeatStore:
     def _generate(self, stack: StackRecord, index: int) -> ResourceRecord:
         nested_id = stack.nested.get(index)
         if nested_id is not None:
-            name, type_ = f'nested_{index}', NESTED_TYPE
+            name = f'nested_{index}'
+            type_ = nested_type(name)
             physical = nested_id
         else:
             short, type_ = _RESOURCE_TYPES[index % len(_RESOURCE_TYPES)]
@@ -238,7 +249,8 @@ class HeatStore:
         :param projects: project ids to spread the stacks over, or how many
             projects to create (``project-0``...); default: the admin project.
         :param nested: how many of the new stacks get one nested child
-            stack (attached to an ``OS::Heat::Stack`` resource), counted
+            stack (attached to a template resource, see
+            :func:`nested_type`), counted
             from the oldest.
         :param failed: the fraction of stacks left in ``CREATE_FAILED``.
         :param tags: tags of every stack (some stacks also get ``odd``).
@@ -323,7 +335,8 @@ class HeatStore:
         :meth:`complete` or :meth:`fail`).
 
         :param parent: makes a nested stack of stack ``parent`` (which gets an
-            ``OS::Heat::Stack`` resource ``parent_resource`` pointing to it).
+            template resource ``parent_resource`` pointing to it, see
+            :func:`nested_type`).
         """
         with self.lock:
             owner = self.identity.users[user_id or self.default_user]
@@ -355,11 +368,12 @@ class HeatStore:
         resources = self._materialise(parent)
         for res in resources:
             if res.name == resource_name:
-                res.type, res.physical_id, res.nested_id = NESTED_TYPE, child_id, child_id
+                res.type, res.physical_id = nested_type(resource_name), child_id
+                res.nested_id = child_id
                 return
         resources.append(ResourceRecord(
-            resource_name, NESTED_TYPE, child_id, 'CREATE', 'COMPLETE', 'state changed',
-            utcnow(), None, [], child_id))
+            resource_name, nested_type(resource_name), child_id, 'CREATE', 'COMPLETE',
+            'state changed', utcnow(), None, [], child_id))
         parent.resource_count = len(resources)
 
     def begin(self, stack_id: str, action: str, *, notify: bool = True) -> StackRecord:

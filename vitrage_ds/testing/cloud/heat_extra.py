@@ -8,9 +8,9 @@ when first asked for, so a seeded cloud answers the same on every run, and
 only what a test sets or creates is stored:
 
 * template: ``heat_template_version: 2018-08-31``, the stack's description,
-  one snippet per resource (an ``OS::Heat::Stack`` resource carries its
-  nested stack's template, as a JSON string, in ``properties.template``),
-  and the outputs;
+  one snippet per resource (a resource owning a nested stack is a template
+  resource, ``type: <resource>.yaml``, as Heat stores it: the nested
+  template is that stack's own ``GET .../template``), and the outputs;
 * outputs: ``<resource>_id`` (``get_resource``) for the first two
   resources, ``<resource>_value`` (``get_attr``) for each
   ``OS::Heat::RandomString``;
@@ -42,7 +42,7 @@ import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from vitrage_ds.testing.cloud.heat import NESTED_TYPE, HeatStore, ResourceRecord, StackRecord
+from vitrage_ds.testing.cloud.heat import HeatStore, ResourceRecord, StackRecord
 from vitrage_ds.testing.cloud.seed import Ids, derived_uuid, utcnow
 
 __all__ = ['HOT_VERSION', 'RESOURCE_TYPES', 'ConfigRecord', 'DeploymentRecord',
@@ -73,6 +73,8 @@ RESOURCE_TYPES = tuple(sorted({
 }))
 
 _SERVER = 'OS::Nova::Server'
+#: The type Heat gives a stack's own events.
+_STACK_EVENT_TYPE = 'OS::Heat::Stack'
 _RANDOM = 'OS::Heat::RandomString'
 _ROLES = ('web', 'db', 'cache')
 
@@ -189,10 +191,7 @@ class HeatExtras:
 
     def _snippet(self, stack: StackRecord, res: ResourceRecord) -> dict[str, Any]:
         snippet: dict[str, Any] = {'type': res.type}
-        if res.nested_id is not None and res.nested_id in self.store.stacks:
-            child = self.template(self.store.stacks[res.nested_id])
-            snippet['properties'] = {'template': json.dumps(child, sort_keys=True)}
-        elif res.type == _SERVER:
+        if res.type == _SERVER:
             snippet['properties'] = {'image': 'cirros', 'flavor': 'm1.tiny'}
         elif res.type == _RANDOM:
             snippet['properties'] = {'length': 16}
@@ -294,7 +293,7 @@ class HeatExtras:
                     seq, when, name, physical, type_, action, status, reason))
 
             resources = self.store.resources(stack)
-            add(stack.name, stack.id, NESTED_TYPE, 'CREATE', 'IN_PROGRESS',
+            add(stack.name, stack.id, _STACK_EVENT_TYPE, 'CREATE', 'IN_PROGRESS',
                 'Stack CREATE started', stack.created)
             for res in resources:
                 add(res.name, '', res.type, 'CREATE', 'IN_PROGRESS', 'state changed',
@@ -306,12 +305,12 @@ class HeatExtras:
             first_status = stack.status if stack.action == 'CREATE' else 'COMPLETE'
             ended = max([stack.created, *(r.created for r in resources)])
             if first_status != 'IN_PROGRESS':
-                add(stack.name, stack.id, NESTED_TYPE, 'CREATE', first_status,
+                add(stack.name, stack.id, _STACK_EVENT_TYPE, 'CREATE', first_status,
                     stack.reason if stack.action == 'CREATE'
                     else 'Stack CREATE completed successfully', ended)
             if stack.action != 'CREATE':
                 when = stack.updated or ended
-                add(stack.name, stack.id, NESTED_TYPE, stack.action, 'IN_PROGRESS',
+                add(stack.name, stack.id, _STACK_EVENT_TYPE, stack.action, 'IN_PROGRESS',
                     f'Stack {stack.action} started', when)
                 for res in resources:
                     if res.action == stack.action:
@@ -321,7 +320,7 @@ class HeatExtras:
                             add(res.name, res.physical_id, res.type, res.action, res.status,
                                 res.reason, res.updated or when)
                 if stack.status != 'IN_PROGRESS':
-                    add(stack.name, stack.id, NESTED_TYPE, stack.action, stack.status,
+                    add(stack.name, stack.id, _STACK_EVENT_TYPE, stack.action, stack.status,
                         stack.reason, when)
             return sorted(made, key=lambda e: (e.time, e.seq), reverse=True)
 
@@ -547,8 +546,8 @@ def nested_tree(store: HeatStore, name: str, depth: int = 3, *, resources: int =
                 tags: Sequence[str] = (), notify: bool = False) -> list[StackRecord]:
     """A stack with a chain of ``depth`` nested stacks below it, root first.
 
-    Each stack has ``resources`` generated resources plus an
-    ``OS::Heat::Stack`` resource ``level_<n>`` owning the next one; the
+    Each stack has ``resources`` generated resources plus a template
+    resource ``level_<n>`` (type ``level_<n>.yaml``) owning the next one; the
     deepest has ``leaf_resources`` (10 or more give it the only
     ``OS::Heat::None`` and ``OS::Heat::RandomString`` resources of the tree
     when the others have fewer than 9). The root has ``tags``.

@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.integration import scenario  # noqa: E402
 from vitrage_ds.http.client import Client  # noqa: E402
-from vitrage_ds.testing import NotificationLog, RealServices  # noqa: E402
+from vitrage_ds.testing import NotificationLog, RealServices, wait_until  # noqa: E402
 from vitrage_ds.testing._real_launcher import PINS  # noqa: E402
 
 DEADLINE = 120.0
@@ -47,13 +46,11 @@ THREE = {'heat_template_version': '2018-08-31', 'resources': {
 
 
 def _settle(heat: Client, name: str, stack_id: str) -> str:
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
+    """The stack's status once it is no longer ``*_IN_PROGRESS``."""
+    def settled() -> str | None:
         status = str(heat.get(f'stacks/{name}/{stack_id}')['stack']['stack_status'])
-        if not status.endswith('_IN_PROGRESS'):
-            return status
-        time.sleep(0.3)
-    raise RuntimeError(f'stack {name} did not settle')
+        return None if status.endswith('_IN_PROGRESS') else status
+    return wait_until(settled, f'stack {name} to settle', DEADLINE, 0.3)
 
 
 def record_heat(real: RealServices, log: NotificationLog) -> dict[str, Any]:
@@ -95,7 +92,8 @@ def record_heat(real: RealServices, log: NotificationLog) -> dict[str, Any]:
     writes['stack_delete'] = scenario.exchange(
         heat, 'DELETE', f'stacks/{scenario.GONE}/{ids[scenario.GONE]}')
     gone = ids[scenario.GONE]
-    _wait(lambda: gone not in [s['id'] for s in heat.get('stacks')['stacks']], 'delete')
+    wait_until(lambda: gone not in [s['id'] for s in heat.get('stacks')['stacks']],
+               'the deleted stack to leave the listing', DEADLINE, 0.3)
     reads = scenario.heat_reads(heat, heat_global, ids, lambda allowed: None)
     for event_type, stack in scenario.HEAT_EVENTS.items():
         log.wait_for(lambda n, e=event_type, s=ids[stack]: (
@@ -121,14 +119,6 @@ def record_aodh(real: RealServices, log: NotificationLog) -> dict[str, Any]:
         (scenario.note(n.event_type, n.priority, n.publisher_id, n.payload)
          for n in log.notifications), event)
     return {'exchanges': exchanges, 'notifications': notes}
-
-
-def _wait(predicate: Any, what: str) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f'timed out waiting for {what}')
-        time.sleep(0.3)
 
 
 def main(argv: list[str]) -> int:

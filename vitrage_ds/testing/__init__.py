@@ -18,6 +18,7 @@ from vitrage_ds.testing.plugins import (TemporaryDistribution,
 from vitrage_ds.testing.rabbit import RabbitUnavailable, RabbitVhost
 from vitrage_ds.testing.real import (NotificationLog, RealServices,
                                      ServicesUnavailable, real_config)
+from vitrage_ds.testing.waiting import wait_until
 
 __all__ = [
     'DriverContractTests',
@@ -39,4 +40,5 @@ __all__ = [
     'new_test_config',
     'real_config',
     'scripted_driver',
+    'wait_until',
 ]

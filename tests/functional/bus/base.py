@@ -19,18 +19,10 @@ from vitrage_ds.bus import (PRIORITIES, Listener, Notification, Publisher, get_t
                             register_opts)
 from vitrage_ds.config import new_config
 from vitrage_ds.notifier import Outcome
+from vitrage_ds.testing import wait_until
 
 #: Deadline for anything the bus should do "soon"; never a measured time.
 DEADLINE = 15.0
-
-
-def wait_until(predicate: Callable[[], bool], what: str) -> None:
-    """Poll ``predicate`` until it holds; fail the test after DEADLINE."""
-    deadline = time.monotonic() + DEADLINE
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f'timed out waiting for {what}')
-        time.sleep(0.02)
 
 
 class Recorder:
@@ -207,7 +199,7 @@ class BusBehaviour(_Base):
         first = self.listen(Recorder(slow))
         for n in range(count):
             publisher.publish('test.event', {'n': n})
-        wait_until(lambda: bool(started), 'a message in flight')
+        wait_until(lambda: bool(started), 'a message in flight', DEADLINE, 0.02)
 
         stopped: list[bool] = []
         stopper = threading.Thread(target=lambda: stopped.append(first.stop(DEADLINE)))

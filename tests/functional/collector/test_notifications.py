@@ -17,11 +17,12 @@ from typing import Any
 import fixtures
 import testtools
 
+from tests import life_cycles
 from vitrage_ds.bus import Publisher, get_transport
 from vitrage_ds.collector import Collector
 from vitrage_ds.config import new_config
 from vitrage_ds.event import DELETE_ENTITY, Event
-from vitrage_ds.testing import RabbitVhost
+from vitrage_ds.testing import RabbitVhost, wait_until
 from vitrage_ds.testing.cloud import EmulatedCloud
 from vitrage_ds.testing.collector import RecordingSink
 
@@ -93,13 +94,7 @@ class TestHeatOverTheBus(_BusCase):
         seen = self.events_about(stack.id, 7)
         self.collector.poll('heat.stack')  # a poll afterwards adds nothing
         self.assertEqual(
-            [('orchestration.stack.create.start', 'CREATE_IN_PROGRESS'),
-             ('orchestration.stack.create.end', 'CREATE_COMPLETE'),
-             ('orchestration.stack.update.start', 'UPDATE_IN_PROGRESS'),
-             ('orchestration.stack.update.end', 'UPDATE_COMPLETE'),
-             ('orchestration.stack.update.start', 'UPDATE_IN_PROGRESS'),
-             ('orchestration.stack.update.error', 'UPDATE_FAILED'),
-             (DELETE_ENTITY, 'DELETE_IN_PROGRESS')],
+            life_cycles.STACK_LIFE_CYCLE,
             [(e.event_type, e.fields['status']) for e in self.sink.events
              if e.entity_id == stack.id])
         self.assertEqual(7, len(seen))
@@ -117,7 +112,8 @@ class TestHeatOverTheBus(_BusCase):
         polled = threading.Thread(target=self.collector.poll, args=('heat.stack',))
         polled.start()
         self.addCleanup(polled.join, DEADLINE)
-        _wait(lambda: slow.calls > 0)  # the stack listing is done: its view is old now
+        # the stack listing is done: its view is old now
+        wait_until(lambda: slow.calls > 0, 'the resources calls', DEADLINE, 0.02)
         self.cloud.heat.update_stack(stack.id, description='during the poll')
         self.events_about(stack.id, 2)
         polled.join(DEADLINE)
@@ -145,8 +141,7 @@ class TestAodhOverTheBus(_BusCase):
         self.events_about(alarm_id, 3)
         self.collector.poll('aodh')
         self.assertEqual(
-            [('alarm.creation', 'insufficient data'), ('alarm.state_transition', 'alarm'),
-             (DELETE_ENTITY, 'alarm')],
+            life_cycles.ALARM_LIFE_CYCLE,
             [(e.event_type, e.fields.get('state')) for e in self.sink.events
              if e.entity_id == alarm_id])
 
@@ -179,7 +174,8 @@ class TestReplayedOrder(_BusCase):
                                       lambda sent_at=sent_at: sent_at):
                 publishers[note.service].publish(note.event_type, note.payload,
                                                  note.priority)
-            _wait(lambda count=count: listener.handled >= count)
+            wait_until(lambda count=count: listener.handled >= count,
+                       f'{count} notification(s) handled', DEADLINE, 0.02)
 
     def test_create_end_before_create_start_leaves_create_complete(self) -> None:
         start, end = self.capture(lambda: self.cloud.heat.create_stack('x', resources=0))
@@ -219,17 +215,8 @@ class TestTransientSinkFailure(_BusCase):
         self.events_about(alarm_id, 1)
         listener = self.collector.listener
         assert listener is not None
-        _wait(lambda: listener.handled >= 1)
+        wait_until(lambda: listener.handled >= 1, 'the notification handled', DEADLINE, 0.02)
         self.assertEqual((1, 1, 0), (listener.requeued, listener.handled, listener.rejected))
         self.assertEqual(1, self.sink.failures)
         self.assertEqual(['alarm.creation'], [e.event_type for e in self.sink.events
                                               if e.entity_id == alarm_id])
-
-
-def _wait(predicate: Callable[[], Any]) -> None:
-    done = threading.Event()
-    for _ in range(int(DEADLINE / 0.02)):
-        if predicate():
-            return
-        done.wait(0.02)
-    raise AssertionError('timed out waiting for a condition')

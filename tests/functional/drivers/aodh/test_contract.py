@@ -7,14 +7,21 @@ import logging
 import fixtures
 import testtools
 
+from tests.functional.drivers import base
 from tests.unit.drivers.aodh import samples
-from vitrage_ds.driver import Driver
-from vitrage_ds.testing import DriverContractTests, load_plugin
 from vitrage_ds.testing.cloud import EmulatedCloud
 
 
-class TestAodhDriverContractOnEmulatedCloud(DriverContractTests, testtools.TestCase):
-    backend_failure_modes = ('down', 'fail_on_page', 'forbidden', 'malformed', 'hang')
+class TestAodhDriverContractOnEmulatedCloud(base.EmulatedDriverContract, testtools.TestCase):
+    driver_name = 'aodh'
+    faults = {
+        'down': lambda cloud: cloud.fail('aodh.*', 503),
+        'fail_on_page': lambda cloud: cloud.fail_on_page('aodh.alarms.list', 2, 500),
+        'forbidden': lambda cloud: cloud.fail('aodh.alarms.list', 403),
+        'malformed': lambda cloud: cloud.malform('aodh.alarms.list', b'{"alarms": '),
+        'hang': lambda cloud: cloud.hang('aodh.alarms.list', 5.0, start=2),
+    }
+    backend_failure_modes = tuple(faults)
     min_snapshot_size = 7
 
     def setUp(self) -> None:
@@ -30,24 +37,3 @@ class TestAodhDriverContractOnEmulatedCloud(DriverContractTests, testtools.TestC
             ('alarm.state_transition', samples.evaluator_state_transition(ids[2])),
             ('alarm.deletion', samples.deletion(ids[3])),
         ]
-
-    def make_plugin(self) -> Driver:
-        conf = self.cloud.make_conf('password', http={'retries': 0, 'timeout': 2.0})
-        driver = load_plugin('driver', 'aodh', conf=conf, options={'page_size': 3})
-        assert isinstance(driver, Driver)
-        return driver
-
-    def break_backend(self, mode: str) -> None:
-        self.cloud.clear_faults()
-        if mode == 'down':
-            self.cloud.fail('aodh.*', 503)
-        elif mode == 'fail_on_page':
-            self.cloud.fail_on_page('aodh.alarms.list', 2, 500)
-        elif mode == 'forbidden':
-            self.cloud.fail('aodh.alarms.list', 403)
-        elif mode == 'malformed':
-            self.cloud.malform('aodh.alarms.list', b'{"alarms": ')
-        elif mode == 'hang':
-            self.cloud.hang('aodh.alarms.list', 5.0, start=2)
-        else:
-            raise AssertionError(mode)

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
-import fixtures
-import testtools
-
-from vitrage_ds.drivers.aodh import TYPES, AodhDriver
+from tests.functional.drivers import base
+from vitrage_ds.drivers.aodh import TYPES
 from vitrage_ds.errors import APIError, BackendError
-from vitrage_ds.event import Event
 from vitrage_ds.testing import load_plugin
 from vitrage_ds.testing.cloud import ALARM_TYPES, EmulatedCloud
 
@@ -19,52 +15,25 @@ ALL_PROJECTS = [('q.field', 'all_projects'), ('q.op', 'eq'), ('q.value', 'true')
 ORDER = [('sort', 'alarm_id:asc')]
 
 
-class _EmulatedAodh(testtools.TestCase):
-
-    def setUp(self) -> None:
-        super().setUp()
-        self.logs = self.useFixture(fixtures.FakeLogger(level=logging.INFO))
-        self.cloud = self.useFixture(EmulatedCloud(seed=8))
-
-    def driver(self, auth_type: str = 'password', **options: Any) -> AodhDriver:
-        conf = self.cloud.make_conf(auth_type, http={'retries': 0})
-        driver = load_plugin('driver', 'aodh', conf=conf, options=options)
-        self.addCleanup(driver.close)
-        assert isinstance(driver, AodhDriver)
-        return driver
+class _EmulatedAodh(base.EmulatedDriverTestCase):
+    driver_name = 'aodh'
+    seed = 8
 
     def list_calls(self) -> list[list[tuple[str, str]]]:
         """The query of every alarm listing made, in order."""
         return [list(r.params) for r in self.cloud.requests.filter('aodh.alarms.list')]
 
 
-class TestTenThousandAlarms(testtools.TestCase):
+class TestTenThousandAlarms(base.OnePollTestCase):
     """One poll of 10,000 alarms of every type in five projects, shared by the tests."""
 
-    cloud: EmulatedCloud
+    driver_name = 'aodh'
+    seed = 8
     alarms: list[dict[str, Any]]
-    events: list[Event]
 
     @classmethod
-    def setUpClass(cls) -> None:
-        super().setUpClass()
-        cls.cloud = EmulatedCloud(seed=8)
-        cls.cloud.setUp()
-        try:
-            cls.alarms = cls.cloud.aodh.populate(10_000, projects=5)
-            cls.cloud.requests.clear()
-            conf = cls.cloud.make_conf('password', http={'retries': 0})
-            driver = load_plugin('driver', 'aodh', conf=conf)
-            cls.events = driver.get_all()
-            driver.close()
-        except BaseException:
-            cls.cloud.cleanUp()
-            raise
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        cls.cloud.cleanUp()
-        super().tearDownClass()
+    def populate(cls, cloud: EmulatedCloud) -> None:
+        cls.alarms = cloud.aodh.populate(10_000, projects=5)
 
     def list_calls(self) -> list[list[tuple[str, str]]]:
         return [list(r.params) for r in self.cloud.requests.filter('aodh.alarms.list')]

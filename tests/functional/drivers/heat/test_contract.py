@@ -7,14 +7,23 @@ import logging
 import fixtures
 import testtools
 
-from vitrage_ds.driver import Driver
-from vitrage_ds.testing import DriverContractTests, load_plugin
+from tests.functional.drivers import base
 from vitrage_ds.testing.cloud import EmulatedCloud, notification_payload
 
 
-class TestHeatDriverContractOnEmulatedCloud(DriverContractTests, testtools.TestCase):
-    backend_failure_modes = ('down', 'fail_on_page', 'fail_on_resources', 'malformed',
-                             'forbidden_resources', 'hang')
+class TestHeatDriverContractOnEmulatedCloud(base.EmulatedDriverContract, testtools.TestCase):
+    driver_name = 'heat.stack'
+    faults = {
+        'down': lambda cloud: cloud.fail('heat.*', 503),
+        'fail_on_page': lambda cloud: cloud.fail_on_page('heat.stacks.list', 2, 500),
+        'fail_on_resources': lambda cloud: cloud.fail('heat.resources.list', 500, start=4),
+        'malformed': lambda cloud: cloud.malform('heat.resources.list', b'{"resources": ',
+                                                 start=5),
+        'forbidden_resources': lambda cloud: cloud.fail('heat.resources.list', 404,
+                                                        start=2, times=1),
+        'hang': lambda cloud: cloud.hang('heat.resources.list', 5.0, start=3),
+    }
+    backend_failure_modes = tuple(faults)
     min_snapshot_size = 7 * 3
 
     def setUp(self) -> None:
@@ -34,26 +43,3 @@ class TestHeatDriverContractOnEmulatedCloud(DriverContractTests, testtools.TestC
             ('orchestration.stack.delete.end', notification_payload(stacks[4])),
             ('orchestration.autoscaling.end', scaling),
         ]
-
-    def make_plugin(self) -> Driver:
-        conf = self.cloud.make_conf('password', http={'retries': 0, 'timeout': 2.0})
-        driver = load_plugin('driver', 'heat.stack', conf=conf, options={'page_size': 3})
-        assert isinstance(driver, Driver)
-        return driver
-
-    def break_backend(self, mode: str) -> None:
-        self.cloud.clear_faults()
-        if mode == 'down':
-            self.cloud.fail('heat.*', 503)
-        elif mode == 'fail_on_page':
-            self.cloud.fail_on_page('heat.stacks.list', 2, 500)
-        elif mode == 'fail_on_resources':
-            self.cloud.fail('heat.resources.list', 500, start=4)
-        elif mode == 'forbidden_resources':
-            self.cloud.fail('heat.resources.list', 404, start=2, times=1)
-        elif mode == 'malformed':
-            self.cloud.malform('heat.resources.list', b'{"resources": ', start=5)
-        elif mode == 'hang':
-            self.cloud.hang('heat.resources.list', 5.0, start=3)
-        else:
-            raise AssertionError(mode)

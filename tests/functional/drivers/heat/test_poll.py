@@ -2,74 +2,43 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-import fixtures
-import testtools
-
+from tests.functional.drivers import base
 from vitrage_ds.drivers.heat import HeatStackDriver
 from vitrage_ds.errors import BackendError
 from vitrage_ds.testing import load_plugin
 from vitrage_ds.testing.cloud import EmulatedCloud
 
 
-class EmulatedHeatTestCase(testtools.TestCase):
-
-    def setUp(self) -> None:
-        super().setUp()
-        self.logs = self.useFixture(fixtures.FakeLogger(
-            level=logging.INFO, format='%(levelname)s %(name)s %(message)s'))
-        self.cloud = self.useFixture(EmulatedCloud(seed=6))
-
-    def driver(self, auth_type: str = 'password', **options: Any) -> HeatStackDriver:
-        conf = self.cloud.make_conf(auth_type, http={'retries': 0})
-        driver: HeatStackDriver = load_plugin('driver', 'heat.stack', conf=conf,
-                                              options=options)
-        self.addCleanup(driver.close)
-        return driver
+class EmulatedHeatTestCase(base.EmulatedDriverTestCase):
+    driver_name = 'heat.stack'
+    seed = 6
+    log_format = '%(levelname)s %(name)s %(message)s'
 
     def heat_requests(self) -> list[Any]:
         return self.cloud.requests.filter(service='orchestration')
 
 
-class TestTenThousandStacks(testtools.TestCase):
+class TestTenThousandStacks(base.OnePollTestCase):
     """10,000 stacks x 10 resources over 3 projects, all-projects listing allowed.
 
     One poll for the whole class: the tests read what it returned and asked.
     """
 
-    cloud: EmulatedCloud
+    driver_name = 'heat.stack'
+    seed = 6
+    global_index_allowed = True
     projects: list[str]
     stacks: list[Any]
-    events: list[Any]
-    requests: list[Any]
 
     @classmethod
-    def setUpClass(cls) -> None:
-        super().setUpClass()
-        cls.cloud = EmulatedCloud(seed=6, global_index_allowed=True)
-        cls.cloud.start()
-        try:
-            cls.projects = cls.cloud.ensure_projects(3)
-            cls.stacks = cls.cloud.heat.populate(10_000, 10, projects=cls.projects)
-            conf = cls.cloud.make_conf('password', http={'retries': 0})
-            driver = load_plugin('driver', 'heat.stack', conf=conf)
-            cls.cloud.requests.clear()
-            cls.events = driver.get_all()
-            cls.requests = cls.cloud.requests.filter(service='orchestration')
-            driver.close()
-        except BaseException:
-            cls.cloud.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        cls.cloud.stop()
-        super().tearDownClass()
+    def populate(cls, cloud: EmulatedCloud) -> None:
+        cls.projects = cloud.ensure_projects(3)
+        cls.stacks = cloud.heat.populate(10_000, 10, projects=cls.projects)
 
     def heat_requests(self) -> list[Any]:
-        return self.requests
+        return self.cloud.requests.filter(service='orchestration')
 
     def test_every_stack_and_resource_is_present_once(self) -> None:
         stacks = [e for e in self.events if e.entity_type == 'heat.stack']

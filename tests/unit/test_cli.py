@@ -107,6 +107,16 @@ class TestPlugins(_CLITest):
         self.assertEqual(sorted(registry.installed(registry.DRIVERS)),
                          [r['Name'] for r in rows if r['Kind'] == 'driver'])
 
+    def test_lists_the_built_in_plugins_loading(self) -> None:
+        rc, out, _err = self.main('plugins', '-f', 'json')
+        self.assertEqual(0, rc)
+        rows = {(r['Kind'], r['Name']): (r['Module'], r['Loads']) for r in json.loads(out)}
+        self.assertEqual(
+            {('driver', 'heat.stack'): ('vitrage_ds.drivers.heat.driver:HeatStackDriver', 'yes'),
+             ('driver', 'aodh'): ('vitrage_ds.drivers.aodh.driver:AodhDriver', 'yes'),
+             ('notifier', 'aodh'): ('vitrage_ds.notifiers.aodh:AodhNotifier', 'yes')},
+            {key: row for key, row in rows.items() if row[0].startswith('vitrage_ds.')})
+
     def test_broken_plugin_is_reported_while_the_others_load(self) -> None:
         dist = self.useFixture(TemporaryDistribution(
             {registry.DRIVERS: {'broken': 'vitrage_ds_no_such_module:Driver'}}))

@@ -128,6 +128,14 @@ class TestSampleGenerator(testtools.TestCase):
             for opt in opts:
                 self.assertIn(opt.dest, section, f'[{group}] {opt.dest} missing')
 
+    def test_sample_holds_the_service_and_built_in_plugin_groups(self) -> None:
+        for group in ('collector', 'notifier', 'driver.heat.stack', 'driver.aodh',
+                      'notifier.aodh', 'service_credentials', 'http'):
+            self.assertIn(group, self.sections)
+        self.assertIn('poll_interval', self.sections['driver.heat.stack'])
+        self.assertIn('poll_interval', self.sections['driver.aodh'])
+        self.assertIn('mode', self.sections['collector'])
+
     def test_sample_holds_the_third_party_plugin_groups(self) -> None:
         self.assertEqual({'poll_interval', 'endpoint_override', 'page_size'},
                          self.sections['driver.example'])

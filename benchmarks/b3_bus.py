@@ -1,0 +1,221 @@
+"""Benchmark 3: bus throughput, the collector vs a bare oslo.messaging listener.
+
+On a RabbitMQ virtual host of its own (removed afterwards), two pooled
+queues are declared on Heat's and Aodh's exchanges: the collector's
+(``<pool>.heat.notifications``, ``<pool>.aodh.notifications``) and a bare
+oslo.messaging listener's (``<pool>``, bound to both). The emulated cloud
+then makes real changes -- stack updates (``orchestration.stack.update.start``
+and ``.end``, as Heat sends them) and alarm state transitions (half from
+Aodh's API, half from its evaluator) -- whose notifications its publishers
+send in the real format, so both queues hold the same messages before
+either clock starts.
+
+* **bare**: one ``oslo_messaging`` notification listener (threading
+  executor, the same pool of handler threads) whose endpoint does nothing;
+  timed from ``start()`` until it has received every message.
+* **collector**: :class:`vitrage_ds.collector.Collector` with both drivers,
+  its cache warmed by one poll of each (as a running collector's is), a
+  sink that counts; timed from ``start()`` until its listener has
+  acknowledged every message. It does what it does in production: each
+  ``*.end`` makes the Heat driver read the stack's resources (one HTTP call
+  to the emulated cloud), every event is reconciled and delivered.
+
+The ratio is of notifications drained per second (the same queue
+content); events per second delivered to the sink are context.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.cloudhost import CloudHost
+from benchmarks.common import BenchResult, Settings, _conf_text, say
+
+__all__ = ['run']
+
+NUMBER = 3
+TARGETS = (('heat', 'notifications'), ('aodh', 'notifications'))
+_DRAIN_TIMEOUT = 600.0
+
+
+class _NoOp:
+    """The bare listener's endpoint: counts and does nothing else."""
+
+    def __init__(self, expected: int) -> None:
+        self.count = 0
+        self.expected = expected
+        self.done = threading.Event()
+        self._lock = threading.Lock()
+
+    def _any(self, ctxt: Any, publisher_id: str, event_type: str, payload: Any,
+             metadata: Any) -> None:
+        with self._lock:
+            self.count += 1
+            if self.count >= self.expected:
+                self.done.set()
+
+    info = warn = error = critical = debug = audit = sample = _any
+
+
+def _wait_for_queues(vhost: Any, expected: dict[str, int]) -> dict[str, int]:
+    """The queues' depths once they hold ``expected`` messages (or after 2 min)."""
+    deadline = time.monotonic() + 120
+    while True:
+        queues = vhost.queues()
+        depth = {n: int(queues.get(n, {}).get('messages', 0)) for n in expected}
+        if depth == expected or time.monotonic() > deadline:
+            return depth
+        time.sleep(0.5)
+
+
+def _bare(transport: Any, pool: str, expected: int, *, declare_only: bool = False
+          ) -> float:
+    import oslo_messaging  # type: ignore[import-untyped]
+    endpoint = _NoOp(expected)
+    server = oslo_messaging.get_notification_listener(
+        transport, [oslo_messaging.Target(exchange=ex, topic=t) for ex, t in TARGETS],
+        [endpoint], executor='threading', pool=pool)
+    began = time.perf_counter()
+    server.start()
+    if not declare_only and not endpoint.done.wait(_DRAIN_TIMEOUT):
+        raise RuntimeError(f'the bare listener got {endpoint.count} of {expected}')
+    elapsed = time.perf_counter() - began
+    server.stop()
+    server.wait()
+    return elapsed
+
+
+def run(settings: Settings) -> BenchResult:
+    from vitrage_ds.testing import RabbitVhost
+
+    total = settings.bus_notifications
+    result = BenchResult(NUMBER, f'Bus: {total:,} Heat and Aodh notifications queued')
+    vhost = RabbitVhost()
+    try:
+        vhost.setUp()
+    except Exception as exc:  # SkipTest or RabbitUnavailable: say why
+        result.error = f'RabbitMQ unavailable: {exc}'
+        return result
+    try:
+        with CloudHost() as cloud:
+            _measure(result, settings, cloud, vhost)
+    finally:
+        vhost.cleanUp()
+    return result
+
+
+def _measure(result: BenchResult, settings: Settings, cloud: CloudHost, vhost: Any) -> None:
+    from vitrage_ds import config
+    from vitrage_ds.bus import Listener, get_transport
+    from vitrage_ds.notifier import Outcome
+
+    total = settings.bus_notifications
+    heat_updates = total // 4  # a start and an end each: half the notifications
+    transitions = total - 2 * heat_updates
+    cloud.call('populate_heat', settings.bus_stacks, 10)
+    cloud.call('populate_aodh', settings.bus_alarms)
+    with tempfile.TemporaryDirectory(prefix='bench-bus-') as tmp:
+        conf_file = Path(tmp) / 'vitrage_ds.conf'
+        conf_file.write_text(_conf_text('vitrage_ds', cloud.info) + '\n'.join([
+            '[DEFAULT]', f'transport_url = {vhost.transport_url}',
+            'drivers = heat.stack,aodh', '',
+            '[collector]', 'listen = true', 'listener_pool = bench-collector', '']))
+        conf = config.load_config(['--config-file', str(conf_file)])
+    transport = get_transport(conf)
+    try:
+        # Declare both pools' queues before anything is published.
+        declare = Listener(transport, list(TARGETS), lambda note: Outcome.DONE,
+                           pool='bench-collector')
+        declare.start()
+        declare.stop()
+        _bare(transport, 'bench-bare', 0, declare_only=True)
+        # A running collector has polled before the changes happen.
+        collector, counter, no_polls = _warm_collector(conf, transport)
+        cloud.call('connect_bus', vhost.transport_url)
+        say(f'3: publishing {total:,} notifications through the emulated cloud')
+        began = time.perf_counter()
+        kinds = cloud.call('emit_changes', heat_updates, transitions)
+        cloud.call('disconnect_bus')
+        published = time.perf_counter() - began
+        expected = {'bench-bare': total,
+                    'bench-collector.heat.notifications': 2 * heat_updates,
+                    'bench-collector.aodh.notifications': transitions}
+        depth = _wait_for_queues(vhost, expected)
+        if depth != expected:
+            raise RuntimeError(f'queued {depth}, expected {expected}')
+        say('3: bare listener draining')
+        bare_s = _bare(transport, 'bench-bare', total)
+        say('3: collector draining')
+        collector_s, events, handled = _drain(collector, counter, no_polls, total)
+    finally:
+        transport.cleanup()
+    bare_rate = total / bare_s
+    ours_rate = handled / collector_s
+    share = ours_rate / bare_rate
+    result.row('notifications drained per second', f'{ours_rate:,.0f}/s',
+               f'{bare_rate:,.0f}/s (bare listener)', share, '>= 0.8x', share >= 0.8)
+    result.row('events delivered to the sink per second', f'{events / collector_s:,.0f}/s',
+               '', None, '', None)
+    result.notes.append(
+        f'{total:,} notifications ({", ".join(f"{n:,} {k}" for k, n in sorted(kinds.items()))}) '
+        f'published in {published:.1f} s; bare listener {bare_s:.2f} s, collector '
+        f'{collector_s:.2f} s for {handled:,} notifications and {events:,} events '
+        f'(each update.end also reads the stack\'s resources from the emulated Heat).')
+    result.data = {'bare_s': bare_s, 'collector_s': collector_s, 'events': events}
+
+
+class _Counter:
+    """The collector's sink: counts events."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Any) -> None:
+        with self._lock:
+            self.count += 1
+
+
+def _warm_collector(conf: Any, transport: Any) -> tuple[Any, _Counter, threading.Event]:
+    """A collector whose cache holds one poll of each driver, not yet started.
+
+    Its scheduler is given a ``sleep`` that waits for the returned event
+    and then says "stopping", so it polls nothing during the measurement.
+    """
+    from vitrage_ds.collector import Collector
+
+    counter = _Counter()
+    no_polls = threading.Event()
+
+    def sleep(seconds: float) -> bool:
+        no_polls.wait()
+        return True
+
+    collector = Collector(conf, counter, transport=transport, sleep=sleep)
+    for name in collector.drivers:
+        collector.poll(name)
+    counter.count = 0
+    return collector, counter, no_polls
+
+
+def _drain(collector: Any, counter: _Counter, no_polls: threading.Event,
+           expected: int) -> tuple[float, int, int]:
+    """Start the collector; seconds until it acknowledged ``expected`` messages."""
+    began = time.perf_counter()
+    collector.start()
+    listener = collector.listener
+    assert listener is not None
+    deadline = time.monotonic() + _DRAIN_TIMEOUT
+    while listener.handled + listener.rejected < expected:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.005)
+    elapsed = time.perf_counter() - began
+    handled = listener.handled + listener.rejected
+    no_polls.set()
+    collector.stop(30)
+    return elapsed, counter.count, handled

@@ -325,6 +325,9 @@ class Client:
             for item in items:
                 item_id = item.get(id_key) if isinstance(item, dict) else None
                 if item_id is not None:
+                    if not isinstance(item_id, (str, int)):
+                        raise MalformedResponse('GET', safe_url(self.url(path)),
+                                                f'an item has an unusable {id_key!r}')
                     if item_id in seen_ids:
                         continue
                     seen_ids.add(item_id)
@@ -370,9 +373,9 @@ class Client:
             body = self.get(path, params=query)
             items = _items(body, key, 'GET', self.url(path))
             for item in items:
-                if not isinstance(item, dict) or item.get(id_key) is None:
+                if not isinstance(item, dict) or not isinstance(item.get(id_key), (str, int)):
                     raise MalformedResponse('GET', safe_url(self.url(path)),
-                                            f'an item has no {id_key!r}')
+                                            f'an item has no usable {id_key!r}')
                 if item[id_key] in seen:
                     raise PageLoopError(safe_url(self.url(path)), str(marker))
                 seen.add(item[id_key])

@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.parse
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -143,9 +144,10 @@ class HeatTablesTestCase(base.RealServicesTestCase):
         client.session.session.hooks['response'].append(record)
         return client
 
-    def fetch(self, *tables: str) -> dict[str, TableData]:
+    def fetch(self, *tables: str, reveal_secrets: bool = False) -> dict[str, TableData]:
         self.useFixture(fixtures.FakeLogger(name='vitrage_ds'))  # the 403 fallback warns
-        return HeatTables(self.reader(), project=self.s.project).fetch(tables)
+        return HeatTables(self.reader(), project=self.s.project,
+                          reveal_secrets=reveal_secrets).fetch(tables)
 
     def rows(self, table: str) -> list[dict[str, Any]]:
         return self.fetch(table)[table].as_dicts()
@@ -200,12 +202,22 @@ class TestResourceTables(HeatTablesTestCase):
         self.assertEqual(['self', 'stack', 'nested'], [r['rel'] for r in rows])
         self.assertTrue(rows[2]['href'].endswith(self.s.nested[0]['id']))
 
-    def test_resource_data_holds_the_random_string(self) -> None:
-        fetched = self.fetch('resource_data', 'outputs')
+    def random_string(self, reveal_secrets: bool) -> tuple[Any, Any]:
+        """The tree's random string as resource data, and as its output ``pw``."""
+        fetched = self.fetch('resource_data', 'outputs', reveal_secrets=reveal_secrets)
         (value,) = [r['value'] for r in of(fetched['resource_data'].as_dicts(), self.s.tree)
                     if (r['resource_name'], r['key']) == ('rnd', 'value')]
         (pw,) = [r['output_value'] for r in of(fetched['outputs'].as_dicts(), self.s.tree)
                  if r['output_key'] == 'pw']
+        return value, pw
+
+    def test_resource_data_masks_the_random_string(self) -> None:
+        value, pw = self.random_string(reveal_secrets=False)
+        self.assertEqual('******', value)
+        self.assertEqual(8, len(pw))  # an output is published as named: 'pw' is not masked
+
+    def test_resource_data_holds_the_random_string_when_revealed(self) -> None:
+        value, pw = self.random_string(reveal_secrets=True)
         self.assertEqual((8, pw), (len(value), value))
 
     def test_resource_metadata_from_the_template(self) -> None:
@@ -304,33 +316,46 @@ class TestSearch(HeatTablesTestCase):
     def test_heat_s_nested_depth_bounds_the_tree(self) -> None:
         self.assertEqual([], self.search(resource_type='OS::Heat::Value', depth=2))
 
+    def logged(self, path: str) -> list[tuple[dict[str, list[str]], Any]]:
+        """The query and answer of each logged call to ``.../{path}``, in order."""
+        return [(urllib.parse.parse_qs(url.query), body)
+                for url, body in ((urllib.parse.urlsplit(u), b) for u, b in self.sent)
+                if url.path.endswith(f'/{path}')]
+
     def test_stack_filters_are_sent_and_heat_applies_them(self) -> None:
         found = self.search(name='tree', status=('COMPLETE',), project=self.s.project,
                             tags=('prod',))
         self.assertEqual([self.s.tree], [f.id for f in found])
-        listings = [(url, body) for url, body in self.sent if '/stacks?' in url]
-        url, body = listings[-1]
-        for sent in ('name=tree', 'status=COMPLETE', f'tenant={self.s.project}',
-                     'tags_any=prod'):
-            self.assertIn(sent, url)
+        query = {'name': ['tree'], 'status': ['COMPLETE'], 'tenant': [self.s.project],
+                 'tags_any': ['prod'], 'limit': ['1000']}
+        # every project's first; Heat's default policy refuses, the project's follows
+        (everyone, refused), (mine, body) = self.logged('stacks')
+        self.assertEqual(({'global_tenant': ['true'], **query}, 403),
+                         (everyone, refused['code']))
+        self.assertEqual(query, mine)
         self.assertEqual(['tree'], [s['stack_name'] for s in body['stacks']])
 
     def test_tags_alone_are_sent_as_tags(self) -> None:
         found = self.search(tags=('blue', 'prod'), project=None)
         self.assertIn(self.s.tree, [f.id for f in found])
-        listings = [url for url, _ in self.sent if '/stacks?' in url]
-        self.assertIn('tags=blue%2Cprod', listings[-1])
+        self.assertEqual({'tags': ['blue,prod'], 'limit': ['1000']},
+                         self.logged('stacks')[-1][0])
 
     def test_resource_filters_are_sent_and_heat_applies_them(self) -> None:
         self.search(resource_type='OS::Heat::Value', resource_name='deep')
-        trees = [(url, body) for url, body in self.sent if '/resources?' in url]
-        self.assertEqual(2, len(trees))  # tree and plain
-        for url, _ in trees:
-            for sent in ('nested_depth=5', 'type=OS%3A%3AHeat%3A%3AValue', 'name=deep'):
-                self.assertIn(sent, url)
+        trees = self.logged('resources')
+        self.assertEqual([{'nested_depth': ['5'], 'type': ['OS::Heat::Value'],
+                           'name': ['deep']}] * 2, [query for query, _ in trees])  # tree, plain
         self.assertEqual([['deep'], []], sorted(
             ([r['resource_name'] for r in body['resources']] for _, body in trees),
             reverse=True))
+
+    def test_globs_are_matched_here_not_sent(self) -> None:
+        found = self.search(name='tr*', resource_type='OS::Heat::Val*')
+        self.assertEqual([self.s.tree], [f.id for f in found])
+        self.assertEqual({'tenant': [self.s.project], 'limit': ['1000']},
+                         self.logged('stacks')[-1][0])
+        self.assertEqual([{'nested_depth': ['5']}], [q for q, _ in self.logged('resources')])
 
     def test_with_template_the_tree_s_templates(self) -> None:
         (found,) = self.search(name='tree', with_template=True)

@@ -18,7 +18,7 @@ from cliff import lister
 from vitrage_ds.cli.app import app_of
 from vitrage_ds.drivers.heat.driver import HeatStackDriver
 from vitrage_ds.drivers.heat.search import MAX_DEPTH, StackQuery, StackSearch
-from vitrage_ds.drivers.heat.tables import CALLS, TABLES, HeatTables, Table, select
+from vitrage_ds.drivers.heat.tables import CALLS, TABLES, HeatTables, Table, origin, select
 
 __all__ = ['Search', 'Tables']
 
@@ -47,7 +47,9 @@ class Tables(lister.Lister):
     none (every table), each row is printed as its table's name and the
     row as a JSON object ("table", "row"), so any output format holds them.
     --project reads one project's stacks only (Heat's tenant filter).
-    --schema prints the tables' columns, keys, parents and API calls
+    Secret values (a random string's value, passwords, tokens...) print as
+    ****** unless --reveal-secrets. --schema prints the tables' columns,
+    where each column's value comes from, keys, parents and API calls
     instead, without calling anything. Only the calls the asked-for tables
     need are made; any failure prints the error and exits 1.
     """
@@ -59,18 +61,23 @@ class Tables(lister.Lister):
                             help=f'Tables to print (default: all): {", ".join(TABLES)}.')
         parser.add_argument('--project', metavar='PROJECT_ID',
                             help='Only this project\'s stacks (and software configs).')
+        parser.add_argument('--reveal-secrets', action='store_true',
+                            help='Print secret values (random strings, passwords, '
+                                 'tokens...) instead of ******.')
         parser.add_argument('--schema', action='store_true',
-                            help='Print the tables\' definitions, make no call.')
+                            help='Print the tables\' definitions (each column\'s source '
+                                 'included), make no call.')
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
         names: Sequence[str] = parsed_args.tables
         tables = select(names or None)  # an unknown name fails before any call
         if parsed_args.schema:
-            return self._schema(tables)
+            return self._schema(tables, _raw(parsed_args))
         app = app_of(self)
         engine = HeatTables.from_config(app.config(), app.client_factory(),
-                                        project=parsed_args.project)
+                                        project=parsed_args.project,
+                                        reveal_secrets=parsed_args.reveal_secrets)
         fetched = engine.fetch(t.name for t in tables)
         if len(fetched) == 1:
             (data,) = fetched.values()
@@ -81,15 +88,21 @@ class Tables(lister.Lister):
         return ('table', 'row'), rows
 
     @staticmethod
-    def _schema(tables: Sequence[Table]) -> tuple[Any, Any]:
+    def _schema(tables: Sequence[Table], raw: bool) -> tuple[Any, Any]:
+        """One row per table; ``sources`` maps each column to where its value
+        comes from (a JSON object with ``-f json``, else one line per column)."""
         rows = []
         for table in tables:
             call = CALLS[table.call]
             query = '&'.join(f'{k}={v}' for k, v in call.params.items())
-            rows.append((table.name, ', '.join(table.column_names), ', '.join(table.key),
-                         table.parent or '', ', '.join(table.parent_key),
+            sources = {c.name: origin(c.source) + (' (secrets masked)' if c.mask else '')
+                       for c in table.columns}
+            rows.append((table.name, ', '.join(table.column_names),
+                         sources if raw else '\n'.join(f'{k}: {v}' for k, v in sources.items()),
+                         ', '.join(table.key), table.parent or '', ', '.join(table.parent_key),
                          f'GET {call.path}{"?" if query else ""}{query}', table.doc))
-        return ('table', 'columns', 'key', 'parent', 'parent_key', 'call', 'description'), rows
+        return ('table', 'columns', 'sources', 'key', 'parent', 'parent_key', 'call',
+                'description'), rows
 
 
 class Search(lister.Lister):

@@ -47,6 +47,15 @@ object from Heat is a JSON text (keys sorted). Rows keep Heat's order:
 the listing's, and within it each parent's children together, in parent
 order.
 
+Secrets: values Heat resolves or stores that hold secrets (a random
+string's ``value``, a key pair's ``private_key``, a ``deploy_password``,
+anything under a key named like ``password`` or ``token``) are masked as
+``******`` in the columns that declare a :attr:`Column.mask` (resource
+data and metadata, outputs, software config inputs, deployment values; see
+:mod:`~vitrage_ds.drivers.heat.masking`), unless the engine is made with
+``reveal_secrets=True``. Templates and software config bodies are as Heat
+stores them.
+
 Failure: any failed call (after the client's retries), a page loop or a
 body of the wrong shape raises :class:`~vitrage_ds.errors.BackendError`
 naming the call and the stack; no partial tables are ever returned.
@@ -62,7 +71,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from vitrage_ds import config
-from vitrage_ds.drivers.heat import links
+from vitrage_ds.drivers.heat import links, masking
 from vitrage_ds.drivers.heat.driver import GLOBAL_INDEX_POLICY, HeatStackDriver
 from vitrage_ds.drivers.heat.events import DELETED_STATUSES
 from vitrage_ds.errors import APIError, BackendError, MalformedResponse
@@ -79,6 +88,7 @@ __all__ = [
     'Call',
     'Column',
     'HeatTables',
+    'Mask',
     'Scope',
     'Source',
     'TABLES',
@@ -200,6 +210,26 @@ def _template_description(scope: Scope) -> Any:
     return _dig(scope.item, ['description']) or _dig(scope.item, ['Description'])
 
 
+def _mask_entry(scope: Scope, value: Any) -> Any:
+    """secrets by the entry's key and within the value"""
+    return masking.mask(value, scope.key)
+
+
+def _mask_attribute(scope: Scope, value: Any) -> Any:
+    """the resource type's secret attributes, then as any entry"""
+    return masking.mask_attribute(_dig(scope.item, ['resource_type']), scope.key, value)
+
+
+def _mask_output(scope: Scope, value: Any) -> Any:
+    """secrets by the output key and within the value"""
+    return masking.mask(value, _dig(scope.element, ['output_key']))
+
+
+def _mask_within(scope: Scope, value: Any) -> Any:
+    """secrets within the value"""
+    return masking.mask(value)
+
+
 # -- declarations --------------------------------------------------------------
 
 @dataclasses.dataclass(frozen=True)
@@ -244,13 +274,22 @@ class Call:
     project_key: str | None = None
 
 
+#: Masks the secrets in a column's value, given the row's :class:`Scope`.
+Mask = Callable[[Scope, Any], Any]
+
+
 @dataclasses.dataclass(frozen=True)
 class Column:
-    """One column: its name, where its value comes from, what it means."""
+    """One column: its name, where its value comes from, what it means.
+
+    :ivar mask: how secrets in its values are masked (see
+        :mod:`~vitrage_ds.drivers.heat.masking`); ``None``: never a secret.
+    """
 
     name: str
     source: Source
     doc: str = ''
+    mask: Mask | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -316,6 +355,8 @@ _RESOURCE = Column('resource_name', ref('resource_name'),
                    'The resource\'s logical name in its stack.')
 _KEY = Column('key', entry_key(), 'The entry\'s key.')
 _VALUE = Column('value', element(), 'The entry\'s value.')
+_SECRET_VALUE = Column('value', element(), 'The entry\'s value (secrets masked).',
+                       mask=_mask_entry)
 
 #: Every table, in documentation order.
 TABLES: dict[str, Table] = {t.name: t for t in (
@@ -367,12 +408,14 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         parent='resources', parent_key=('stack_id', 'resource_name'),
         explode=field('links')),
     Table('resource_data', 'resource_details', (
-        _STACK_ID, _RESOURCE, _KEY, _VALUE,
+        _STACK_ID, _RESOURCE, _KEY,
+        Column('value', element(), 'The attribute\'s value (secrets masked: a random '
+               'string\'s value, a key pair\'s private_key...).', mask=_mask_attribute),
     ), 'The attributes Heat resolves for each resource (its show data), one row '
        'per attribute.', key=('stack_id', 'resource_name', 'key'), parent='resources',
         parent_key=('stack_id', 'resource_name'), explode=field('attributes')),
     Table('resource_metadata', 'resource_metadata', (
-        _STACK_ID, _RESOURCE, _KEY, _VALUE,
+        _STACK_ID, _RESOURCE, _KEY, _SECRET_VALUE,
     ), 'Each resource\'s metadata, one row per top-level key.',
         key=('stack_id', 'resource_name', 'key'), parent='resources',
         parent_key=('stack_id', 'resource_name'), explode=field()),
@@ -393,7 +436,9 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table('outputs', 'stack', (
         _STACK_ID,
         Column('output_key', element('output_key')),
-        Column('output_value', element('output_value'), 'The resolved value.'),
+        Column('output_value', element('output_value'),
+               'The resolved value (masked when its key names a secret).',
+               mask=_mask_output),
         Column('description', element('description')),
         Column('output_error', element('output_error'), 'Why it did not resolve.'),
     ), 'The outputs of every stack, resolved.', key=('stack_id', 'output_key'),
@@ -423,9 +468,11 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Column('creation_time', field('creation_time')),
         Column('project', ref('project'), 'Its project (when the credentials are admin).'),
         Column('config', field('config')),
-        Column('inputs', field('inputs')),
+        Column('inputs', field('inputs'), 'Input definitions and, in a deployment\'s '
+               'derived config, values (secret ones masked).', mask=_mask_within),
         Column('outputs', field('outputs')),
-        Column('options', field('options')),
+        Column('options', field('options'), 'The tool\'s options (secrets masked).',
+               mask=_mask_within),
     ), 'Every software config, in detail.', key=('id',)),
     Table('software_deployments', 'software_deployments', (
         Column('id', field('id'), 'The deployment id.'),
@@ -439,14 +486,14 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     ), 'Every software deployment.', key=('id',)),
     Table('software_deployment_outputs', 'software_deployments', (
         Column('deployment_id', field('id'), 'The deployment (software_deployments.id).'),
-        _KEY, _VALUE,
+        _KEY, _SECRET_VALUE,
     ), 'The output values a deployment signalled (deploy_stdout, deploy_status_code, '
        'the config\'s outputs).', key=('deployment_id', 'key'),
         parent='software_deployments', parent_key=('deployment_id',),
         explode=field('output_values')),
     Table('software_deployment_inputs', 'software_deployments', (
         Column('deployment_id', field('id'), 'The deployment (software_deployments.id).'),
-        _KEY, _VALUE,
+        _KEY, _SECRET_VALUE,
     ), 'The input values of each deployment.', key=('deployment_id', 'key'),
         parent='software_deployments', parent_key=('deployment_id',),
         explode=field('input_values')),
@@ -508,12 +555,15 @@ class HeatTables:
         and software configs (those listed with another ``project`` are
         dropped before their calls). Software deployments do not name their
         project: an admin sees every project's.
+    :param reveal_secrets: give secret values as Heat answered them instead
+        of ``******`` (see :attr:`Column.mask`).
     :param tables: the table declarations (default :data:`TABLES`).
     :param calls: the call declarations (default :data:`CALLS`).
     """
 
     def __init__(self, client: Client, *, all_projects: bool = True, page_size: int = 1000,
                  nested: bool = True, project: str | None = None,
+                 reveal_secrets: bool = False,
                  tables: Mapping[str, Table] | None = None,
                  calls: Mapping[str, Call] | None = None) -> None:
         self.client = client
@@ -521,13 +571,14 @@ class HeatTables:
         self.page_size = page_size
         self.nested = nested
         self.project = project
+        self.reveal_secrets = reveal_secrets
         self.tables = dict(TABLES if tables is None else tables)
         self.calls = dict(CALLS if calls is None else calls)
         self._refused = False
 
     @classmethod
     def from_config(cls, conf: cfg.ConfigOpts, client_factory: ClientFactory | None = None,
-                    project: str | None = None) -> HeatTables:
+                    project: str | None = None, reveal_secrets: bool = False) -> HeatTables:
         """An engine with the ``heat.stack`` driver's client and options.
 
         ``[driver.heat.stack]`` gives ``endpoint_override``, ``all_projects``,
@@ -537,7 +588,8 @@ class HeatTables:
         """
         client, options = driver_client(conf, client_factory)
         return cls(client, all_projects=options.all_projects, page_size=options.page_size,
-                   nested=options.show_nested, project=project)
+                   nested=options.show_nested, project=project,
+                   reveal_secrets=reveal_secrets)
 
     # -- planning --------------------------------------------------------
 
@@ -599,7 +651,8 @@ class HeatTables:
             for (call, _refs), result in zip(jobs, results):
                 answers[call.name].extend(result)
         return {t.name: TableData(t.name, t.column_names,
-                                  _rows(t, answers[answered_by[t.call]]))
+                                  _rows(t, answers[answered_by[t.call]],
+                                        reveal=self.reveal_secrets))
                 for t in wanted}
 
     def _targets(self, call: Call, answers: Mapping[str, _Answers],
@@ -725,7 +778,8 @@ def _described(refs: Mapping[str, Any]) -> str:
     return ', '.join(f'{k} {v}' for k, v in refs.items())
 
 
-def _rows(table: Table, answers: _Answers) -> list[tuple[Any, ...]]:
+def _rows(table: Table, answers: _Answers, *, reveal: bool = False
+          ) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
     for refs, item in answers:
         if table.explode is None:
@@ -733,8 +787,13 @@ def _rows(table: Table, answers: _Answers) -> list[tuple[Any, ...]]:
         else:
             scopes = _exploded(table.explode(Scope(item, refs)), item, refs)
         for scope in scopes:
-            rows.append(tuple(_atom(c.source(scope)) for c in table.columns))
+            rows.append(tuple(_atom(_value(c, scope, reveal)) for c in table.columns))
     return rows
+
+
+def _value(column: Column, scope: Scope, reveal: bool) -> Any:
+    value = column.source(scope)
+    return value if reveal or column.mask is None else column.mask(scope, value)
 
 
 def _exploded(value: Any, item: Any, refs: dict[str, Any]) -> list[Scope]:

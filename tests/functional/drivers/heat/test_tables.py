@@ -123,6 +123,27 @@ class TestResourceTables(TablesOnEmulatedHeat):
         detailed = self.cloud.requests.filter('heat.resources.list')
         self.assertEqual({(('with_detail', 'true'),)}, {r.params for r in detailed})
 
+    def test_resource_data_masks_each_random_string_s_value(self) -> None:
+        rows = self.rows('resource_data')
+        secrets = {(s.id, r.name): self.extras.attributes(s, r)['value']
+                   for s in self.live() for r in self.cloud.heat.resources(s)
+                   if r.type == 'OS::Heat::RandomString'}
+        self.assertNotEqual({}, secrets)
+        shown = {(r['stack_id'], r['resource_name']): r['value'] for r in rows
+                 if r['key'] == 'value'}
+        self.assertEqual(dict.fromkeys(secrets, '******'), shown)
+        self.assertEqual([], [r for r in rows if r['value'] in secrets.values()])
+
+    def test_reveal_secrets_gives_the_random_strings(self) -> None:
+        conf = self.cloud.make_conf('password', http={'retries': 0})
+        rows = HeatTables.from_config(conf, reveal_secrets=True).fetch(
+            ['resource_data'])['resource_data'].as_dicts()
+        root = self.tree[3]
+        (rnd,) = [r for r in self.cloud.heat.resources(root)
+                  if r.type == 'OS::Heat::RandomString']
+        self.assertIn((root.id, rnd.name, self.extras.attributes(root, rnd)['value']),
+                      {(r['stack_id'], r['resource_name'], r['value']) for r in rows})
+
     def test_resource_metadata_one_call_per_resource(self) -> None:
         rows = self.rows('resource_metadata')
         resources = sum(len(self.cloud.heat.resources(s)) for s in self.live())
@@ -151,7 +172,9 @@ class TestStackContentTables(TablesOnEmulatedHeat):
 
     def test_outputs_resolved_from_each_stack_s_show(self) -> None:
         rows = self.rows('outputs')
-        expected = {(s.id, o['output_key'], o['output_value'])
+        # password_<n>_value: a key naming a secret
+        expected = {(s.id, o['output_key'], '******' if 'password' in o['output_key']
+                     else o['output_value'])
                     for s in self.live() for o in self.extras.outputs(s)}
         self.assertEqual(expected, {(r['stack_id'], r['output_key'], r['output_value'])
                                     for r in rows})
@@ -319,7 +342,32 @@ class TestTablesCommand(testtools.TestCase):
         self.assertEqual(set(TABLES), set(schema))
         self.assertEqual('GET stacks/{stack_name}/{stack_id}/resources/{resource_name}/metadata',
                          schema['resource_metadata']['call'])
+        self.assertEqual({'stack_id': 'stack_id (from the listing above)',
+                          'resource_name': 'resource_name (from the listing above)',
+                          'key': 'each entry\'s key', 'value': 'each element (secrets masked)'},
+                         schema['resource_data']['sources'])
+        self.assertEqual('project (listed to admins), else the project in the self link',
+                         schema['stacks']['sources']['project'])
         self.assertEqual([], list(self.cloud.requests))
+
+    def test_schema_as_a_table_gives_a_column_s_source_per_line(self) -> None:
+        done = self.tables('stack_tags', '--schema', '-f', 'value', '-c', 'sources')
+        self.assertEqual(0, done.returncode, done.stderr)
+        self.assertEqual(['stack_id: id', 'tag: each element'], done.stdout.splitlines())
+
+    def test_secrets_are_masked_unless_revealed(self) -> None:
+        stack = self.cloud.heat.create_stack('secret', resources=9, notify=False)
+        (rnd,) = [r for r in self.cloud.heat.resources(stack)
+                  if r.type == 'OS::Heat::RandomString']
+        secret = extras_of(self.cloud.heat).attributes(stack, rnd)['value']
+
+        def values(*args: str) -> set[str]:
+            done = self.tables('resource_data', '-f', 'json', *args)
+            self.assertEqual(0, done.returncode, done.stderr)
+            return {r['value'] for r in json.loads(done.stdout)
+                    if (r['stack_id'], r['resource_name']) == (stack.id, rnd.name)}
+        self.assertEqual({'******'}, values())
+        self.assertEqual({secret}, values('--reveal-secrets'))
 
     def test_an_unknown_table_fails_with_the_known_ones(self) -> None:
         done = self.tables('nope')

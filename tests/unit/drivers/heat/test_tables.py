@@ -497,6 +497,87 @@ class TestRows(TablesTestCase):
         self.assertEqual(('stack_id', 'tag'), fetched['stack_tags'].columns)
 
 
+class TestSecrets(TablesTestCase):
+    """Secret values are masked unless the engine reveals them."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.serve_stacks(self.web)
+
+    def serve_resources(self, *items: dict[str, Any]) -> None:
+        self.serve(self.stack_path(self.web, '/resources'), {'resources': list(items)})
+
+    def test_secret_attributes_of_known_types_are_masked(self) -> None:
+        rnd = resource_item(WEB, 'web', 'rnd', resource_type='OS::Heat::RandomString')
+        rnd['attributes'] = {'value': 'Zq8pW1', 'show': None}
+        handle = resource_item(WEB, 'web', 'wait',
+                               resource_type='OS::Heat::WaitConditionHandle')
+        handle['attributes'] = {'token': 't0k', 'endpoint': 'http://h/signal'}
+        self.serve_resources(rnd, handle)
+        self.assertEqual([('rnd', 'value', '******'), ('rnd', 'show', None),
+                          ('wait', 'token', '******'), ('wait', 'endpoint', 'http://h/signal')],
+                         [(r['resource_name'], r['key'], r['value'])
+                          for r in self.rows('resource_data')])
+
+    def test_attributes_named_as_secrets_are_masked_in_any_type(self) -> None:
+        server = resource_item(WEB, 'web', 'server', resource_type='OS::Nova::Server')
+        server['attributes'] = {'admin_pass': 'x', 'name': 'web-server',
+                                'show': {'name': 'web-server', 'adminPass': None,
+                                         'metadata': {'db_password': 'p4ss'}}}
+        self.serve_resources(server)
+        self.assertEqual(['******', 'web-server',
+                          '{"adminPass":null,"metadata":{"db_password":"******"},'
+                          '"name":"web-server"}'],
+                         [r['value'] for r in self.rows('resource_data')])
+
+    def test_reveal_secrets_gives_the_values_as_heat_answered(self) -> None:
+        rnd = resource_item(WEB, 'web', 'rnd', resource_type='OS::Heat::RandomString')
+        rnd['attributes'] = {'value': 'Zq8pW1'}
+        self.serve_resources(rnd)
+        self.assertEqual(['Zq8pW1'], [r['value'] for r in
+                                      self.rows('resource_data', reveal_secrets=True)])
+
+    def test_metadata_credentials_are_masked_at_any_depth(self) -> None:
+        self.serve_resources(resource_item(WEB, 'web', 'server'))
+        self.serve(self.stack_path(self.web, '/resources/server/metadata'), {'metadata': {
+            'os-collect-config': {'heat': {'password': 'p', 'user_id': 'u'}},
+            'deployments': [{'inputs': [{'name': 'deploy_password', 'value': 'p'},
+                                        {'name': 'deploy_server_id', 'value': 's'}]}]}})
+        self.assertEqual([
+            '{"heat":{"password":"******","user_id":"u"}}',
+            '[{"inputs":[{"name":"deploy_password","value":"******"},'
+            '{"name":"deploy_server_id","value":"s"}]}]'],
+            [r['value'] for r in self.rows('resource_metadata')])
+
+    def test_outputs_named_as_secrets_are_masked(self) -> None:
+        self.serve(self.stack_path(self.web), {'stack': {'outputs': [
+            {'output_key': 'admin_password', 'output_value': 'p'},
+            {'output_key': 'ip', 'output_value': '10.0.0.4'}]}})
+        self.assertEqual([('admin_password', '******'), ('ip', '10.0.0.4')],
+                         [(r['output_key'], r['output_value']) for r in self.rows('outputs')])
+
+    def test_a_derived_config_s_secret_input_values_are_masked(self) -> None:
+        self.serve_pages(f'{P}/software_configs', 'software_configs', [{'id': 'c1'}])
+        self.serve(f'{P}/software_configs/c1', {'software_config': {'id': 'c1', 'inputs': [
+            {'name': 'deploy_signal_id', 'type': 'String', 'value': 'http://h/?Signature=s'},
+            {'name': 'deploy_action', 'type': 'String', 'value': 'CREATE'}]}})
+        (row,) = self.rows('software_configs')
+        self.assertEqual([{'name': 'deploy_signal_id', 'type': 'String', 'value': '******'},
+                          {'name': 'deploy_action', 'type': 'String', 'value': 'CREATE'}],
+                         json.loads(row['inputs']))
+
+    def test_deployment_values_named_as_secrets_are_masked(self) -> None:
+        self.serve(f'{P}/software_deployments', {'software_deployments': [
+            {'id': 'd1', 'input_values': {'db_password': 'p', 'role': 'web'},
+             'output_values': {'api_token': 't', 'deploy_status_code': 0}}]})
+        fetched = self.engine().fetch(['software_deployment_inputs',
+                                       'software_deployment_outputs'])
+        self.assertEqual([('db_password', '******'), ('role', 'web'), ('api_token', '******'),
+                          ('deploy_status_code', 0)],
+                         [(r['key'], r['value']) for t in fetched.values()
+                          for r in t.as_dicts()])
+
+
 class TestFailures(TablesTestCase):
     """A failed or malformed answer fails the whole fetch."""
 

@@ -24,11 +24,12 @@ class TestSchemaDoc(testtools.TestCase):
     def test_every_table_has_a_section_in_declaration_order(self) -> None:
         self.assertEqual(list(TABLES), list(_sections()))
 
-    def test_each_section_lists_the_columns_their_origin_and_the_call(self) -> None:
+    def test_each_section_lists_the_columns_their_origin_meaning_and_the_call(self) -> None:
         for name, section in _sections().items():
             table = TABLES[name]
-            columns = re.findall(r'^   \* - ``(\w+)``\n     - (.*)$', section, re.MULTILINE)
-            self.assertEqual([(c.name, origin(c.source)) for c in table.columns], columns,
-                             name)
+            columns = re.findall(r'^   \* - ``(\w+)``\n     - (.*)\n     -(?: (.*))?$',
+                                 section, re.MULTILINE)
+            self.assertEqual([(c.name, origin(c.source), c.doc) for c in table.columns],
+                             columns, name)
             self.assertIn(f'GET {CALLS[table.call].path}', section, name)
             self.assertIn(f'Key: ``{", ".join(table.key)}``', section, name)

@@ -12,13 +12,13 @@ stacks or alarms.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import testtools
 
+from vitrage_ds import testing
 from vitrage_ds.bus import Notification
 from vitrage_ds.errors import APIError
 from vitrage_ds.http.client import Client
@@ -33,6 +33,30 @@ HOT = '2018-08-31'
 def template(resources: dict[str, Any], **extra: Any) -> dict[str, Any]:
     """A HOT template holding ``resources``."""
     return {'heat_template_version': HOT, 'resources': resources, **extra}
+
+
+#: Three resources Heat 27 creates with no other service.
+THREE = template({
+    'none': {'type': 'OS::Heat::None'},
+    'random': {'type': 'OS::Heat::RandomString', 'properties': {'length': 8}},
+    'test': {'type': 'OS::Heat::TestResource', 'properties': {'value': 'v1'}},
+})
+#: An update of :data:`THREE`: ``test`` changes in place, the others go.
+UPDATED = template({'test': {'type': 'OS::Heat::TestResource',
+                             'properties': {'value': 'v2'}}})
+#: A resource that fails on purpose, failing its stack's create or update.
+FAILING = template({'boom': {'type': 'OS::Heat::TestResource',
+                             'properties': {'fail': True}}})
+
+
+def event_alarm(name: str, resource: str = 'r-1', severity: str = 'critical',
+                **extra: Any) -> dict[str, Any]:
+    """An Aodh event alarm on ``compute.instance.update`` of ``resource``."""
+    return {'name': name, 'type': 'event', 'severity': severity,
+            'event_rule': {'event_type': 'compute.instance.update',
+                           'query': [{'field': 'traits.resource_id', 'op': 'eq',
+                                      'value': resource, 'type': 'string'}]},
+            **extra}
 
 
 class RealServicesTestCase(testtools.TestCase):
@@ -114,15 +138,8 @@ def _settled(stack: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def wait_until(fetch: Callable[[], Any], what: str, timeout: float = DEADLINE) -> Any:
-    """Call ``fetch`` until it returns something truthy; return that."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f'timed out waiting for {what}')
-        time.sleep(0.3)
+    """:func:`vitrage_ds.testing.wait_until` with this tier's deadline, every 0.3 s."""
+    return testing.wait_until(fetch, what, timeout, 0.3)
 
 
 def _delete_quietly(client: Client, path: str) -> None:

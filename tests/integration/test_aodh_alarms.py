@@ -9,13 +9,6 @@ from tests.integration import base
 from vitrage_ds.errors import APIError
 
 
-def event_alarm(name: str, resource: str = 'r-1') -> dict[str, Any]:
-    return {'name': name, 'type': 'event', 'severity': 'critical',
-            'event_rule': {'event_type': 'compute.instance.update',
-                           'query': [{'field': 'traits.resource_id', 'op': 'eq',
-                                      'value': resource, 'type': 'string'}]}}
-
-
 def prometheus_alarm(name: str) -> dict[str, Any]:
     return {'name': name, 'type': 'prometheus',
             'prometheus_rule': {'query': 'up', 'threshold': 1.0,
@@ -33,7 +26,7 @@ def member_health_alarm(name: str) -> dict[str, Any]:
                                                 'autoscaling_group_id': 'asg-1'}}
 
 
-KINDS = {'event': event_alarm, 'prometheus': prometheus_alarm,
+KINDS = {'event': base.event_alarm, 'prometheus': prometheus_alarm,
          'composite': composite_alarm, 'loadbalancer_member_health': member_health_alarm}
 ALL_PROJECTS = [('q.field', 'all_projects'), ('q.op', 'eq'), ('q.value', 'true')]
 
@@ -83,7 +76,7 @@ class AlarmLifeCycleTest(base.RealServicesTestCase):
         self.project = self.new_project()
         self.client = self.aodh(self.project)
         self.log = self.bus(self.coords.aodh_exchange)
-        self.alarm = self.create_alarm(self.client, event_alarm('life'))
+        self.alarm = self.create_alarm(self.client, base.event_alarm('life'))
         self.alarm_id = self.alarm['alarm_id']
 
     def test_create_sends_alarm_creation_with_the_whole_alarm_in_detail(self) -> None:
@@ -106,7 +99,7 @@ class AlarmLifeCycleTest(base.RealServicesTestCase):
         self.assertIsInstance(note.payload['detail'], dict)
 
     def test_rule_change_sends_the_changed_fields(self) -> None:
-        changed = event_alarm('life', resource='r-2')
+        changed = base.event_alarm('life', resource='r-2')
         updated = self.client.put(f'v2/alarms/{self.alarm_id}', json=changed)
         self.assertEqual('r-2', updated['event_rule']['query'][0]['value'])
         note = self.alarm_note(self.log, self.alarm_id, 'alarm.rule_change')
@@ -126,7 +119,7 @@ class AlarmLifeCycleTest(base.RealServicesTestCase):
         self.assertEqual(['state transition', 'creation'], [h['type'] for h in history])
 
     def test_event_query_item_without_type_is_refused(self) -> None:
-        body = event_alarm('untyped')
+        body = base.event_alarm('untyped')
         del body['event_rule']['query'][0]['type']
         error = self.assertRaises(APIError, self.client.post, 'v2/alarms', json=body)
         self.assertEqual(400, error.status)

@@ -10,31 +10,14 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
 import fixtures
 
+from tests import life_cycles
 from tests.integration import base
 from vitrage_ds.collector import Collector, options
 from vitrage_ds.event import DELETE_ENTITY, Event
 from vitrage_ds.testing import RecordingSink
-
-THREE = base.template({
-    'none': {'type': 'OS::Heat::None'},
-    'random': {'type': 'OS::Heat::RandomString', 'properties': {'length': 8}},
-    'test': {'type': 'OS::Heat::TestResource', 'properties': {'value': 'v1'}},
-})
-ONE = base.template({'test': {'type': 'OS::Heat::TestResource',
-                              'properties': {'value': 'v2'}}})
-FAILING = base.template({'boom': {'type': 'OS::Heat::TestResource',
-                                  'properties': {'fail': True}}})
-
-
-def event_alarm(name: str) -> dict[str, Any]:
-    return {'name': name, 'type': 'event', 'severity': 'critical',
-            'event_rule': {'event_type': 'compute.instance.update',
-                           'query': [{'field': 'traits.resource_id', 'op': 'eq',
-                                      'value': 'r-1', 'type': 'string'}]}}
 
 
 class CollectorTest(base.RealServicesTestCase):
@@ -85,11 +68,11 @@ class CollectorTest(base.RealServicesTestCase):
 
     def test_a_stack_created_updated_failed_and_deleted_gives_each_change_once(self) -> None:
         client, name = self.heat_client, 'collected'
-        stack_id = self.create_stack(client, name, THREE)
+        stack_id = self.create_stack(client, name, base.THREE)
         self.wait_for(stack_id, 'orchestration.stack.create.end', 'status', 'CREATE_COMPLETE')
-        client.request('PUT', f'stacks/{name}/{stack_id}', json={'template': ONE})
+        client.request('PUT', f'stacks/{name}/{stack_id}', json={'template': base.UPDATED})
         self.wait_for(stack_id, 'orchestration.stack.update.end', 'status', 'UPDATE_COMPLETE')
-        client.request('PUT', f'stacks/{name}/{stack_id}', json={'template': FAILING})
+        client.request('PUT', f'stacks/{name}/{stack_id}', json={'template': base.FAILING})
         self.wait_for(stack_id, 'orchestration.stack.update.error', 'status', 'UPDATE_FAILED')
         client.delete(f'stacks/{name}/{stack_id}')
         self.wait_for(stack_id, DELETE_ENTITY, 'status', 'DELETE_IN_PROGRESS')
@@ -98,18 +81,12 @@ class CollectorTest(base.RealServicesTestCase):
         self.collector.poll('heat.stack')
 
         self.assert_each_once(
-            [('orchestration.stack.create.start', 'CREATE_IN_PROGRESS'),
-             ('orchestration.stack.create.end', 'CREATE_COMPLETE'),
-             ('orchestration.stack.update.start', 'UPDATE_IN_PROGRESS'),
-             ('orchestration.stack.update.end', 'UPDATE_COMPLETE'),
-             ('orchestration.stack.update.start', 'UPDATE_IN_PROGRESS'),
-             ('orchestration.stack.update.error', 'UPDATE_FAILED'),
-             (DELETE_ENTITY, 'DELETE_IN_PROGRESS')],
+            life_cycles.STACK_LIFE_CYCLE,
             [(str(e.event_type), e.fields['status']) for e in self.about(stack_id)],
             may_lose=[4])
 
     def test_a_poll_right_after_the_notifications_of_a_stack_emits_nothing(self) -> None:
-        stack_id = self.create_stack(self.heat_client, 'quiet', THREE)
+        stack_id = self.create_stack(self.heat_client, 'quiet', base.THREE)
         self.wait_for(stack_id, 'orchestration.stack.create.end', 'status', 'CREATE_COMPLETE')
         before = len(self.sink.events)
         self.collector.poll('heat.stack')
@@ -117,7 +94,7 @@ class CollectorTest(base.RealServicesTestCase):
 
     def test_an_alarm_created_fired_and_deleted_gives_each_change_once(self) -> None:
         client = self.aodh_client
-        alarm_id = self.create_alarm(client, event_alarm('collected'))['alarm_id']
+        alarm_id = self.create_alarm(client, base.event_alarm('collected'))['alarm_id']
         self.wait_for(alarm_id, 'alarm.creation', 'state', 'insufficient data')
         client.put(f'v2/alarms/{alarm_id}/state', json='alarm')
         self.wait_for(alarm_id, 'alarm.state_transition', 'state', 'alarm')
@@ -128,6 +105,5 @@ class CollectorTest(base.RealServicesTestCase):
         self.collector.poll('aodh')
 
         self.assert_each_once(
-            [('alarm.creation', 'insufficient data'), ('alarm.state_transition', 'alarm'),
-             (DELETE_ENTITY, 'alarm')],
+            life_cycles.ALARM_LIFE_CYCLE,
             [(str(e.event_type), e.fields.get('state')) for e in self.about(alarm_id)])

@@ -7,11 +7,6 @@ import json
 from tests.integration import base
 from vitrage_ds.errors import APIError
 
-THREE = base.template({
-    'none': {'type': 'OS::Heat::None'},
-    'random': {'type': 'OS::Heat::RandomString', 'properties': {'length': 8}},
-    'test': {'type': 'OS::Heat::TestResource', 'properties': {'value': 'v1'}},
-})
 #: One resource: Heat 27's engine takes about a second per extra resource.
 ONE = base.template({'test': {'type': 'OS::Heat::TestResource', 'properties': {'value': 'v1'}}})
 CHILD = base.template({'leaf': {'type': 'OS::Heat::None'}},
@@ -27,7 +22,7 @@ class StackLifeCycleTest(base.RealServicesTestCase):
         self.log = self.bus(self.coords.heat_exchange)
 
     def test_create_completes_with_its_three_resources(self) -> None:
-        stack_id = self.create_stack(self.client, 'three', THREE)
+        stack_id = self.create_stack(self.client, 'three', base.THREE)
         stack = self.wait_stack(self.client, 'three', stack_id, 'CREATE_COMPLETE')
         resources = self.client.get(f'stacks/three/{stack_id}/resources')['resources']
         self.assertEqual(
@@ -49,9 +44,7 @@ class StackLifeCycleTest(base.RealServicesTestCase):
         self.assertTrue(end.publisher_id.startswith('orchestration.'), end.publisher_id)
 
     def test_failing_resource_fails_the_stack_with_an_error_notification(self) -> None:
-        failing = base.template({'boom': {'type': 'OS::Heat::TestResource',
-                                          'properties': {'fail': True}}})
-        stack_id = self.create_stack(self.client, 'failing', failing)
+        stack_id = self.create_stack(self.client, 'failing', base.FAILING)
         stack = self.wait_stack(self.client, 'failing', stack_id, 'CREATE_FAILED')
         self.assertIn('boom', stack['stack_status_reason'])
         error = self.stack_note(self.log, stack_id, 'orchestration.stack.create.error')
@@ -76,10 +69,8 @@ class StackLifeCycleTest(base.RealServicesTestCase):
     def test_update_changes_the_template_and_sets_updated_time(self) -> None:
         stack_id = self.create_stack(self.client, 'updated', ONE)
         self.wait_stack(self.client, 'updated', stack_id, 'CREATE_COMPLETE')
-        changed = base.template({'test': {'type': 'OS::Heat::TestResource',
-                                          'properties': {'value': 'v2'}}})  # in place
         resp = self.client.request('PUT', f'stacks/updated/{stack_id}',
-                                   json={'template': changed})
+                                   json={'template': base.UPDATED})  # in place
         self.assertEqual(202, resp.status_code)
         stack = self.wait_stack(self.client, 'updated', stack_id, 'UPDATE_COMPLETE')
         self.assertIsNotNone(stack['updated_time'])

@@ -41,10 +41,7 @@ GROUP = '3d7f0f52-6a0e-4b59-8c5e-2f1f0b6f1c22'
 
 
 def event_alarm(name: str, resource: str = SERVER, **extra: Any) -> dict[str, Any]:
-    return {'name': name, 'type': 'event', 'severity': 'moderate',
-            'event_rule': {'event_type': 'compute.instance.update', 'query': [
-                {'field': 'traits.resource_id', 'op': 'eq', 'type': 'string',
-                 'value': resource}]}, **extra}
+    return base.event_alarm(name, resource, severity='moderate', **extra)
 
 
 def deduced_alarm(name: str, vitrage_id: str) -> dict[str, Any]:

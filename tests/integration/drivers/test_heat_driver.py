@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import fixtures
@@ -19,15 +23,6 @@ from vitrage_ds.drivers.heat import HeatStackDriver
 from vitrage_ds.event import DELETE_ENTITY, Event
 from vitrage_ds.testing import load_plugin
 
-THREE = base.template({
-    'none': {'type': 'OS::Heat::None'},
-    'random': {'type': 'OS::Heat::RandomString', 'properties': {'length': 8}},
-    'test': {'type': 'OS::Heat::TestResource', 'properties': {'value': 'v1'}},
-})
-ONE = base.template({'test': {'type': 'OS::Heat::TestResource',
-                              'properties': {'value': 'v2'}}})
-FAILING = base.template({'boom': {'type': 'OS::Heat::TestResource',
-                                  'properties': {'fail': True}}})
 CHILD = base.template({'leaf': {'type': 'OS::Heat::None'}})
 PARENT = base.template({'child': {'type': 'child.yaml'}})
 
@@ -65,12 +60,13 @@ class HeatDriverTestCase(base.RealServicesTestCase):
 
     def update(self, stack_id: str, name: str) -> None:
         """PUT the one-resource template (Heat answers 202 with a non-JSON body)."""
-        resp = self.client.request('PUT', f'stacks/{name}/{stack_id}', json={'template': ONE})
+        resp = self.client.request('PUT', f'stacks/{name}/{stack_id}',
+                                   json={'template': base.UPDATED})
         self.assertEqual(202, resp.status_code)
 
     def created_in(self, project: str, name: str) -> str:
         client = self.heat(project)
-        stack_id = self.create_stack(client, name, THREE)
+        stack_id = self.create_stack(client, name, base.THREE)
         self.wait_stack(client, name, stack_id, 'CREATE_COMPLETE')
         return stack_id
 
@@ -91,7 +87,7 @@ class PollTest(HeatDriverTestCase):
     def test_default_policy_falls_back_to_the_plain_listing_and_names_the_policy(self) -> None:
         other = self.new_project()
         theirs = self.created_in(other, 'theirs')
-        mine = self.created('mine', THREE)
+        mine = self.created('mine', base.THREE)
 
         events = keyed(self.driver().get_all())
 
@@ -107,7 +103,7 @@ class PollTest(HeatDriverTestCase):
     def test_allowed_global_index_polls_every_project(self) -> None:
         other = self.new_project()
         theirs = self.created_in(other, 'theirs')
-        mine = self.created('mine', THREE)
+        mine = self.created('mine', base.THREE)
 
         events = keyed(self.driver(global_policy=True).get_all())
 
@@ -120,7 +116,7 @@ class PollTest(HeatDriverTestCase):
         self.assertNotIn('stacks:global_index', self.logged.output)
 
     def test_a_stack_event_has_heat_s_values(self) -> None:
-        mine = self.created('valued', THREE, tags='a,b')
+        mine = self.created('valued', base.THREE, tags='a,b')
 
         stack = keyed(self.driver().get_all())[('heat.stack', mine)].fields
 
@@ -131,7 +127,7 @@ class PollTest(HeatDriverTestCase):
         self.assertIsNone(stack['updated_time'])
 
     def test_a_resource_event_has_heat_s_values(self) -> None:
-        mine = self.created('res', THREE)
+        mine = self.created('res', base.THREE)
 
         random = keyed(self.driver().get_all())[('heat.resource', f'{mine}/random')].fields
 
@@ -163,7 +159,7 @@ class PollTest(HeatDriverTestCase):
         self.assertEqual(f'{parent}/child', leaf['parent_resource_id'])
 
     def test_a_failed_stack_is_polled_with_its_failed_resource(self) -> None:
-        failed = self.created('failed', FAILING, status='CREATE_FAILED')
+        failed = self.created('failed', base.FAILING, status='CREATE_FAILED')
 
         events = keyed(self.driver().get_all())
 
@@ -177,7 +173,7 @@ class NotificationTest(HeatDriverTestCase):
 
     def test_create_start_then_end_give_the_stack_then_its_resources(self) -> None:
         driver = self.driver()
-        stack_id = self.created('born', THREE)
+        stack_id = self.created('born', base.THREE)
 
         start = self.handle(driver, self.note(stack_id, 'orchestration.stack.create.start'))
         end = self.handle(driver, self.note(stack_id, 'orchestration.stack.create.end'))
@@ -192,7 +188,7 @@ class NotificationTest(HeatDriverTestCase):
     def test_notified_and_polled_states_agree(self) -> None:
         driver = self.driver()
         driver.get_all()  # as the collector does first: the scope is known
-        stack_id = self.created('agreed', THREE)
+        stack_id = self.created('agreed', base.THREE)
         notified = keyed(self.handle(driver, self.note(stack_id,
                                                        'orchestration.stack.create.end')))
 
@@ -206,7 +202,7 @@ class NotificationTest(HeatDriverTestCase):
 
     def test_update_end_gives_the_new_resources(self) -> None:
         driver = self.driver()
-        stack_id = self.created('changed', THREE)
+        stack_id = self.created('changed', base.THREE)
         self.update(stack_id, 'changed')
         self.wait_stack(self.client, 'changed', stack_id, 'UPDATE_COMPLETE')
 
@@ -219,7 +215,7 @@ class NotificationTest(HeatDriverTestCase):
 
     def test_suspend_and_resume_are_stack_states(self) -> None:
         driver = self.driver()
-        stack_id = self.created('paused', THREE)
+        stack_id = self.created('paused', base.THREE)
         self.client.post(f'stacks/paused/{stack_id}/actions', json={'suspend': None})
         self.wait_stack(self.client, 'paused', stack_id, 'SUSPEND_COMPLETE')
         suspended = self.handle(driver, self.note(stack_id, 'orchestration.stack.suspend.end'))
@@ -234,7 +230,7 @@ class NotificationTest(HeatDriverTestCase):
 
     def test_a_failed_create_is_an_error_with_the_failed_resource(self) -> None:
         driver = self.driver()
-        stack_id = self.created('broken', FAILING, status='CREATE_FAILED')
+        stack_id = self.created('broken', base.FAILING, status='CREATE_FAILED')
         note = self.note(stack_id, 'orchestration.stack.create.error')
 
         events = keyed(self.handle(driver, note))
@@ -246,7 +242,7 @@ class NotificationTest(HeatDriverTestCase):
 
     def test_delete_start_and_end_are_deletes(self) -> None:
         driver = self.driver()
-        stack_id = self.created('doomed', THREE)
+        stack_id = self.created('doomed', base.THREE)
         self.client.delete(f'stacks/doomed/{stack_id}')
 
         start = self.handle(driver, self.note(stack_id, 'orchestration.stack.delete.start'))
@@ -277,7 +273,7 @@ class NotificationTest(HeatDriverTestCase):
         driver = self.driver()
         driver.get_all()
         other = self.new_project()
-        theirs = self.create_stack(self.heat(other), 'theirs', THREE)
+        theirs = self.create_stack(self.heat(other), 'theirs', base.THREE)
 
         events = self.handle(driver, self.note(theirs, 'orchestration.stack.create.end'))
 
@@ -289,7 +285,7 @@ class NotificationTest(HeatDriverTestCase):
         driver = self.driver(global_policy=True)
         driver.get_all()
         other = self.new_project()
-        theirs = self.create_stack(self.heat(other), 'theirs', THREE)
+        theirs = self.create_stack(self.heat(other), 'theirs', base.THREE)
 
         events = self.handle(driver, self.note(theirs, 'orchestration.stack.create.end'))
 
@@ -303,7 +299,7 @@ class NotificationLogTest(HeatDriverTestCase):
 
     def test_every_notification_of_a_life_cycle_maps_without_a_drop(self) -> None:
         driver = self.driver()
-        stack_id = self.created('cycle', THREE)
+        stack_id = self.created('cycle', base.THREE)
         self.update(stack_id, 'cycle')
         self.wait_stack(self.client, 'cycle', stack_id, 'UPDATE_COMPLETE')
         self.client.delete(f'stacks/cycle/{stack_id}')
@@ -320,3 +316,34 @@ class NotificationLogTest(HeatDriverTestCase):
         self.assertTrue(all(events for events in mapped))
         self.assertTrue(all(driver.handles(n.event_type) for n in ours))
 
+
+
+class CommandLineTest(HeatDriverTestCase):
+    """``vitrage-ds poll heat.stack`` with a clouds.yaml cloud (``auth_type: none``)."""
+
+    def test_poll_prints_the_stacks_and_resources_of_every_project(self) -> None:
+        other = self.new_project()
+        theirs = self.created_in(other, 'cli-theirs')
+        mine = self.created('cli-mine', base.THREE)
+        work = Path(self.useFixture(fixtures.TempDir()).path)
+        (work / 'clouds.yaml').write_text(
+            'clouds:\n  real-heat:\n    auth_type: none\n'
+            '    orchestration_endpoint_override: '
+            f'{self.coords.heat_endpoint(self.project, global_policy=True)}\n')
+        headers = ','.join(f'{k}:{v}' for k, v in self.coords.headers(self.project).items())
+        (work / 'vitrage-ds.conf').write_text(f'[http]\nheaders = {headers}\n')
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / 'vitrage-ds'),
+             '--config-file', str(work / 'vitrage-ds.conf'), '--os-cloud', 'real-heat',
+             'poll', 'heat.stack', '-f', 'json'],
+            env=dict(os.environ, OS_CLIENT_CONFIG_FILE=str(work / 'clouds.yaml')),
+            capture_output=True, text=True, timeout=120)
+        self.assertEqual(0, done.returncode, done.stderr)
+        rows = {(row['vitrage_entity_type'], row['vitrage_ds_entity_id']): row
+                for row in json.loads(done.stdout)}
+        self.assertEqual((self.project, other, 'all_projects'),
+                         (rows['heat.stack', mine]['user_project_id'],
+                          rows['heat.stack', theirs]['user_project_id'],
+                          rows['heat.stack', theirs]['scope']))
+        self.assertEqual('OS::Heat::RandomString',
+                         rows['heat.resource', f'{theirs}/random']['resource_type'])

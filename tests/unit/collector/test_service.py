@@ -84,13 +84,15 @@ class TestPolls(_Base):
         collector.poll('scripted')
         self.assertEqual([Action.INIT_SNAPSHOT], [e.action for e in self.sink.events])
 
-    def test_objects_that_are_not_events_are_dropped(self) -> None:
+    def test_objects_that_are_not_events_fail_the_poll(self) -> None:
+        # A garbled snapshot must not read as deletions of what it lacks.
         driver = self.driver()
-        driver.script([entity('a'), 'junk'])  # type: ignore[list-item]
+        driver.script([entity('a')], [entity('b'), 'junk'])  # type: ignore[list-item]
         collector = self.collector(driver)
         collector.poll('scripted')
+        error = self.assertRaises(BackendError, collector.poll, 'scripted')
+        self.assertIn('not events', str(error))
         self.assertEqual(['a'], ids(self.sink.events))
-        self.assertIn('not events', self.log.output)
 
 
 class TestNotifications(_Base):

@@ -22,7 +22,7 @@ from vitrage_ds_example.server import WidgetServer
 
 from vitrage_ds.bus import Publisher, get_transport
 from vitrage_ds.config import new_config
-from vitrage_ds.testing import RabbitVhost
+from vitrage_ds.testing import RabbitVhost, wait_until
 
 DEADLINE = 60.0
 MESSAGES = 3000
@@ -115,13 +115,6 @@ poll_interval = 3600
         return [line['vitrage_ds_entity_id'] for line in self.lines()
                 if line['vitrage_datasource_action'] == 'update']
 
-    def wait_for(self, predicate: Any, what: str) -> None:
-        deadline = time.monotonic() + DEADLINE
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise AssertionError(f'timed out waiting for {what}')
-            time.sleep(0.05)
-
     def publish(self, count: int) -> list[str]:
         publisher = Publisher(self.transport, topic='notifications', exchange='widgets',
                               publisher_id='widget.host')
@@ -138,7 +131,7 @@ poll_interval = 3600
         sent = self.publish(MESSAGES)
 
         busy = self.start('busy')  # takes the backlog: many messages in flight
-        self.wait_for(lambda: len(self.updates()) >= 100, 'the first deliveries')
+        wait_until(lambda: len(self.updates()) >= 100, 'the first deliveries', DEADLINE, 0.05)
         self.assertEqual(0, busy.terminate(), busy.log())
         after_sigterm = len(self.updates())
         self.assertLess(after_sigterm, MESSAGES, 'nothing was left in flight: the test '
@@ -146,7 +139,7 @@ poll_interval = 3600
         self.assertIn('collector stopped', busy.log())
 
         rest = self.start('rest')
-        self.wait_for(lambda: set(self.updates()) >= set(sent), 'every message')
+        wait_until(lambda: set(self.updates()) >= set(sent), 'every message', DEADLINE, 0.05)
         self.assertEqual(0, rest.terminate(), rest.log())
 
         delivered = self.updates()
@@ -155,7 +148,7 @@ poll_interval = 3600
 
     def test_sigterm_exits_zero_and_closes_the_sink(self) -> None:
         process = self.start('quiet')
-        self.wait_for(lambda: len(self.lines()) >= 3, 'the init snapshot')
+        wait_until(lambda: len(self.lines()) >= 3, 'the init snapshot', DEADLINE, 0.05)
         self.assertEqual(0, process.terminate(), process.log())
         self.assertEqual(['init_snapshot'] * 3,
                          [line['vitrage_datasource_action'] for line in self.lines()])

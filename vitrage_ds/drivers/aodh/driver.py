@@ -87,6 +87,7 @@ class AodhDriver(Driver):
         self._client: Client | None = None
         self._lock = threading.Lock()
         self._unknown_types: set[str] = set()
+        self._own_project: str | None = None
 
     # -- polling ---------------------------------------------------------
 
@@ -119,8 +120,34 @@ class AodhDriver(Driver):
             why = _FORBIDDEN_ALL if self.conf.all_projects else _FORBIDDEN_OWN
             detail = f'{exc.detail}; {why}' if exc.detail else why
             raise APIError(exc.method, exc.url, exc.status, detail) from exc
+        if not self.conf.all_projects:
+            projects = {a.get('project_id') for a in alarms} - {None}
+            if len(projects) == 1:
+                self._own_project = str(projects.pop())
         return [self._event(alarm, Action.SNAPSHOT, None,
                             alarm_version(alarm, observed)) for alarm in alarms]
+
+    def _foreign(self, project_id: object) -> bool:
+        """Whether an alarm of ``project_id`` lies outside what polls see.
+
+        With ``all_projects = false`` a poll lists the credentials' project
+        only; an event about another project's alarm would be deleted again
+        by the next poll, so it must not be emitted. The own project comes
+        from the token, else the noauth ``X-Project-Id`` header, else the
+        alarms of the last poll; while it is unknown nothing is dropped.
+        """
+        if self.conf.all_projects or not project_id:
+            return False
+        own = self._own_project
+        if own is None:
+            client = self.client
+            try:
+                own = client.session.get_project_id()
+            except Exception:  # no token yet: the header or the next poll tells
+                own = None
+            own = own or client.headers.get('X-Project-Id')
+            self._own_project = own
+        return own is not None and project_id != own
 
     # -- notifications ---------------------------------------------------
 
@@ -152,6 +179,11 @@ class AodhDriver(Driver):
         known = None
         if not change.standalone and lookup is not None:
             known = lookup(ENTITY_TYPE, change.alarm_id)
+        if self._foreign(change.project_id or (known or {}).get('project_id')):
+            LOG.debug('Aodh notification %s for alarm %s of another project '
+                      'ignored: all_projects is false', change.event_type,
+                      change.alarm_id)
+            return []
         if change.event_type == 'alarm.deletion':
             alarm = apply_change(change, known)
             # A deletion outranks every state of the alarm: without Aodh's
@@ -160,7 +192,7 @@ class AodhDriver(Driver):
             return [self._event(alarm, Action.UPDATE, DELETE_ENTITY, version)]
         if known is None and not change.standalone:
             fetched = self._fetch(change)
-            if fetched is None:
+            if fetched is None or self._foreign(fetched.get('project_id')):
                 return []
             return [self._event(fetched, Action.UPDATE, change.event_type,
                                 alarm_version(fetched, observed))]

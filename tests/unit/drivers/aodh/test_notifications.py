@@ -330,3 +330,43 @@ class TestNotifiedRulesMatchPolledRules(_NotificationTest):
         event = self.one('alarm.creation', payload)
         self.assertEqual(alarm_fields(body), dict(event.fields))
         self.assertNotIn('scope_to_project', event.fields['prometheus_rule'])
+
+
+class TestOwnProjectScope(_NotificationTest):
+    """With ``all_projects = false`` polls see one project: so do notifications."""
+
+    def own_project_driver(self) -> Any:
+        return make_driver(all_projects=False)
+
+    def creation_in(self, project_id: str) -> dict[str, Any]:
+        return samples.creation(samples.alarm('event', 1, project_id=project_id))
+
+    def test_another_projects_alarm_is_ignored(self) -> None:
+        driver = self.own_project_driver()
+        self.serve_pages([samples.alarm('event', 2)], page_size=1000)
+        driver.get_all()  # learns the own project: PROJECT_A
+
+        events = driver.handle_notification(
+            'alarm.creation', self.creation_in(samples.PROJECT_B), samples.METADATA, knowing())
+
+        self.assertEqual([], events)
+
+    def test_the_own_projects_alarm_is_kept(self) -> None:
+        driver = self.own_project_driver()
+        self.serve_pages([samples.alarm('event', 2)], page_size=1000)
+        driver.get_all()
+
+        events = driver.handle_notification(
+            'alarm.creation', self.creation_in(samples.PROJECT_A), samples.METADATA, knowing())
+
+        self.assertEqual([samples.alarm_id(1)], [e.entity_id for e in events])
+
+    def test_every_project_is_kept_when_polls_list_every_project(self) -> None:
+        driver = make_driver()
+        self.serve_pages([samples.alarm('event', 2)], page_size=1000)
+        driver.get_all()
+
+        events = driver.handle_notification(
+            'alarm.creation', self.creation_in(samples.PROJECT_B), samples.METADATA, knowing())
+
+        self.assertEqual(1, len(events))

@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -18,8 +20,13 @@ from vitrage_ds.errors import BackendError
 from vitrage_ds.testing.cloud import EmulatedCloud
 from vitrage_ds.testing.cloud.heat import StackRecord
 from vitrage_ds.testing.cloud.heat_extra import RESOURCE_TYPES, extras_of, nested_tree
+from vitrage_ds.testing.cloud.server import Request, Response, Route
 
 VITRAGE_DS = str(Path(sys.executable).parent / 'vitrage-ds')
+#: Deadlock guard only; nothing waits this long when the bound holds.
+GUARD = 10.0
+#: How long the calls in flight are held together.
+HOLD = 0.1
 
 
 class TablesOnEmulatedHeat(testtools.TestCase):
@@ -258,7 +265,7 @@ class TestEveryTable(TablesOnEmulatedHeat):
 
     def test_paging_the_listing_reads_the_same_stacks(self) -> None:
         conf = self.cloud.make_conf('password', http={'retries': 0},
-                                    **{'driver.heat.stack': {'page_size': 7}})
+                                    overrides={'driver.heat.stack': {'page_size': 7}})
         rows = HeatTables.from_config(conf).fetch(['stacks'])['stacks'].rows
         self.assertEqual({s.id for s in self.listed()}, {row[0] for row in rows})
         self.assertEqual(len(self.listed()) // 7 + 1, self.routes()['heat.stacks.list'])
@@ -269,6 +276,93 @@ class TestEveryTable(TablesOnEmulatedHeat):
         rows = self.rows('stacks')
         self.assertEqual({s.id for s in self.listed()}, {r['id'] for r in rows})
         self.assertIn('stacks:global_index', logs.output)
+
+
+class TestOnlyWhatIsAsked(TablesOnEmulatedHeat):
+
+    def test_each_table_alone_makes_only_the_calls_it_needs(self) -> None:
+        live = len(self.live())
+        resources = sum(len(self.cloud.heat.resources(s)) for s in self.live())
+        listing = {'heat.stacks.list': 1}
+        per_stack = {'heat.resources.list': live}
+        software = {'heat.software_deployments.list': 1}
+        expected = {
+            'stacks': listing, 'stack_tags': listing, 'stack_links': listing,
+            'resources': {**listing, **per_stack}, 'resource_links': {**listing, **per_stack},
+            'resource_data': {**listing, **per_stack},
+            'resource_metadata': {**listing, **per_stack,
+                                  'heat.resources.metadata': resources},
+            'resource_types': {'heat.resource_types.list': 1},
+            'events': {**listing, 'heat.events.list': 2 * live},  # an empty page ends each
+            'outputs': {**listing, 'heat.stacks.show': live},
+            'snapshots': {**listing, 'heat.snapshots.list': live},
+            'templates': {**listing, 'heat.stacks.template': live},
+            'software_configs': {'heat.software_configs.list': 2,
+                                 'heat.software_configs.show': len(self.extras.configs())},
+            'software_deployments': software, 'software_deployment_outputs': software,
+            'software_deployment_inputs': software,
+        }
+        self.assertEqual(list(TABLES), list(expected))
+        made = {}
+        for table in TABLES:
+            self.cloud.requests.clear()
+            self.fetch(table)
+            made[table] = dict(self.routes())
+        self.assertEqual(expected, made)
+
+
+class _InFlight:
+    """Wraps one emulated route: each request waits until ``parties`` are in
+    flight together, then a moment more (a call beyond the bound, sent
+    with them, arrives meanwhile); the most ever in flight is counted."""
+
+    def __init__(self, cloud: EmulatedCloud, route_name: str, parties: int) -> None:
+        (route,) = [r for r in cloud.heat_service.routes if r.name == route_name]
+        self._route = route
+        self._barrier = threading.Barrier(parties, timeout=GUARD)
+        self._lock = threading.Lock()
+        self.now = self.most = 0
+        cloud.heat_service.routes.insert(0, Route(route.name, route.method, route.pattern,
+                                                  self._handle))
+
+    def _handle(self, request: Request) -> Response:
+        with self._lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        try:
+            self._barrier.wait()
+            time.sleep(HOLD)
+            return self._route.handler(request)
+        finally:
+            with self._lock:
+                self.now -= 1
+
+
+class TestBounds(testtools.TestCase):
+    """The calls are bounded like the driver's: its max_concurrency and page_size."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.cloud = self.useFixture(EmulatedCloud(seed=12, global_index_allowed=True))
+        self.cloud.heat.populate(12, 2)
+
+    def engine(self, **options: Any) -> HeatTables:
+        conf = self.cloud.make_conf('password', http={'retries': 0, 'max_concurrency': 10},
+                                    overrides={'driver.heat.stack': options})
+        return HeatTables.from_config(conf)
+
+    def test_per_stack_calls_reach_the_driver_s_max_concurrency_never_more(self) -> None:
+        in_flight = _InFlight(self.cloud, 'heat.resources.list', 3)
+        rows = self.engine(max_concurrency=3).fetch(['resources'])['resources'].rows
+        self.assertEqual((24, 3), (len(rows), in_flight.most))
+        self.assertEqual({'heat.stacks.list': 1, 'heat.resources.list': 12}, dict(Counter(
+            r.route for r in self.cloud.requests.filter(service='orchestration'))))
+
+    def test_the_listing_pages_by_the_driver_s_page_size(self) -> None:
+        self.engine(page_size=5).fetch(['stacks'])
+        self.assertEqual([('global_tenant', 'true'), ('show_nested', 'true'), ('limit', '5')],
+                         list(self.cloud.requests.filter('heat.stacks.list')[0].params))
+        self.assertEqual(3, self.cloud.requests.count('heat.stacks.list'))
 
 
 class TestScale(testtools.TestCase):

@@ -12,10 +12,16 @@ stacks or alarms.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import fixtures
 import testtools
 
 from vitrage_ds import testing
@@ -82,6 +88,30 @@ class RealServicesTestCase(testtools.TestCase):
             (:attr:`~vitrage_ds.testing.real.Coordinates.aodh_composite_url`).
         """
         return self.real.aodh_client(project, roles=roles, composite=composite)
+
+    def poll_command(self, driver: str, project: str,
+                     **cloud: str) -> list[dict[str, Any]]:
+        """The rows of ``vitrage-ds --os-cloud real poll DRIVER -f json``, as ``project``.
+
+        The clouds.yaml cloud ``real`` has ``auth_type: none`` and the keys
+        ``cloud`` gives (an endpoint override); ``project``'s identity
+        headers come from a configuration file. The command must succeed.
+        """
+        work = Path(self.useFixture(fixtures.TempDir()).path)
+        (work / 'clouds.yaml').write_text(
+            'clouds:\n  real:\n    auth_type: none\n'
+            + ''.join(f'    {key}: {value}\n' for key, value in cloud.items()))
+        headers = ','.join(f'{k}:{v}' for k, v in self.coords.headers(project).items())
+        (work / 'vitrage-ds.conf').write_text(f'[http]\nheaders = {headers}\n')
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / 'vitrage-ds'),
+             '--config-file', str(work / 'vitrage-ds.conf'), '--os-cloud', 'real',
+             'poll', driver, '-f', 'json'],
+            env=dict(os.environ, OS_CLIENT_CONFIG_FILE=str(work / 'clouds.yaml')),
+            capture_output=True, text=True, timeout=120, check=False)
+        self.assertEqual(0, done.returncode, done.stderr)
+        rows: list[dict[str, Any]] = json.loads(done.stdout)
+        return rows
 
     def bus(self, *exchanges: str) -> NotificationLog:
         """Every notification on ``exchanges`` (default: Heat's and Aodh's) from now on."""

@@ -12,12 +12,10 @@ fed an event in Ceilometer's format (:class:`AodhListener`).
 from __future__ import annotations
 
 import datetime
-import json
 import logging
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.parse
 import uuid
@@ -389,20 +387,8 @@ class CommandLineTest(AodhDriverTestCase):
         other = self.new_project()
         mine = self.create_alarm(self.client, member_health_alarm('cli-mine'))
         theirs = self.create_alarm(self.aodh(other), prometheus_alarm('cli-theirs'))
-        work = Path(self.useFixture(fixtures.TempDir()).path)
-        (work / 'clouds.yaml').write_text(
-            'clouds:\n  real-aodh:\n    auth_type: none\n'
-            f'    alarming_endpoint_override: {self.coords.aodh_url}\n')
-        headers = ','.join(f'{k}:{v}' for k, v in self.coords.headers(self.project).items())
-        (work / 'vitrage-ds.conf').write_text(f'[http]\nheaders = {headers}\n')
-        done = subprocess.run(
-            [str(Path(sys.executable).parent / 'vitrage-ds'),
-             '--config-file', str(work / 'vitrage-ds.conf'), '--os-cloud', 'real-aodh',
-             'poll', 'aodh', '-f', 'json'],
-            env=dict(os.environ, OS_CLIENT_CONFIG_FILE=str(work / 'clouds.yaml')),
-            capture_output=True, text=True, timeout=120)
-        self.assertEqual(0, done.returncode, done.stderr)
-        rows = {row['alarm_id']: row for row in json.loads(done.stdout)}
+        rows = {row['alarm_id']: row for row in self.poll_command(
+            'aodh', self.project, alarming_endpoint_override=self.coords.aodh_url)}
         self.assertEqual((GROUP, self.project),
                          (rows[mine['alarm_id']]['resource_id'],
                           rows[mine['alarm_id']]['project_id']))

@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
-import sys
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import fixtures
@@ -325,22 +321,10 @@ class CommandLineTest(HeatDriverTestCase):
         other = self.new_project()
         theirs = self.created_in(other, 'cli-theirs')
         mine = self.created('cli-mine', base.THREE)
-        work = Path(self.useFixture(fixtures.TempDir()).path)
-        (work / 'clouds.yaml').write_text(
-            'clouds:\n  real-heat:\n    auth_type: none\n'
-            '    orchestration_endpoint_override: '
-            f'{self.coords.heat_endpoint(self.project, global_policy=True)}\n')
-        headers = ','.join(f'{k}:{v}' for k, v in self.coords.headers(self.project).items())
-        (work / 'vitrage-ds.conf').write_text(f'[http]\nheaders = {headers}\n')
-        done = subprocess.run(
-            [str(Path(sys.executable).parent / 'vitrage-ds'),
-             '--config-file', str(work / 'vitrage-ds.conf'), '--os-cloud', 'real-heat',
-             'poll', 'heat.stack', '-f', 'json'],
-            env=dict(os.environ, OS_CLIENT_CONFIG_FILE=str(work / 'clouds.yaml')),
-            capture_output=True, text=True, timeout=120)
-        self.assertEqual(0, done.returncode, done.stderr)
+        endpoint = self.coords.heat_endpoint(self.project, global_policy=True)
         rows = {(row['vitrage_entity_type'], row['vitrage_ds_entity_id']): row
-                for row in json.loads(done.stdout)}
+                for row in self.poll_command('heat.stack', self.project,
+                                             orchestration_endpoint_override=endpoint)}
         self.assertEqual((self.project, other, 'all_projects'),
                          (rows['heat.stack', mine]['user_project_id'],
                           rows['heat.stack', theirs]['user_project_id'],

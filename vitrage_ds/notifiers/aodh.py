@@ -105,6 +105,9 @@ _ATTEMPTS = 3
 # Repairs of one write before the verifier gives up on it (someone keeps
 # writing older states: not another notifier process, which would stop).
 _MAX_REPAIRS = 3
+# Rounds close() tries again (verify_interval apart) after its deadline
+# when the last one failed.
+_CLOSE_RETRIES = 3
 
 
 class _Known(NamedTuple):
@@ -478,20 +481,22 @@ class AodhNotifier(NotifierPlugin):
         if self._background and (self._thread is None or not self._thread.is_alive()):
             self._start_verifier()
 
-    def verify(self) -> None:
+    def verify(self) -> bool:
         """Run one verification round now, over the writes that are due.
 
         Never raises: a round that fails is logged and the next one tries
         again.
-        """
-        self._verify(everything=False)
 
-    def _verify(self, *, everything: bool) -> None:
+        :returns: whether the round completed (or had nothing to do).
+        """
+        return self._verify(everything=False)
+
+    def _verify(self, *, everything: bool) -> bool:
         with self._round_lock:
             started = self._clock()
             entries = self._watch.entries() if everything else self._watch.due(started)
             if not entries:
-                return
+                return True
             try:
                 listed, complete = self._listing({e.aodh_name for e in entries})
                 if complete:
@@ -503,8 +508,11 @@ class AodhNotifier(NotifierPlugin):
             except BackendError as exc:
                 LOG.warning('verifying the Aodh alarms this process wrote failed, '
                             'will try again: %s', exc)
+                return False
             except Exception:  # a bug must not kill the verifier
                 LOG.exception('verifying the Aodh alarms this process wrote failed')
+                return False
+            return True
 
     def _listing(self, names: set[str]) -> tuple[dict[str, list[AlarmRecord]], bool]:
         """The alarms named ``names``, by name; whether every event alarm is there.
@@ -673,29 +681,34 @@ class AodhNotifier(NotifierPlugin):
         """Stop the verifier after the final checks of every write.
 
         Checks every watched write at once, then waits until the last final
-        check is due (at most ``reorder_window + 2 * verify_interval``) and
+        check is due, at most ``reorder_window + 2 * verify_interval``, and
         checks again, so that a draining service leaves its alarms settled.
-        What is still unverified then (Aodh unreachable, or messages dated
-        ahead of this host's clock) is logged and forgotten. Idempotent; a
-        later ``notify`` starts a new verifier.
+        A failed round is tried again every ``verify_interval``, at most
+        three times past that deadline. What is still unverified then (Aodh
+        failing, or messages dated ahead of this host's clock) is logged and
+        forgotten. Idempotent; a later ``notify`` starts a new verifier.
         """
         self._stop_verifier()
         if not len(self._watch):
             return
         deadline = self._clock() + self._window + 2 * self._interval
-        self._verify(everything=True)
+        completed = self._verify(everything=True)
         while len(self._watch):
             now = self._clock()
-            if now >= deadline:
+            if now >= deadline and (completed or
+                                    now >= deadline + _CLOSE_RETRIES * self._interval):
                 left = self._watch.clear()
-                LOG.warning('closing with %d Aodh alarms written and not verified '
-                            'after their final check was due (deduced alarms %s)',
-                            len(left), ', '.join(e.vitrage_id for e in left[:10]))
+                LOG.warning('closing with %d Aodh alarms written whose final check '
+                            'could not be made (Aodh failing, or messages dated ahead '
+                            'of this host\'s clock): deduced alarms %s', len(left),
+                            ', '.join(e.vitrage_id for e in left[:10]))
                 return
             latest = self._watch.latest_final_check() or now
-            wake_at = latest if latest > now else now + self._interval
-            self._sleep(min(wake_at, deadline) - now)
-            self._verify(everything=True)
+            # Soon after a failed round, or a repair to check again.
+            wake_at = (min(latest, deadline) if completed and latest > now
+                       else now + self._interval)
+            self._sleep(wake_at - now)
+            completed = self._verify(everything=True)
 
 
 def _alarm_path(the_id: str) -> str:

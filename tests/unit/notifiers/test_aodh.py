@@ -858,7 +858,21 @@ class AodhVerificationTest(_AodhCallsTest):
         plugin.close()
 
         self.assertEqual(parse(NOW) + WINDOW + 2 * INTERVAL, self.clock.time())
-        self.assertIn('closing with 1 Aodh alarms written and not verified', self.logs.output)
+        self.assertIn('closing with 1 Aodh alarms written whose final check could not be '
+                      'made', self.logs.output)
+
+    def test_close_tries_a_failed_final_round_again(self) -> None:
+        plugin = self.plugin()
+        self.written(plugin)
+        ok = mirror(state='ok', kind='deactivate', at=T3)
+        self.http.get(by_name(), [{'json': [ok]}, {'status_code': 503},
+                                  {'status_code': 503}, {'json': [ok]}], complete_qs=True)
+
+        plugin.close()
+
+        self.assertEqual([('GET', by_name())] * 4, self.calls())
+        self.assertEqual([9.0, 1.0, 1.0], self.clock.slept)  # to 12:00:14, then retries
+        self.assertNotIn('closing with', self.logs.output)
 
     def test_a_background_thread_verifies_and_close_stops_it(self) -> None:
         clock = self.clock

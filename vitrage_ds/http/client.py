@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import email.utils
 import json as jsonlib
@@ -346,7 +345,8 @@ class Client:
     def paginate_marker(self, path: str, id_key: str,
                         params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
                         limit: int = 1000, key: str | None = None,
-                        short_page_ends: bool = False) -> Iterator[dict[str, Any]]:
+                        short_page_ends: bool = False,
+                        prefetch: bool = False) -> Iterator[dict[str, Any]]:
         """Yield the items of a listing that pages by ``limit``/``marker`` (Aodh).
 
         Asks for ``limit`` items at a time, passing the last item's
@@ -354,35 +354,59 @@ class Client:
         A short page does not end the listing: a service (or a proxy) that
         caps ``limit`` below what was asked would otherwise cut it short,
         and a shorter listing reads as deletions. That costs one request.
+        Each page is checked whole before any of its items is yielded.
 
         :param short_page_ends: end on a page shorter than ``limit``; only
             for small filtered lookups (e.g. by name) that a service cap
             cannot cut short, to save that request.
-
+        :param prefetch: ask for the next page (on a thread of its own) as
+            soon as a page has been checked, while the caller works on its
+            items, so the service's time and the caller's overlap. The calls
+            made are the same; if the caller stops early, the request in
+            flight is waited for (and its answer dropped) before the
+            generator closes, so nothing runs on afterwards.
         :param key: the body key holding the list, or ``None`` when the body
             is the list itself.
         :raises PageLoopError: a page starts with an item already seen.
         """
         base = list(params.items() if isinstance(params, Mapping) else (params or []))
-        marker: str | None = None
         seen: set[Any] = set()
-        while True:
+
+        def fetch(marker: str | None) -> Any:
             query = [*base, ('limit', limit)]
             if marker is not None:
                 query.append(('marker', marker))
-            body = self.get(path, params=query)
-            items = _items(body, key, 'GET', self.url(path))
-            for item in items:
-                if not isinstance(item, dict) or not isinstance(item.get(id_key), (str, int)):
-                    raise MalformedResponse('GET', safe_url(self.url(path)),
-                                            f'an item has no usable {id_key!r}')
-                if item[id_key] in seen:
-                    raise PageLoopError(safe_url(self.url(path)), str(marker))
-                seen.add(item[id_key])
-                yield item
-            if not items or (short_page_ends and len(items) < limit):
-                return
-            marker = items[-1][id_key]
+            return self.get(path, params=query)
+
+        marker: str | None = None
+        ahead: _Background | None = None
+        try:
+            body = fetch(None)
+            while True:
+                items = _items(body, key, 'GET', self.url(path))
+                for item in items:
+                    if not isinstance(item, dict) or not isinstance(item.get(id_key),
+                                                                    (str, int)):
+                        raise MalformedResponse('GET', safe_url(self.url(path)),
+                                                f'an item has no usable {id_key!r}')
+                    if item[id_key] in seen:
+                        raise PageLoopError(safe_url(self.url(path)), str(marker))
+                    seen.add(item[id_key])
+                more = bool(items) and not (short_page_ends and len(items) < limit)
+                if more:
+                    marker = items[-1][id_key]
+                    if prefetch:
+                        ahead = _Background(fetch, marker)
+                yield from items
+                if not more:
+                    return
+                if ahead is not None:
+                    body, ahead = ahead.result(), None
+                else:
+                    body = fetch(marker)
+        finally:
+            if ahead is not None:
+                ahead.wait()
 
     # -- fan-out ---------------------------------------------------------
 
@@ -404,46 +428,66 @@ class Client:
         width = min(self.max_concurrency, len(work))
         if width <= 1:
             return [fn(item) for item in work]
-        failed = threading.Event()
+        # ``width`` threads each take the next item until none is left or a
+        # call failed: no future or wait per item, which cost as much CPU as
+        # the calls' own bookkeeping when thousands of short calls fan out.
+        results: list[Any] = [None] * len(work)
+        errors: list[BaseException] = []
+        lock = threading.Lock()
+        taken = iter(range(len(work)))
 
-        def guarded(item: T) -> R:
-            if failed.is_set():  # queued before the failure was seen: skip
-                raise _Skipped()
-            try:
-                return fn(item)
-            except BaseException:
-                failed.set()
-                raise
-
-        results: dict[int, R] = {}
-        first_error: BaseException | None = None
-        with concurrent.futures.ThreadPoolExecutor(
-                max_workers=width, thread_name_prefix='vitrage_ds-fanout') as pool:
-            pending: dict[concurrent.futures.Future[R], int] = {}
-            next_index = 0
+        def worker() -> None:
             while True:
-                while (not failed.is_set() and next_index < len(work)
-                       and len(pending) < width):
-                    pending[pool.submit(guarded, work[next_index])] = next_index
-                    next_index += 1
-                if not pending:
-                    break
-                done, _ = concurrent.futures.wait(
-                    pending, return_when=concurrent.futures.FIRST_COMPLETED)
-                for future in sorted(done, key=pending.__getitem__):
-                    index = pending.pop(future)
-                    exc = future.exception()
-                    if exc is None:
-                        results[index] = future.result()
-                    elif first_error is None and not isinstance(exc, _Skipped):
-                        first_error = exc
-        if first_error is not None:
-            raise first_error
-        return [results[index] for index in range(len(work))]
+                with lock:
+                    if errors:
+                        return
+                    index = next(taken, None)
+                if index is None:
+                    return
+                try:
+                    results[index] = fn(work[index])
+                except BaseException as exc:
+                    with lock:
+                        errors.append(exc)
+                    return
+
+        threads = [threading.Thread(target=worker, name=f'vitrage_ds-fanout-{n}')
+                   for n in range(width)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
+        return results
 
 
-class _Skipped(Exception):
-    """A fan-out call not started because another one had failed."""
+class _Background:
+    """One call on a thread of its own; :meth:`result` waits for it."""
+
+    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn, args),
+                                        name='vitrage_ds-prefetch', daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        try:
+            self._value = fn(*args)
+        except BaseException as exc:  # handed to whoever asks for the result
+            self._error = exc
+
+    def wait(self) -> None:
+        """Block until the call is over, whatever it gave."""
+        self._thread.join()
+
+    def result(self) -> Any:
+        """The call's value, or raise its exception."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def _items(body: Any, key: str | None, method: str, url: str) -> list[Any]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 from vitrage_ds.errors import APIError, MalformedResponse, PageLoopError
 from tests.unit.http.base import AODH, HEAT, TOKENS, HTTPTestCase
 
@@ -180,3 +183,64 @@ class MarkerPagingTest(HTTPTestCase):
         self.http.get(f'{AODH}/v2/alarms', json=[{'name': 'x'}])
         self.assertRaises(MalformedResponse, list,
                           self.client(AODH).paginate_marker('v2/alarms', 'alarm_id'))
+
+
+class MarkerPrefetchTest(HTTPTestCase):
+    """``prefetch=True``: the next page is asked for while the caller works."""
+
+    def _pages(self) -> None:
+        self.http.get(f'{AODH}/v2/alarms', [
+            {'json': [{'alarm_id': 'a'}, {'alarm_id': 'b'}]},
+            {'json': [{'alarm_id': 'c'}]},
+            {'json': []},
+        ])
+
+    def test_the_calls_are_the_same_as_without_prefetch(self) -> None:
+        self._pages()
+        alarms = list(self.client(AODH).paginate_marker('v2/alarms', 'alarm_id', limit=2,
+                                                        prefetch=True))
+        self.assertEqual(['a', 'b', 'c'], [a['alarm_id'] for a in alarms])
+        self.assert_calls([('POST', TOKENS),
+                           ('GET', f'{AODH}/v2/alarms?limit=2'),
+                           ('GET', f'{AODH}/v2/alarms?limit=2&marker=b'),
+                           ('GET', f'{AODH}/v2/alarms?limit=2&marker=c')])
+
+    def test_the_next_page_is_asked_for_before_the_first_is_consumed(self) -> None:
+        second_asked = threading.Event()
+
+        def second(request: Any, context: Any) -> list[dict[str, str]]:
+            second_asked.set()
+            return []
+
+        self.http.get(f'{AODH}/v2/alarms', [
+            {'json': [{'alarm_id': 'a'}, {'alarm_id': 'b'}]}, {'json': second}])
+        pages = self.client(AODH).paginate_marker('v2/alarms', 'alarm_id', limit=2,
+                                                  prefetch=True)
+
+        first = next(pages)
+
+        self.assertEqual('a', first['alarm_id'])
+        self.assertTrue(second_asked.wait(10.0))
+        self.assertEqual(['b'], [a['alarm_id'] for a in pages])
+
+    def test_stopping_early_waits_for_the_page_in_flight(self) -> None:
+        self._pages()
+        pages = self.client(AODH).paginate_marker('v2/alarms', 'alarm_id', limit=2,
+                                                  prefetch=True)
+        next(pages)
+
+        pages.close()
+
+        self.assertEqual([], [t for t in threading.enumerate()
+                              if t.name == 'vitrage_ds-prefetch'])
+        self.assertEqual(3, len(self.calls()))  # the token, page 1, the prefetched page 2
+
+    def test_a_failed_prefetched_page_raises_where_it_is_needed(self) -> None:
+        self.http.get(f'{AODH}/v2/alarms', [
+            {'json': [{'alarm_id': 'a'}]},
+            {'status_code': 403, 'json': {'error_message': {'faultstring': 'no'}}}])
+        pages = self.client(AODH).paginate_marker('v2/alarms', 'alarm_id', limit=1,
+                                                  prefetch=True)
+        self.assertEqual('a', next(pages)['alarm_id'])
+        error = self.assertRaises(APIError, next, pages)
+        self.assertEqual(403, error.status)

@@ -102,18 +102,23 @@ class AodhDriver(Driver):
     def get_all(self) -> list[Event]:
         """Every alarm Aodh has, one ``SNAPSHOT`` event each, in alarm id order.
 
-        Makes ``pages + 1`` requests at most (a last page shorter than
-        ``page_size``, possibly empty, ends the listing).
+        Makes ``pages + 1`` requests (an empty page ends the listing); each
+        page is turned into events while Aodh serves the next one.
 
         :raises vitrage_ds.errors.BackendError: any page failed or was
             malformed; a 403 says which role or option it takes.
         """
         observed = time.time()
         params = [*(_ALL_PROJECTS if self.conf.all_projects else ()), *_ORDER]
+        events: list[Event] = []
+        projects: set[Any] = set()
         try:
-            alarms = list(self.client.paginate_marker(
-                ALARMS_PATH, id_key='alarm_id', params=params,
-                limit=self.conf.page_size))
+            for alarm in self.client.paginate_marker(
+                    ALARMS_PATH, id_key='alarm_id', params=params,
+                    limit=self.conf.page_size, prefetch=True):
+                projects.add(alarm.get('project_id'))
+                events.append(self._event(alarm, Action.SNAPSHOT, None,
+                                          alarm_version(alarm, observed)))
         except APIError as exc:
             if exc.status != 403:
                 raise
@@ -121,11 +126,10 @@ class AodhDriver(Driver):
             detail = f'{exc.detail}; {why}' if exc.detail else why
             raise APIError(exc.method, exc.url, exc.status, detail) from exc
         if not self.conf.all_projects:
-            projects = {a.get('project_id') for a in alarms} - {None}
+            projects.discard(None)
             if len(projects) == 1:
                 self._own_project = str(projects.pop())
-        return [self._event(alarm, Action.SNAPSHOT, None,
-                            alarm_version(alarm, observed)) for alarm in alarms]
+        return events
 
     def _foreign(self, project_id: object) -> bool:
         """Whether an alarm of ``project_id`` lies outside what polls see.

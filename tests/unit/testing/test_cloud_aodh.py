@@ -112,6 +112,14 @@ class TestAlarmList(AodhTestCase):
         self.assertEqual('alarm-00011', second[0]['name'])
         self.assertIsInstance(first, list)
 
+    def test_paging_by_alarm_id_sees_alarms_created_between_pages(self):
+        by_id = [('sort', 'alarm_id:asc'), ('limit', 100)]
+        first = self.list([('sort', 'alarm_id:asc'), ('limit', 1)])
+        created = self.cloud.aodh.create_alarm('late', notify=False)
+        rest = self.list([*by_id, ('marker', first[0]['alarm_id'])])
+        expected = sorted({a['alarm_id'] for a in self.alarms} | {created['alarm_id']})
+        self.assertEqual(expected, [first[0]['alarm_id']] + [a['alarm_id'] for a in rest])
+
     def test_unknown_marker_is_400(self):
         resp = self.http.get(f'{self.cloud.aodh_endpoint}/v2/alarms',
                              params={'marker': 'nope'})

@@ -10,6 +10,7 @@ link) and sorts with ``sort=key:dir``. Errors have Aodh's body
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -83,6 +84,9 @@ class AodhService(Service):
         super().__init__()
         self.store = store
         self.identity = identity
+        # (listing it was built from, alarms by id, position of each id)
+        self._by_id: dict[bool, tuple[list[dict[str, Any]], list[dict[str, Any]],
+                                      dict[str, int]]] = {}
         one = r'/v2/alarms/(?P<id>[^/]+)'
         self.route('aodh.root', 'GET', r'/?', self._root)
         self.route('aodh.alarms.list', 'GET', r'/v2/alarms/?', self._list)
@@ -171,21 +175,47 @@ class AodhService(Service):
         limit = self._limit(request)
         sorts = self._sorts(request)
         with self.store.lock:
-            alarms = [a for a in self.store.ordered()
-                      if all(a.get(k) == v for k, v in filters.items())]
-            for key, direction in reversed(sorts):
-                alarms = sorted(alarms, key=_sort_key(key), reverse=direction == 'desc')
+            alarms, positions = self._sorted(sorts)
+            if filters:
+                alarms = [a for a in alarms if all(a.get(k) == v for k, v in filters.items())]
+                positions = None
             marker = request.param('marker')
             if marker:
-                position = next((i for i, a in enumerate(alarms)
-                                 if a['alarm_id'] == marker), None)
+                position = (positions.get(marker) if positions is not None else
+                            next((i for i, a in enumerate(alarms)
+                                  if a['alarm_id'] == marker), None))
                 if position is None:
                     raise HTTPError(aodh_error(400, f'Marker {marker} not found.'))
                 alarms = alarms[position + 1:]
             if limit:
                 alarms = alarms[:limit]
-            body = copy.deepcopy(alarms)
-        return Response(200, body)
+            # Encoded under the lock: a snapshot, and far cheaper than a deep
+            # copy of every alarm (a 10,000-alarm listing took half a second).
+            body = json.dumps(alarms).encode()
+        return Response(200, raw=body)
+
+    def _sorted(self, sorts: list[tuple[str, str]]
+                ) -> tuple[list[dict[str, Any]], dict[str, int] | None]:
+        """Every alarm in ``sorts`` order, and each id's position when known.
+
+        Sorting by alarm id alone (a paging driver's order) is kept until
+        the set of alarms changes, as a database index would be: otherwise
+        every page of a 10,000-alarm listing re-sorted every alarm and
+        searched the marker from the start. Call with the store's lock held.
+        """
+        ordered = self.store.ordered()
+        if sorts and all(key == 'alarm_id' for key, _ in sorts):
+            reverse = sorts[0][1] == 'desc'
+            cached = self._by_id.get(reverse)
+            if cached is None or cached[0] is not ordered:
+                alarms = sorted(ordered, key=lambda a: a['alarm_id'], reverse=reverse)
+                cached = (ordered, alarms, {a['alarm_id']: i for i, a in enumerate(alarms)})
+                self._by_id[reverse] = cached
+            return cached[1], cached[2]
+        alarms = ordered
+        for key, direction in reversed(sorts):
+            alarms = sorted(alarms, key=_sort_key(key), reverse=direction == 'desc')
+        return alarms, None
 
     def _limit(self, request: Request) -> int | None:
         raw = request.param('limit')

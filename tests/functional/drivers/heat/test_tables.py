@@ -403,6 +403,14 @@ class TestTablesCommand(testtools.TestCase):
         self.assertEqual(12, len(rows))
         self.assertEqual(list(TABLES['resources'].column_names), list(rows[0]))
 
+    def test_one_table_as_a_text_table_by_default(self) -> None:
+        done = self.tables('stack_tags')
+        self.assertEqual(0, done.returncode, done.stderr)
+        lines = done.stdout.splitlines()
+        self.assertEqual(['stack_id', 'tag'],
+                         [cell.strip() for cell in lines[1].split('|')[1:-1]])
+        self.assertEqual(4 + 2, len([line for line in lines[3:] if line.startswith('| ')]))
+
     def test_one_table_as_csv(self) -> None:
         done = self.tables('stack_tags', '-f', 'csv')
         self.assertEqual(0, done.returncode, done.stderr)

@@ -8,14 +8,16 @@ Aodh as a project of the test's own.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from typing import Any
 
 from tests.integration import base
 from vitrage_ds import registry
 from vitrage_ds.bus import get_transport
-from vitrage_ds.deduced import ACTIVATE, format_time
+from vitrage_ds.deduced import ACTIVATE, DEACTIVATE, DeducedAlarmActivate, Order, format_time
 from vitrage_ds.notifier import Message, Outcome
+from vitrage_ds.notifiers import _aodh_alarm
 from vitrage_ds.notifier_service import DeducedAlarmPublisher, NotifierService
 
 
@@ -127,11 +129,37 @@ class AodhNotifierTest(base.RealServicesTestCase):
         self.assertEqual([Outcome.DONE, Outcome.DONE], outcomes)
         self.assertEqual(1, len(self.named('race_host-9')))
 
+    def test_an_older_state_written_over_a_write_is_repaired_at_close(self) -> None:
+        plugin = self.plugin()
+        now = round(time.time() * 1_000_000)
+        for vitrage_id in ('v-r1', 'v-r2', 'v-r3'):  # more than fit one listing by name
+            self.assertEqual(Outcome.DONE, plugin.notify(_activate(
+                vitrage_id, 'repair', vitrage_id, format_time(now))))
+        deactivate = Message(DEACTIVATE, {'vitrage_id': 'v-r1', 'name': 'repair',
+                                          'affected_resource_id': 'v-r1',
+                                          'timestamp': format_time(now + 2)})
+        self.assertEqual(Outcome.DONE, plugin.notify(deactivate))  # one PUT, not read
+        [alarm] = self.named('repair_v-r1')
+        self.assertEqual('ok', alarm['state'])
+        # Another process writes an older message over it.
+        older = DeducedAlarmActivate(vitrage_id='v-r1', name='repair', severity='critical',
+                                     affected_resource_id='v-r1')
+        self.client.put(f'v2/alarms/{alarm["alarm_id"]}', json=_aodh_alarm.update_body(
+            alarm, older, Order(now + 1), state='alarm', severity='critical'))
 
-def _activate(vitrage_id: str, name: str, resource: str) -> Message:
+        plugin.close()
+
+        [alarm] = self.named('repair_v-r1')
+        self.assertEqual('ok', alarm['state'])
+        self.assertTrue(alarm['description'].endswith(
+            f'deactivate at {format_time(now + 2)}, sequence 0.'), alarm['description'])
+
+
+def _activate(vitrage_id: str, name: str, resource: str,
+              timestamp: str = format_time(1_714_564_800_000_000)) -> Message:
     return Message(ACTIVATE, {'vitrage_id': vitrage_id, 'name': name, 'severity': 'critical',
                               'affected_resource_id': resource,
-                              'timestamp': format_time(1_714_564_800_000_000)})
+                              'timestamp': timestamp})
 
 
 def _vitrage_id(alarm: dict[str, Any]) -> str:

@@ -6,10 +6,14 @@ for each at most ``timeout`` seconds. A call that overstays is abandoned
 caller, the thread keeps running and its eventual result is dropped. Calls
 still running past their time count as *stuck*; once every thread of the
 guard is stuck, further calls fail at once instead of queueing behind them.
+The threads are reused: one that finished a call takes the next, and one
+left without a call for a while exits (starting a thread per call cost
+more CPU than handling a typical notification).
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -19,6 +23,9 @@ from vitrage_ds.errors import VitrageDSError
 __all__ = ['Guard', 'PluginTimeout']
 
 T = TypeVar('T')
+
+#: Seconds a guard's thread waits for another call before it exits.
+_IDLE_SECONDS = 30.0
 
 
 class PluginTimeout(VitrageDSError):
@@ -57,12 +64,17 @@ class Guard:
     :param workers: most calls in flight at once, stuck ones included.
     """
 
-    def __init__(self, name: str, timeout: float | None, workers: int) -> None:
+    def __init__(self, name: str, timeout: float | None, workers: int, *,
+                 idle_seconds: float = _IDLE_SECONDS) -> None:
         self.name = name
         self.timeout = timeout if timeout and timeout > 0 else None
         self.workers = workers
+        self.idle_seconds = idle_seconds
         self._in_flight = 0
         self._stuck = 0
+        # Threads waiting for a call, less the calls queued for them.
+        self._idle = 0
+        self._calls: queue.SimpleQueue[_Call[Any]] = queue.SimpleQueue()
         self._lock = threading.Condition()
 
     @property
@@ -91,9 +103,13 @@ class Guard:
                 raise PluginTimeout(f'{self.name}: {what} not called: the plugin was '
                                     f'busy for {self.timeout} s')
             self._in_flight += 1
-        call: _Call[T] = _Call(self, fn, args)
-        threading.Thread(target=call.run, daemon=True,
-                         name=f'vitrage_ds-{self.name}').start()
+            call: _Call[T] = _Call(self, fn, args)
+            self._calls.put(call)
+            if self._idle > 0:
+                self._idle -= 1  # a waiting thread takes it
+            else:
+                threading.Thread(target=self._work, daemon=True,
+                                 name=f'vitrage_ds-{self.name}').start()
         if not call.done.wait(self.timeout):
             with self._lock:
                 if not call.finished:
@@ -104,6 +120,22 @@ class Guard:
         if call.error is not None:
             raise call.error
         return call.result  # type: ignore[no-any-return]
+
+    def _work(self) -> None:
+        """Run queued calls until none came for ``idle_seconds``."""
+        while True:
+            try:
+                call = self._calls.get(timeout=self.idle_seconds)
+            except queue.Empty:
+                with self._lock:
+                    try:  # queued for a waiting thread just now: take it
+                        call = self._calls.get_nowait()
+                    except queue.Empty:
+                        self._idle -= 1
+                        return
+            call.run()
+            with self._lock:
+                self._idle += 1
 
     def _finished(self, call: _Call[Any]) -> None:
         with self._lock:

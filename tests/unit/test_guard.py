@@ -57,3 +57,34 @@ class TestGuard(testtools.TestCase):
     def test_no_timeout_calls_on_the_callers_thread(self) -> None:
         guard = Guard('p', 0, 1)
         self.assertIs(threading.current_thread(), guard.call('who', threading.current_thread))
+
+    def test_threads_are_reused_from_call_to_call(self) -> None:
+        guard = Guard('p', 5.0, 4)
+        idents = {guard.call('who', threading.get_ident) for _ in range(20)}
+        self.assertEqual(1, len(idents))
+
+    def test_concurrent_calls_each_get_a_thread(self) -> None:
+        guard = Guard('p', 5.0, 3)
+        barrier = threading.Barrier(3, timeout=5.0)
+        results: list[int] = []
+
+        def caller() -> None:
+            results.append(guard.call('meet', barrier.wait))
+
+        callers = [threading.Thread(target=caller) for _ in range(3)]
+        for thread in callers:
+            thread.start()
+        for thread in callers:
+            thread.join(10.0)
+        self.assertEqual([0, 1, 2], sorted(results))
+
+    def test_a_thread_without_calls_exits(self) -> None:
+        guard = Guard('idle-test', 5.0, 2, idle_seconds=0.05)
+        guard.call('one', lambda: None)
+        for _ in range(200):
+            if not [t for t in threading.enumerate() if t.name == 'vitrage_ds-idle-test']:
+                break
+            threading.Event().wait(0.02)
+        self.assertEqual([], [t for t in threading.enumerate()
+                              if t.name == 'vitrage_ds-idle-test'])
+        self.assertEqual('again', guard.call('two', lambda: 'again'))

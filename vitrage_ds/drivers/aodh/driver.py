@@ -111,12 +111,14 @@ class AodhDriver(Driver):
         observed = time.time()
         params = [*(_ALL_PROJECTS if self.conf.all_projects else ()), *_ORDER]
         events: list[Event] = []
-        projects: set[Any] = set()
+        projects: set[str] = set()
         try:
             for alarm in self.client.paginate_marker(
                     ALARMS_PATH, id_key='alarm_id', params=params,
                     limit=self.conf.page_size, prefetch=True):
-                projects.add(alarm.get('project_id'))
+                project = alarm.get('project_id')
+                if isinstance(project, str):  # a mistyped one names no project
+                    projects.add(project)
                 events.append(self._event(alarm, Action.SNAPSHOT, None,
                                           alarm_version(alarm, observed)))
         except APIError as exc:
@@ -125,10 +127,8 @@ class AodhDriver(Driver):
             why = _FORBIDDEN_ALL if self.conf.all_projects else _FORBIDDEN_OWN
             detail = f'{exc.detail}; {why}' if exc.detail else why
             raise APIError(exc.method, exc.url, exc.status, detail) from exc
-        if not self.conf.all_projects:
-            projects.discard(None)
-            if len(projects) == 1:
-                self._own_project = str(projects.pop())
+        if not self.conf.all_projects and len(projects) == 1:
+            self._own_project = projects.pop()
         return events
 
     def _foreign(self, project_id: object) -> bool:

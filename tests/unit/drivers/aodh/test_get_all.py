@@ -122,6 +122,14 @@ class TestSnapshot(_AodhTest):
         self.assertEqual([samples.PROJECT_A, samples.PROJECT_B],
                          [e.fields['project_id'] for e in events])
 
+    def test_a_mistyped_project_id_still_gives_the_alarm(self) -> None:
+        self.serve_pages([samples.alarm('event', 1, project_id={'id': 'p'}),
+                          samples.alarm('event', 2, project_id=['p'])], page_size=1000)
+        for all_projects in (True, False):
+            events = make_driver(all_projects=all_projects).get_all()
+            self.assertEqual([samples.alarm_id(1), samples.alarm_id(2)],
+                             [e.entity_id for e in events])
+
     def test_unknown_type_is_an_alarm_and_logged_once(self) -> None:
         self.serve_pages([samples.alarm('future_type', 1),
                           samples.alarm('future_type', 2),

@@ -44,8 +44,9 @@ Guarantees (see ``doc/source/notifier.rst`` for the reasoning):
   request once known), is never deleted nor verified; its ordering is per
   process.
 * Transient failures (connection, timeout, 429, 5xx, after the HTTP
-  layer's retries; a write without reading first is not retried there)
-  answer :attr:`Outcome.RETRY`; a 4xx that can never succeed is logged
+  layer's retries) answer :attr:`Outcome.RETRY`; a write without reading
+  first is not retried there: when it fails the message is applied again
+  reading first; a 4xx that can never succeed is logged
   with Aodh's message and answers :attr:`Outcome.REJECT`; a malformed
   message answers :attr:`Outcome.REJECT`; anything else answers
   :attr:`Outcome.DONE`. ``notify`` never raises.
@@ -307,13 +308,12 @@ class AodhNotifier(NotifierPlugin):
             return stored
         try:
             self._write(known.record, msg, order, state, blind=True)
-        except APIError as exc:
-            if exc.transient:
-                raise
-            # A 4xx other than 404: what we remember may be out of date.
-            LOG.info('Aodh refused a write of the remembered alarm %s (%s); reading it',
-                     known.alarm_id, exc)
-            self._known.pop(msg.vitrage_id)
+        except BackendError as exc:
+            # Done the safe way instead, which may be retried at any time.
+            LOG.info('writing Aodh alarm %s without reading it failed (%s); reading it '
+                     'first', known.alarm_id, exc)
+            if isinstance(exc, APIError) and not exc.transient:
+                self._known.pop(msg.vitrage_id)  # what we remember may be out of date
             return self._apply_read_first(msg, order, state)
         return order
 
@@ -416,7 +416,7 @@ class AodhNotifier(NotifierPlugin):
 
         :param blind: ``target`` is remembered, not just read: the HTTP
             layer does not retry (a retry much later could land after the
-            final check of a newer write; the message is retried instead).
+            final check of a newer write; the caller reads first instead).
         """
         self._update(target, msg, order, state, retry=False if blind else None)
         name = msg.aodh_name or str(target.get('name') or '')

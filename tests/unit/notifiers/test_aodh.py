@@ -341,15 +341,27 @@ class AodhNotifierTest(_AodhCallsTest):
 
         self.assertEqual([('GET', f'{ALARMS}/a-1')], self.calls())
 
-    def test_a_put_without_reading_first_is_not_retried_by_the_http_layer(self) -> None:
-        conf = new_test_config({'http': {'retries': 3, 'retry_backoff': 0.0}})
+    def test_a_failed_put_without_reading_first_is_done_again_reading_first(self) -> None:
+        conf = new_test_config({'http': {'retries': 1, 'retry_backoff': 0.0}})
         plugin = self.plugin(conf)
         self.known(plugin)
+        self.http.put(f'{ALARMS}/a-1', [{'status_code': 503}, {'status_code': 503},
+                                        {'json': {}}])
+        self.http.get(f'{ALARMS}/a-1', json=mirror())
+
+        self.assertEqual(Outcome.DONE, plugin.notify(deactivate()))
+
+        # Not retried by the HTTP layer; the write after the read is.
+        self.assertEqual([('PUT', f'{ALARMS}/a-1'), ('GET', f'{ALARMS}/a-1'),
+                          ('PUT', f'{ALARMS}/a-1'), ('PUT', f'{ALARMS}/a-1')], self.calls())
+
+    def test_a_write_failing_with_and_without_reading_first_is_retried(self) -> None:
+        plugin = self.plugin()
+        self.known(plugin)
         self.http.put(f'{ALARMS}/a-1', status_code=503)
+        self.http.get(f'{ALARMS}/a-1', json=mirror())
 
         self.assertEqual(Outcome.RETRY, plugin.notify(deactivate()))
-
-        self.assertEqual([('PUT', f'{ALARMS}/a-1')], self.calls())
 
     def test_a_known_alarm_deleted_meanwhile_is_looked_up_again(self) -> None:
         plugin = self.plugin()

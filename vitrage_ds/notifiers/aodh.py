@@ -46,10 +46,10 @@ Guarantees (see ``doc/source/notifier.rst`` for the reasoning):
 * Transient failures (connection, timeout, 429, 5xx, after the HTTP
   layer's retries) answer :attr:`Outcome.RETRY`; a write without reading
   first is not retried there: when it fails the message is applied again
-  reading first; a 4xx that can never succeed is logged
-  with Aodh's message and answers :attr:`Outcome.REJECT`; a malformed
-  message answers :attr:`Outcome.REJECT`; anything else answers
-  :attr:`Outcome.DONE`. ``notify`` never raises.
+  reading first. A 4xx that can never succeed is logged with Aodh's
+  message and answers :attr:`Outcome.REJECT`; a malformed message answers
+  :attr:`Outcome.REJECT`; anything else answers :attr:`Outcome.DONE`.
+  ``notify`` never raises.
 
 Thread-safe: messages about one deduced alarm are handled one at a time.
 """

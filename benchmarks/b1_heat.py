@@ -30,11 +30,12 @@ PAGE_SIZE = 1000  # vitrage_ds's default [driver.heat.stack] page_size
 
 
 def _heat_requests(run: DriverRun) -> int:
-    return sum(n for route, n in run.requests.items() if route.startswith('heat.'))
+    return run.per_call('heat.')
 
 
 def _keystone_requests(run: DriverRun) -> int:
-    return sum(n for route, n in run.requests.items() if route.startswith('keystone.'))
+    """Keystone's requests, all made before the first call's first request."""
+    return run.total('keystone.')
 
 
 def run(settings: Settings, vitrage_python: str | None, ours_python: str) -> BenchResult:
@@ -105,4 +106,4 @@ def _report(result: BenchResult, settings: Settings, ours: DriverRun,
         f'vitrage_ds: {out["get_all_cpu_s"]:.1f} s of CPU in get_all, peak RSS '
         f'{out["max_rss_kb"] / 1024:.0f} MiB; {_keystone_requests(ours)} Keystone requests '
         f'(discovery and token, not counted above); listing requests: '
-        f'{ours.requests.get("heat.stacks.list", 0)} (pages of up to {PAGE_SIZE:,} stacks).')
+        f'{ours.per_call("heat.stacks.list")} (pages of up to {PAGE_SIZE:,} stacks).')

@@ -42,7 +42,7 @@ VITRAGE_TYPES = ['event', 'threshold', 'composite', 'gnocchi_resources_threshold
 
 
 def _aodh_requests(run: DriverRun) -> int:
-    return sum(n for route, n in run.requests.items() if route.startswith('aodh.'))
+    return run.per_call('aodh.')
 
 
 def _both(cloud: CloudHost, vitrage_python: str | None, ours_python: str,

@@ -26,7 +26,7 @@ def run(settings: Settings, ours_python: str) -> BenchResult:
                 cloud.latency(latency)
                 say(f'6: {stacks:,} stacks, {latency * 1000:.0f} ms')
                 run = run_driver('vitrage_ds', 'heat', cloud, ours_python)
-                heat = sum(n for r, n in run.requests.items() if r.startswith('heat.'))
+                heat = run.per_call('heat.')
                 grid.append({'stacks': stacks, 'latency_ms': latency * 1000,
                              'seconds': run.seconds, 'requests': heat,
                              'cpu_s': float(run.output['get_all_cpu_s'])})

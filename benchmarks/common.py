@@ -96,16 +96,22 @@ class DriverRun:
 
     impl: str
     output: dict[str, Any]
-    requests: dict[str, int]
+    requests: dict[str, int]  # every timed call's, by route
     wall: float  # the subprocess, start to exit
+    repeat: int = 1
 
     @property
     def seconds(self) -> float:
         return float(self.output['get_all_s'])
 
-    @property
-    def total_requests(self) -> int:
-        return sum(self.requests.values())
+    def per_call(self, prefix: str) -> int:
+        """Requests to routes starting with ``prefix`` (``heat.``) in one call."""
+        return round(sum(n for r, n in self.requests.items() if r.startswith(prefix))
+                     / self.repeat)
+
+    def total(self, prefix: str) -> int:
+        """Requests to routes starting with ``prefix`` in all the timed calls."""
+        return sum(n for r, n in self.requests.items() if r.startswith(prefix))
 
 
 def _conf_text(impl: str, info: dict[str, Any]) -> str:
@@ -134,8 +140,8 @@ def run_driver(impl: str, kind: str, cloud: CloudHost, python: str | os.PathLike
     untimed: Vitrage's Aodh driver already lists every alarm when it is
     constructed), then the cloud's request log is cleared and the timed
     ``get_all`` runs ``repeat`` times (the median counts): the request
-    counts are per call (the total divided by ``repeat``), Keystone's
-    included when the first call authenticates.
+    counts are those calls', Keystone's included when the first call
+    authenticates (:meth:`DriverRun.per_call` divides by ``repeat``).
 
     :raises RuntimeError: the runner failed (its stderr's tail says why).
     """
@@ -172,9 +178,7 @@ def run_driver(impl: str, kind: str, cloud: CloudHost, python: str | os.PathLike
             tail = err.read_text()[-3000:]
             raise RuntimeError(f'{impl} {kind} runner exited {rc}:\n{tail}')
         output = json.loads(out.read_text())
-    if repeat > 1:
-        requests = {route: round(n / repeat) for route, n in requests.items()}
-    return DriverRun(impl, output, requests, wall)
+    return DriverRun(impl, output, requests, wall, repeat)
 
 
 def ratio(reference: float, ours: float) -> float | None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from oslo_config import cfg
 
-from vitrage_ds import bus, registry
+from vitrage_ds import bus, config, registry
 from vitrage_ds.collector import Collector
 from vitrage_ds.errors import ConfigurationError
 from vitrage_ds.event import Event
@@ -179,6 +179,11 @@ class Stage:
         from vitrage_ds.notifier_service import DeducedAlarmPublisher, NotifierService
 
         conf, transport = self._running()
+        # One notifier process: no other can reorder its writes, so closing
+        # need not wait out the production reorder window (10 s).
+        config.register_plugin_opts(conf, 'notifier', 'aodh',
+                                    registry.plugin_class(registry.NOTIFIERS, 'aodh'))
+        conf.set_override('reorder_window', 0.5, 'notifier.aodh')
         loaded = registry.load_notifiers(conf)
         self.notifiers = loaded.plugins
         if loaded.failures:

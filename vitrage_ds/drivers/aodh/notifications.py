@@ -19,7 +19,9 @@ Every payload also has ``alarm_id``, ``type`` (the kind of change, e.g.
 ``state transition``, never the alarm type), ``timestamp`` (when the change
 was made), ``severity`` (``null`` unless the change carried one, the
 alarm's own for evaluator transitions and deletions), ``on_behalf_of`` (the
-alarm's project) and ``project_id``/``user_id`` (the caller's).
+alarm's project, except on ``alarm.creation``, where Aodh sets it to the
+caller's: the created alarm's project is ``detail``'s ``project_id``) and
+``project_id``/``user_id`` (the caller's).
 """
 
 from __future__ import annotations
@@ -71,7 +73,8 @@ class AlarmChange:
     :ivar evaluator: the change came from an evaluator (string ``detail``).
     :ivar timestamp: when Aodh made the change, as Aodh wrote it.
     :ivar severity: the payload's severity when it is a valid one.
-    :ivar project_id: the alarm's project (the payload's ``on_behalf_of``).
+    :ivar project_id: the alarm's project: a creation's ``detail`` project,
+        else the payload's ``on_behalf_of``.
     """
 
     event_type: str
@@ -129,6 +132,9 @@ def parse_change(event_type: str, payload: Any) -> AlarmChange:
         raise BadNotification('the state transition names no state')
     severity = payload.get('severity')
     on_behalf_of = payload.get('on_behalf_of')
+    if event_type == 'alarm.creation' and isinstance(detail.get('project_id'), str):
+        # An admin creating an alarm for another project is on_behalf_of here.
+        on_behalf_of = detail['project_id']
     timestamp = payload.get('timestamp')
     return AlarmChange(
         event_type=event_type,

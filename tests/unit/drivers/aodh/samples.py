@@ -169,8 +169,9 @@ def creation(body: dict[str, Any]) -> dict[str, Any]:
     if body['type'] == 'prometheus':
         # PrometheusRule.as_dict adds it; the API never shows it.
         detail['rule']['scope_to_project'] = None
+    # Aodh's _record_creation sets on_behalf_of to the caller's project.
     return _payload('creation', body['alarm_id'], detail, body['timestamp'],
-                    body.get('severity'), body['project_id'])
+                    body.get('severity'), ADMIN_PROJECT)
 
 
 def rule_change(alarm_id: str, change: dict[str, Any],

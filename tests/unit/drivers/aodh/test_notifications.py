@@ -361,6 +361,30 @@ class TestOwnProjectScope(_NotificationTest):
 
         self.assertEqual([samples.alarm_id(1)], [e.entity_id for e in events])
 
+    def test_an_alarm_an_admin_created_in_the_own_project_is_kept(self) -> None:
+        driver = self.own_project_driver()
+        self.serve_pages([samples.alarm('event', 2)], page_size=1000)
+        driver.get_all()
+        payload = self.creation_in(samples.PROJECT_A)
+        self.assertEqual(samples.ADMIN_PROJECT, payload['on_behalf_of'])  # as Aodh sends it
+
+        events = driver.handle_notification('alarm.creation', payload, samples.METADATA,
+                                            knowing())
+
+        self.assertEqual([samples.alarm_id(1)], [e.entity_id for e in events])
+
+    def test_an_alarm_the_own_project_created_for_another_is_ignored(self) -> None:
+        driver = self.own_project_driver()
+        self.serve_pages([samples.alarm('event', 2)], page_size=1000)
+        driver.get_all()
+        payload = self.creation_in(samples.PROJECT_B)
+        payload['project_id'] = payload['on_behalf_of'] = samples.PROJECT_A
+
+        events = driver.handle_notification('alarm.creation', payload, samples.METADATA,
+                                            knowing())
+
+        self.assertEqual([], events)
+
     def test_every_project_is_kept_when_polls_list_every_project(self) -> None:
         driver = make_driver()
         self.serve_pages([samples.alarm('event', 2)], page_size=1000)

@@ -203,6 +203,8 @@ class TestDeducedAlarmMessages(_Base):
         self.conf.set_override('endpoint_override', self.widgets.url, 'notifier.example')
         self.conf.set_override('verify_delay', 0.0, 'notifier.aodh')
         self.notifiers = registry.load_notifiers(self.conf, ['aodh', 'example']).plugins
+        for plugin in self.notifiers.values():
+            self.addCleanup(plugin.close)  # the Aodh verifier must not outlive the cloud
 
     SAMPLE = {'vitrage_id': 'v-1', 'name': 'cpu high', 'severity': 'critical',
               'affected_resource_id': 'host-1', 'timestamp': '2024-05-01T12:00:00Z',
@@ -235,6 +237,7 @@ class TestAwkwardNames(_Base):
         super().setUp()
         self.conf.set_override('verify_delay', 0.0, 'notifier.aodh')
         self.plugin = registry.load_notifiers(self.conf, ['aodh']).plugins['aodh']
+        self.addCleanup(self.plugin.close)
         self.count = 0
 
     @given(AWKWARD_TEXT | st.just('n' * MAX_LENGTH), AWKWARD_TEXT | st.just('r' * MAX_LENGTH))

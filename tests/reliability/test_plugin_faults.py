@@ -196,6 +196,7 @@ class TestBadNotifiers(_BadPlugins):
         conf = self.cloud.make_conf('none', **{'notifier.aodh': {'verify_delay': 0.0}})
         loaded = registry.load_notifiers(conf, ['hanging', 'raising', 'garbage', 'aodh'])
         self.assertEqual({}, loaded.failures)
+        self.addCleanup(loaded.plugins['aodh'].close)
         transport = get_transport(new_config(), 'fake://')
         self.addCleanup(transport.cleanup)
         service = NotifierService(loaded.plugins, transport, plugin_timeout=1.0)
@@ -211,6 +212,7 @@ class TestBadNotifiers(_BadPlugins):
     def test_a_stuck_plugin_is_skipped_at_once(self) -> None:
         conf = self.cloud.make_conf('none', **{'notifier.aodh': {'verify_delay': 0.0}})
         loaded = registry.load_notifiers(conf, ['hanging', 'aodh'])
+        self.addCleanup(loaded.plugins['aodh'].close)
         transport = get_transport(new_config(), 'fake://')
         self.addCleanup(transport.cleanup)
         service = NotifierService(loaded.plugins, transport, plugin_timeout=0.2)

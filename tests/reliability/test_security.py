@@ -25,11 +25,12 @@ from tests.reliability import figures
 from vitrage_ds import registry
 from vitrage_ds.bus import Listener, Publisher, get_transport, register_opts
 from vitrage_ds.config import new_config
-from vitrage_ds.deduced import ACTIVATE
+from vitrage_ds.deduced import ACTIVATE, DeducedAlarmActivate, DeducedAlarmDeactivate
 from vitrage_ds.errors import BackendError, VitrageDSError
 from vitrage_ds.notifier import Message, Outcome
-from vitrage_ds.testing import EmulatedCloud, RabbitVhost
-from vitrage_ds.testing.process import vitrage_ds_command
+from vitrage_ds.notifier_service import DeducedAlarmPublisher
+from vitrage_ds.testing import EmulatedCloud, RabbitVhost, wait_until
+from vitrage_ds.testing.process import ServiceProcess, vitrage_ds_command
 
 PASSWORD = 'Pw-9f3a1c7e-not-in-any-log'
 BUS_PASSWORD = 'Bus-4d2b8e6a-not-in-any-log'
@@ -53,6 +54,16 @@ class _SecretsTest(testtools.TestCase):
         tokens = {r.headers.get('x-auth-token') for r in self.cloud.requests}
         return {PASSWORD, BUS_PASSWORD} | {t for t in tokens if t}
 
+    def bus_url(self) -> str:
+        """A transport URL to a vhost of the test's own, for a user whose
+        password is :data:`BUS_PASSWORD`."""
+        vhost = self.useFixture(RabbitVhost())
+        user = f'vds-{uuid.uuid4().hex[:8]}'
+        vhost.ctl('add_user', user, BUS_PASSWORD)
+        self.addCleanup(vhost.ctl, 'delete_user', user)
+        vhost.ctl('set_permissions', '-p', vhost.vhost, user, '.*', '.*', '.*')
+        return vhost.transport_url.replace('guest:guest', f'{user}:{BUS_PASSWORD}')
+
     def assert_no_secret(self, text: str, where: str) -> None:
         found = sorted(s for s in self.secrets() if s in text)
         figures.add(secrets_found=len(found))
@@ -67,6 +78,7 @@ class TestNoSecretsInLogs(_SecretsTest):
         for driver in drivers.values():
             self.assertTrue(driver.get_all())
         notifier = registry.load_notifiers(conf, ['aodh']).plugins['aodh']
+        self.addCleanup(notifier.close)
         self.assertEqual(Outcome.DONE, notifier.notify(Message(
             ACTIVATE, {'vitrage_id': 'v-1', 'name': 'n', 'severity': 'critical',
                        'affected_resource_id': 'r', 'timestamp': '2024-05-01T12:00:00Z'})))
@@ -87,12 +99,7 @@ class TestNoSecretsInLogs(_SecretsTest):
         self.assertNotIn(PASSWORD, repr(error.__cause__))
 
     def test_transport_url_password_is_never_logged(self) -> None:
-        vhost = self.useFixture(RabbitVhost())
-        user = f'vds-{uuid.uuid4().hex[:8]}'
-        vhost.ctl('add_user', user, BUS_PASSWORD)
-        self.addCleanup(vhost.ctl, 'delete_user', user)
-        vhost.ctl('set_permissions', '-p', vhost.vhost, user, '.*', '.*', '.*')
-        url = vhost.transport_url.replace('guest:guest', f'{user}:{BUS_PASSWORD}')
+        url = self.bus_url()
         conf = new_config()
         register_opts(conf)
         conf.set_override('retry', 0, 'oslo_messaging_notifications')
@@ -116,6 +123,18 @@ class TestNoSecretsInLogs(_SecretsTest):
         self.assertIn('oslo.messaging', self.logs.output.replace('oslo_messaging',
                                                                  'oslo.messaging'))
         self.assert_no_secret(self.logs.output, 'the DEBUG log')
+
+
+    def test_option_values_logged_mask_every_secret(self) -> None:
+        conf = self.cloud.make_conf('password')
+        register_opts(conf)
+        conf.set_override('transport_url', f'rabbit://u:{BUS_PASSWORD}@127.0.0.1:9/')
+        conf.set_override('transport_url', f'rabbit://u:{BUS_PASSWORD}@127.0.0.1:9/',
+                          'oslo_messaging_notifications')
+        conf.log_opt_values(logging.getLogger('vitrage_ds.test'), logging.DEBUG)
+        self.assertIn('service_credentials.password', self.logs.output)
+        self.assertIn('oslo_messaging_notifications.transport_url', self.logs.output)
+        self.assert_no_secret(self.logs.output, "oslo.config's log_opt_values")
 
 
 def threading_wait(seconds: float) -> None:
@@ -161,7 +180,76 @@ class TestNoSecretsInCommandOutput(_SecretsTest):
             '--resource', 'r',
             conf_lines=['[DEFAULT]', f'transport_url = rabbit://u:{BUS_PASSWORD}@127.0.0.1:9/',
                         '[oslo_messaging_notifications]', 'retry = 0'])
+        # oslo.messaging logs the failed send (and its traceback) at ERROR.
+        self.assertIn('Connection refused', proc.stderr)
         self.assert_no_secret(proc.stdout + proc.stderr, 'vitrage-ds publish')
+
+    def test_every_other_command_taking_credentials_shows_no_secret(self) -> None:
+        for command in (['tables', 'heat.stack', '-f', 'json'],
+                        ['search', 'heat.stack', '-f', 'json'],
+                        ['collect', '--once', '--no-listen'],
+                        ['plugins']):
+            proc = self.run_command('-v', *command, conf_lines=[
+                '[DEFAULT]', 'drivers = heat.stack, aodh',
+                f'transport_url = rabbit://u:{BUS_PASSWORD}@127.0.0.1:9/',
+                *self.credentials()])
+            self.assertEqual(0, proc.returncode, f'{command}: {proc.stderr[-2000:]}')
+            self.assertTrue(proc.stdout.strip(), f'{command} printed nothing')
+            self.assert_no_secret(proc.stdout + proc.stderr, f'vitrage-ds {command[0]}')
+        self.assertGreaterEqual(len(self.secrets()), 3, 'no token was used: proves nothing')
+
+
+class TestNoSecretsInServiceOutput(_SecretsTest):
+    """``vitrage-ds collect`` and ``notifier`` at DEBUG, every library included."""
+
+    def test_collector_and_notifier_log_no_password_or_token(self) -> None:
+        tmp = Path(self.useFixture(fixtures.TempDir()).path)
+        url = self.bus_url()
+        topic = f'vitrage.graph.{uuid.uuid4().hex[:8]}'
+        config = tmp / 'vitrage_ds.conf'
+        config.write_text('\n'.join([
+            '[DEFAULT]', 'debug = true',
+            'default_log_levels = keystoneauth=DEBUG,keystoneauth1=DEBUG,urllib3=DEBUG,'
+            'oslo.messaging=DEBUG,oslo_messaging=DEBUG,stevedore=DEBUG,amqp=DEBUG,'
+            'kombu=DEBUG,oslo_config=DEBUG',
+            f'transport_url = {url}', 'drivers = heat.stack, aodh', 'notifiers = aodh',
+            '[service_credentials]', 'auth_type = password',
+            f'auth_url = {self.cloud.auth_url}', f'username = {self.cloud.username}',
+            f'password = {PASSWORD}', f'project_name = {self.cloud.project_name}',
+            'user_domain_name = Default', 'project_domain_name = Default',
+            '[http]', 'retries = 0',
+            '[collector]', f'sinks = file:{tmp / "events.jsonl"}',
+            '[notifier]', f'topic = {topic}', 'exchange = vitrage',
+            '[notifier.aodh]', 'verify_delay = 0.0', '']))
+        collector = self.useFixture(ServiceProcess(
+            config, ['--debug', 'collect'], tmp / 'collect.log', ready='collector started'))
+        notifier = self.useFixture(ServiceProcess(
+            config, ['--debug', 'notifier'], tmp / 'notifier.log',
+            ready='notifier service listening on'))
+        conf = new_config()
+        register_opts(conf)
+        transport = get_transport(conf, url)
+        self.addCleanup(transport.cleanup)
+        publisher = DeducedAlarmPublisher(transport, topic=topic, exchange='vitrage')
+        common = {'vitrage_id': 'v-1', 'name': 'cpu high', 'affected_resource_id': 'host-1'}
+        publisher.publish(DeducedAlarmActivate(severity='critical',
+                                               timestamp='2024-05-01T12:00:00Z', **common))
+        wait_until(lambda: len(self.cloud.aodh) == 4, 'the notifier created the alarm')
+        # Tokens expire: both services authenticate again.
+        self.cloud.expire_tokens()
+        publisher.publish(DeducedAlarmDeactivate(timestamp='2024-05-01T12:00:05Z', **common))
+        wait_until(lambda: 'ok' in {a['state'] for a in self.cloud.aodh.ordered()
+                                    if a['name'].startswith('cpu high')},
+                   'the notifier deactivated the alarm')
+        wait_until(lambda: (tmp / 'events.jsonl').exists()
+                   and (tmp / 'events.jsonl').stat().st_size > 0, 'the first poll')
+        for service in (collector, notifier):
+            self.assertEqual(0, service.terminate(), service.output()[-3000:])
+        output = collector.output() + notifier.output()
+        for library in ('keystoneauth', 'urllib3', 'oslo_messaging'):
+            self.assertIn(library, output, f'{library} logged nothing: proves nothing')
+        self.assertGreaterEqual(len(self.secrets()), 2, 'no token was used: proves nothing')
+        self.assert_no_secret(output, 'the services\' DEBUG output')
 
 
 class TestTLS(testtools.TestCase):

@@ -188,6 +188,27 @@ class TestAPIAnswers(_Base):
         items = data.draw(st.lists(mutated(sample), min_size=1, max_size=3))
         self.poll(driver, route, items if wrap is None else {wrap: items, 'links': []})
 
+    @given(st.lists(mutated({'id': 'w-1', 'name': 'one', 'status': 'OK',
+                             'updated_at': '2024-05-01T12:00:00Z'}) | JSON,
+                    min_size=1, max_size=3))
+    def test_example_driver_listings_with_items_mistyped(self, items: list[Any]) -> None:
+        figures.add(bad_inputs_tried=1)
+        registry.load_drivers(self.conf, ['example'])
+        self.conf.set_override('endpoint_override', self.widgets.url, 'driver.example')
+        driver = registry.load_drivers(self.conf, ['example']).plugins['example']
+        saved = self.widgets.widgets
+        self.widgets.widgets = {
+            (item['id'] if isinstance(item, dict) and isinstance(item.get('id'), str)
+             else f'k-{n}'): item for n, item in enumerate(items)}
+        try:
+            events = driver.get_all()
+        except BackendError:
+            return
+        finally:
+            self.widgets.widgets = saved
+        for event in events:
+            json.dumps(event.to_dict())
+
     def _stack_item(self) -> dict[str, Any]:
         answer = self.drivers['heat.stack'].context.client('orchestration').get(
             'stacks', params={'global_tenant': 'true'})

@@ -387,7 +387,9 @@ class EntityCache:
             shape = self._new_shape(order)
         values = shape.values(fields)
         if not _SCALARS.issuperset(map(type, values)):
-            values = tuple([_canonical(v) for v in values])
+            # Scalars as they are, without a call each: most values are.
+            scalars = _SCALARS
+            values = tuple([v if type(v) in scalars else _canonical(v) for v in values])
         return shape.keys, marshal.dumps(values, _MARSHAL_VERSION)
 
     def _new_shape(self, order: tuple[str, ...]) -> _Shape:

@@ -8,6 +8,7 @@ kit. It needs the test requirements (testtools, fixtures).
 from vitrage_ds.testing.collector import (RecordingSink, ScriptedDriver,
                                           scripted_driver)
 from vitrage_ds.testing.broker import RabbitNode, RabbitNodeUnavailable
+from vitrage_ds.testing.clock import FakeClock
 from vitrage_ds.testing.cloud import EmulatedCloud
 from vitrage_ds.testing.contracts import (DriverContractTests,
                                           NotifierContractTests,
@@ -23,6 +24,7 @@ from vitrage_ds.testing.waiting import wait_until
 __all__ = [
     'DriverContractTests',
     'EmulatedCloud',
+    'FakeClock',
     'NotificationLog',
     'NotifierContractTests',
     'RabbitNode',

@@ -21,8 +21,7 @@ from vitrage_ds.event import parse_time
 from vitrage_ds.notifier import Message, Outcome
 from vitrage_ds.notifiers.aodh import AodhNotifier
 from vitrage_ds.plugin import PluginContext
-from vitrage_ds.testing import construct_plugin, load_plugin, new_test_config
-from vitrage_ds.testing.clock import FakeClock
+from vitrage_ds.testing import FakeClock, construct_plugin, load_plugin, new_test_config
 
 AODH = 'http://aodh.test/aodh'
 ALARMS = f'{AODH}/v2/alarms'
@@ -564,9 +563,23 @@ class AodhNotifierTest(_AodhCallsTest):
         self.http.post(ALARMS, status_code=400, json={'error_message': {
             'faultstring': 'Alarm quota exceeded for user u on project p'}})
 
-        self.assertEqual(Outcome.REJECT, self.plugin().notify(activate()))
+        self.assertEqual(Outcome.REJECT, self.plugin(
+            new_test_config({'http': {'retries': 2, 'retry_backoff': 0.0}})).notify(activate()))
 
+        self.assertEqual([('GET', by_name()), ('POST', ALARMS)], self.calls())  # no retry
         self.assertIn('Alarm quota exceeded for user u on project p', self.logs.output)
+
+    def test_a_transient_error_is_retried_by_the_http_layer(self) -> None:
+        created = {**mirror(at=T2), 'alarm_id': 'new-1'}
+        self.http.get(by_name(), [{'status_code': 503}, {'json': []}, {'json': [created]}],
+                      complete_qs=True)
+        self.http.post(ALARMS, json=created, status_code=201)
+        conf = new_test_config({'http': {'retries': 1, 'retry_backoff': 0.0}})
+
+        self.assertEqual(Outcome.DONE, self.plugin(conf).notify(activate()))
+
+        self.assertEqual([('GET', by_name()), ('GET', by_name()), ('POST', ALARMS),
+                          ('GET', by_name())], self.calls())
 
     def test_a_server_error_is_retried(self) -> None:
         self.http.get(by_name(), status_code=503, complete_qs=True)

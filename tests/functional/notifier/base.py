@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +14,10 @@ import testtools
 from testtools import content
 
 from vitrage_ds.testing import EmulatedCloud, RabbitVhost, TemporaryDistribution
+from vitrage_ds.testing.process import ServiceProcess, vitrage_ds_command
 
 #: The console script, next to the interpreter running the tests.
-VITRAGE_DS = str(Path(sys.executable).parent / 'vitrage-ds')
+VITRAGE_DS = vitrage_ds_command()
 
 #: Deadline for anything that should happen "soon"; never a measured time.
 DEADLINE = 60.0
@@ -39,60 +36,14 @@ class RaisingNotifier(NotifierPlugin):
 '''
 
 
-def wait_until(predicate: Callable[[], bool], what: str, deadline: float = DEADLINE) -> None:
-    """Poll ``predicate`` until it holds; fail after ``deadline`` seconds."""
-    end = time.monotonic() + deadline
-    while not predicate():
-        if time.monotonic() > end:
-            raise AssertionError(f'timed out waiting for {what}')
-        time.sleep(0.2)
-
-
-class NotifierProcess:
-    """One ``vitrage-ds notifier`` subprocess, logging to its own file."""
-
-    def __init__(self, config: Path, log: Path, env: Mapping[str, str]) -> None:
-        self.log = log
-        self._out = open(log.with_suffix('.out'), 'w')  # noqa: SIM115 - closed in wait()
-        self.proc = subprocess.Popen(
-            [VITRAGE_DS, '--config-file', str(config),
-             'notifier'],
-            stdout=self._out, stderr=subprocess.STDOUT, env=dict(env))
-
-    def text(self) -> str:
-        parts = [p.read_text(errors='replace') for p in (self.log, self.log.with_suffix('.out'))
-                 if p.exists()]
-        return '\n'.join(parts)
-
-    def listening(self) -> bool:
-        if self.proc.poll() is not None:
-            raise AssertionError(f'vitrage-ds notifier exited {self.proc.returncode}:\n'
-                                 f'{self.text()[-3000:]}')
-        return 'notifier service listening on' in self.text()
-
-    def terminate(self) -> int:
-        """SIGTERM, then the exit status (killed after DEADLINE)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(DEADLINE)
-        finally:
-            self.kill()
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(DEADLINE)
-        self._out.close()
-
-    def counters(self) -> tuple[int, int, int]:
-        """``(handled, requeued, rejected)`` from the stop log line."""
-        found = re.search(r'notifier service stopped \((\d+) handled, (\d+) requeued, '
-                          r'(\d+) rejected\)', self.text())
-        if not found:
-            raise AssertionError(f'no stop line in the log:\n{self.text()[-3000:]}')
-        handled, requeued, rejected = (int(g) for g in found.groups())
-        return handled, requeued, rejected
+def counters(process: ServiceProcess) -> tuple[int, int, int]:
+    """``(handled, requeued, rejected)`` from a notifier process's stop log line."""
+    found = re.search(r'notifier service stopped \((\d+) handled, (\d+) requeued, '
+                      r'(\d+) rejected\)', process.output())
+    if not found:
+        raise AssertionError(f'no stop line in the log:\n{process.output()[-3000:]}')
+    handled, requeued, rejected = (int(g) for g in found.groups())
+    return handled, requeued, rejected
 
 
 class NotifierProcessTestCase(testtools.TestCase):
@@ -149,19 +100,15 @@ class NotifierProcessTestCase(testtools.TestCase):
             '',
         ])
 
-    def start_notifier(self) -> NotifierProcess:
+    def start_notifier(self) -> ServiceProcess:
+        """A ``vitrage-ds notifier`` process, once it listens; its log is a detail."""
         self._count += 1
         log = self.tmp / f'notifier-{self._count}.log'
-        config = self.tmp / f'notifier-{self._count}.conf'
-        config.write_text(self.config.read_text().replace(
-            '[DEFAULT]', f'[DEFAULT]\nlog_file = {log}', 1))
-        process = NotifierProcess(config, log, self.env)
-        name = f'notifier-{self._count}.log'
-        self.addCleanup(lambda: self.addDetail(name, content.text_content(
-            process.text()[-20_000:])))
-        self.addCleanup(process.kill)
-        wait_until(process.listening, f'notifier {self._count} listening')
-        return process
+        process = ServiceProcess(self.config, ['notifier'], log, env=self.env,
+                                 ready='notifier service listening on', deadline=DEADLINE)
+        self.addCleanup(lambda: self.addDetail(log.name, content.text_content(
+            process.output()[-20_000:])))
+        return self.useFixture(process)
 
     def queue_depth(self) -> int:
         """Messages in the pool's queue (ready + unacknowledged)."""

@@ -17,11 +17,10 @@ from typing import Any
 import fixtures
 import testtools
 
-from tests.functional.notifier.base import wait_until
 from vitrage_ds.bus import get_transport
 from vitrage_ds.deduced import DeducedAlarm, DeducedAlarmActivate, DeducedAlarmDeactivate
 from vitrage_ds.notifier_service import DeducedAlarmPublisher, NotifierService
-from vitrage_ds.testing import EmulatedCloud, RabbitVhost, load_plugin
+from vitrage_ds.testing import EmulatedCloud, RabbitVhost, load_plugin, wait_until
 
 DEDUCED = 300
 
@@ -74,7 +73,7 @@ class WarmActivationsTest(testtools.TestCase):
         target = self.service.listener.handled + len(messages)
         sent = [self.publisher.publish(msg) for msg in messages]
         wait_until(lambda: self.service.listener.handled >= target,
-                   f'{len(messages)} messages handled')
+                   f'{len(messages)} messages handled', timeout=60.0)
         return sent
 
     def mirrors(self) -> dict[str, list[dict[str, Any]]]:

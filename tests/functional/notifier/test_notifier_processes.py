@@ -16,13 +16,14 @@ import time
 from typing import Any
 
 from tests.functional.notifier.base import (DEADLINE, VITRAGE_DS, NotifierProcessTestCase,
-                                           wait_until)
+                                           counters)
 from vitrage_ds.bus import get_transport
 from vitrage_ds.config import new_config
 from vitrage_ds.deduced import (DeducedAlarm, DeducedAlarmActivate, DeducedAlarmDeactivate,
                                 format_time)
 from vitrage_ds.event import parse_time
 from vitrage_ds.notifier_service import DeducedAlarmPublisher
+from vitrage_ds.testing import wait_until
 
 TOTAL = 1000
 DEDUCED = 120
@@ -97,7 +98,8 @@ class TwoNotifierProcessesTest(NotifierProcessTestCase):
         for msg in messages[:half]:
             publisher.publish(msg)
         # Stop one process while it is busy; a third takes its place.
-        wait_until(lambda: len(self.cloud.aodh.ordered()) >= 20, 'some alarms created')
+        wait_until(lambda: len(self.cloud.aodh.ordered()) >= 20, 'some alarms created',
+                   timeout=DEADLINE)
         self.assertEqual(0, first.terminate())
         third = self.start_notifier()
         for msg in messages[half:]:
@@ -108,10 +110,12 @@ class TwoNotifierProcessesTest(NotifierProcessTestCase):
                     for vid, msg in newest.items()}
 
         def converged() -> bool:
-            return self.queue_depth() == 0 and self._states() == expected
+            # The states first: asking RabbitMQ starts a rabbitmqctl process.
+            return self._states() == expected and self.queue_depth() == 0
 
         try:
-            wait_until(converged, 'every message handled and Aodh converged', 3 * DEADLINE)
+            wait_until(converged, 'every message handled and Aodh converged',
+                       timeout=3 * DEADLINE, interval=0.2)
         except AssertionError:
             actual = self._states()
             wrong = {v: (actual.get(v), want) for v, want in expected.items()
@@ -123,11 +127,12 @@ class TwoNotifierProcessesTest(NotifierProcessTestCase):
 
         for process in (second, third):
             self.assertEqual(0, process.terminate())
-        counters = [p.counters() for p in (first, second, third)]
-        for handled, _requeued, rejected in counters:
+        handled_requeued_rejected = [counters(p) for p in (first, second, third)]
+        for handled, _requeued, rejected in handled_requeued_rejected:
             self.assertGreater(handled + rejected, 0, 'a process received nothing')
-        self.assertGreater(sum(c[1] for c in counters), 0, 'no message was requeued')
-        self.assertIn('notifier plugin raising raised', second.text())
+        self.assertGreater(sum(c[1] for c in handled_requeued_rejected), 0,
+                           'no message was requeued')
+        self.assertIn('notifier plugin raising raised', second.output())
 
     def _states(self) -> dict[str, tuple[str, str]]:
         return {vid: (alarms[0]['state'], alarms[0]['name'])
@@ -152,7 +157,7 @@ class PublishCommandTest(NotifierProcessTestCase):
         self.assertEqual(0, done.returncode, done.stderr)
         self.assertIn('"event_type": "vitrage.deduced_alarm.activate"', done.stdout)
         wait_until(lambda: [a['state'] for a in self.mirrors().get('v-cli', [])] == ['alarm'],
-                   'the alarm raised')
+                   'the alarm raised', timeout=DEADLINE)
         [alarm] = self.mirrors()['v-cli']
         self.assertEqual(('cpu high_host-1', 'critical', 'event'),
                          (alarm['name'], alarm['severity'], alarm['type']))
@@ -160,7 +165,7 @@ class PublishCommandTest(NotifierProcessTestCase):
         done = self.publish('deactivate', *common)
         self.assertEqual(0, done.returncode, done.stderr)
         wait_until(lambda: [a['state'] for a in self.mirrors()['v-cli']] == ['ok'],
-                   'the alarm cleared')
+                   'the alarm cleared', timeout=DEADLINE)
         self.assertEqual(0, notifier.terminate())
 
     def test_an_invalid_message_is_refused_naming_the_field(self) -> None:

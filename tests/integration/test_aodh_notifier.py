@@ -101,6 +101,27 @@ class AodhNotifierTest(base.RealServicesTestCase):
 
         self.assertEqual('ok', self.client.get(f'v2/alarms/{alarm["alarm_id"]}/state'))
 
+    def test_activate_with_the_aodh_id_of_an_alarm_not_ours_only_sets_its_state(
+            self) -> None:
+        theirs = self.create_alarm(self.client, base.event_alarm(
+            'made by hand', severity='low', state='ok', description='not a mirror'))
+        msg = Message(ACTIVATE, {'vitrage_id': 'v-int-3', 'name': 'cpu high',
+                                 'severity': 'critical', 'affected_resource_id': 'host-3',
+                                 'aodh_alarm_id': theirs['alarm_id'],
+                                 'timestamp': format_time(1_714_564_800_000_000)})
+
+        self.assertEqual(Outcome.DONE, self.plugin().notify(msg))
+
+        after = self.client.get(f'v2/alarms/{theirs["alarm_id"]}')
+        self.assertEqual(
+            ('alarm', 'made by hand', 'low', 'not a mirror', theirs['event_rule']),
+            (after['state'], after['name'], after['severity'], after['description'],
+             after['event_rule']))
+        # PUT .../state: Aodh records a state transition, not a rule change.
+        history = self.client.get(f'v2/alarms/{theirs["alarm_id"]}/history')
+        self.assertEqual(['state transition', 'creation'], [h['type'] for h in history])
+        self.assertEqual([], self.named('cpu high_host-3'))
+
     def test_names_with_query_syntax_find_exactly_their_alarm(self) -> None:
         plugin = self.plugin()
         tricky = 'a&q.field=name&q.value=x "quoted" \'single\''

@@ -5,7 +5,10 @@
     up by name and matched on ``vitrage_id``; when there is none an event
     alarm is created in state ``alarm`` (severity mapped to Aodh's ``low`` /
     ``moderate`` / ``critical``), else it is updated to state ``alarm``.
-    With an Aodh id, that alarm is set to ``alarm``.
+    With an Aodh id, that alarm is set to ``alarm``: with ``PUT .../state``
+    when this notifier did not create it, else with a full ``PUT`` like any
+    write to an alarm it created (the order must change with the state;
+    see ``doc/source/notifier.rst``, "Why a full PUT").
 ``vitrage.deduced_alarm.deactivate``
     The alarm, found by ``id`` or else by name and ``vitrage_id``, is set to
     ``ok`` (or deleted, with ``deactivate_action = delete``). When there is

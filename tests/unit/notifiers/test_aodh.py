@@ -569,6 +569,17 @@ class AodhNotifierTest(_AodhCallsTest):
         self.assertEqual([('GET', by_name()), ('POST', ALARMS)], self.calls())  # no retry
         self.assertIn('Alarm quota exceeded for user u on project p', self.logs.output)
 
+    def test_a_refused_update_is_not_retried_and_is_rejected_with_aodhs_message(self) -> None:
+        self.http.get(f'{ALARMS}/a-1', json=mirror())
+        self.http.put(f'{ALARMS}/a-1', status_code=400, json={'error_message': {
+            'faultstring': 'Alarm incorrect'}})
+        conf = new_test_config({'http': {'retries': 2, 'retry_backoff': 0.0}})
+
+        self.assertEqual(Outcome.REJECT, self.plugin(conf).notify(deactivate(id='a-1')))
+
+        self.assertEqual([('GET', f'{ALARMS}/a-1'), ('PUT', f'{ALARMS}/a-1')], self.calls())
+        self.assertIn('Alarm incorrect', self.logs.output)
+
     def test_a_transient_error_is_retried_by_the_http_layer(self) -> None:
         created = {**mirror(at=T2), 'alarm_id': 'new-1'}
         self.http.get(by_name(), [{'status_code': 503}, {'json': []}, {'json': [created]}],

@@ -9,7 +9,7 @@ from vitrage_ds.collector import (BusSink, CallbackSink, Collector, JsonLinesSin
 from vitrage_ds.deduced import DeducedAlarm, DeducedAlarmActivate, DeducedAlarmDeactivate
 from vitrage_ds.driver import Driver, Lookup
 from vitrage_ds.errors import (APIError, BackendError, ConfigurationError,
-                               ConnectionFailed, InvalidMessage,
+                               ConnectionFailed, DeliveryFailed, InvalidMessage,
                                MalformedResponse, PageLoopError,
                                PluginLoadError, PluginNotFound, RequestTimeout,
                                VitrageDSError)
@@ -28,6 +28,7 @@ __all__ = [
     'ConfigurationError',
     'ConnectionFailed',
     'DELETE_ENTITY',
+    'DeliveryFailed',
     'DeducedAlarm',
     'DeducedAlarmActivate',
     'DeducedAlarmDeactivate',

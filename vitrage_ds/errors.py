@@ -20,6 +20,7 @@ __all__ = [
     'RequestTimeout',
     'MalformedResponse',
     'PageLoopError',
+    'DeliveryFailed',
     'InvalidMessage',
 ]
 
@@ -122,6 +123,10 @@ class PageLoopError(BackendError):
         self.url = url
         self.marker = marker
         super().__init__(f'paging {url} repeated the page after marker {marker!r}')
+
+
+class DeliveryFailed(BackendError):
+    """A message could not be handed to the broker; it may not have been sent."""
 
 
 class InvalidMessage(VitrageDSError, ValueError):

@@ -26,7 +26,7 @@ from vitrage_ds import registry
 from vitrage_ds.bus import Listener, Publisher, get_transport, register_opts
 from vitrage_ds.config import new_config
 from vitrage_ds.deduced import ACTIVATE, DeducedAlarmActivate, DeducedAlarmDeactivate
-from vitrage_ds.errors import BackendError, VitrageDSError
+from vitrage_ds.errors import BackendError, DeliveryFailed, VitrageDSError
 from vitrage_ds.notifier import Message, Outcome
 from vitrage_ds.notifier_service import DeducedAlarmPublisher
 from vitrage_ds.testing import EmulatedCloud, RabbitVhost, wait_until
@@ -119,10 +119,13 @@ class TestNoSecretsInLogs(_SecretsTest):
         # A broker that refuses the password: the failure is logged, not the URL.
         wrong = get_transport(conf, url.replace(BUS_PASSWORD, BUS_PASSWORD + '-wrong'))
         self.addCleanup(wrong.cleanup)
-        Publisher(wrong, topic='topic', exchange='sec').publish('e', {'n': 2})
+        error = self.assertRaises(DeliveryFailed, Publisher(wrong, topic='topic',
+                                                           exchange='sec').publish,
+                                  'e', {'n': 2})
         self.assertIn('oslo.messaging', self.logs.output.replace('oslo_messaging',
                                                                  'oslo.messaging'))
         self.assert_no_secret(self.logs.output, 'the DEBUG log')
+        self.assert_no_secret(str(error), 'the delivery error')
 
 
     def test_option_values_logged_mask_every_secret(self) -> None:
@@ -180,7 +183,9 @@ class TestNoSecretsInCommandOutput(_SecretsTest):
             '--resource', 'r',
             conf_lines=['[DEFAULT]', f'transport_url = rabbit://u:{BUS_PASSWORD}@127.0.0.1:9/',
                         '[oslo_messaging_notifications]', 'retry = 0'])
-        # oslo.messaging logs the failed send (and its traceback) at ERROR.
+        # The command fails, and oslo.messaging logs why (with its traceback).
+        self.assertEqual(1, proc.returncode, proc.stderr[-2000:])
+        self.assertIn('was not delivered', proc.stderr)
         self.assertIn('Connection refused', proc.stderr)
         self.assert_no_secret(proc.stdout + proc.stderr, 'vitrage-ds publish')
 

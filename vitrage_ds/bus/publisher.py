@@ -11,7 +11,7 @@ import oslo_messaging  # type: ignore[import-untyped]
 from oslo_messaging import transport as om_transport  # type: ignore[import-untyped]
 from oslo_serialization import jsonutils
 
-from vitrage_ds.errors import InvalidMessage
+from vitrage_ds.errors import DeliveryFailed, InvalidMessage
 
 __all__ = ['PRIORITIES', 'Publisher']
 
@@ -22,8 +22,8 @@ PRIORITIES: tuple[str, ...] = (
     'audit', 'debug', 'info', 'warn', 'error', 'critical', 'sample')
 
 
-class _OnExchange(om_transport.NotificationTransport):
-    """A view of a transport whose notifications go to ``exchange``.
+class _View(om_transport.NotificationTransport):
+    """A view of a transport that names the exchange and keeps send failures.
 
     oslo.messaging's ``Notifier`` never names an exchange: its driver sends
     to the transport's default one (``[DEFAULT] control_exchange``, fixed
@@ -31,20 +31,34 @@ class _OnExchange(om_transport.NotificationTransport):
     ``messagingv2`` envelope untouched and only sets the exchange on the
     target the driver hands to ``_send_notification``, so one transport
     (and, on ``fake://``, one set of in-memory queues) serves every
-    exchange. It owns nothing: cleaning up is the wrapped transport's job.
+    exchange. The Notifier logs a failed send and swallows it; the view
+    keeps the failure (per thread) so :meth:`Publisher.publish` can raise
+    it. It owns nothing: cleaning up is the wrapped transport's job.
     """
 
-    def __init__(self, transport: oslo_messaging.Transport, exchange: str) -> None:
+    def __init__(self, transport: oslo_messaging.Transport, exchange: str | None) -> None:
         # Deliberately not calling super().__init__: nothing here owns a driver.
         self.conf = transport.conf
         self._inner = transport
         self._exchange = exchange
+        self._failure = threading.local()
 
     def _send_notification(self, target: oslo_messaging.Target, ctxt: Any,
                            message: Any, version: float,
                            retry: int | None = None) -> None:
-        target = oslo_messaging.Target(exchange=self._exchange, topic=target.topic)
-        self._inner._send_notification(target, ctxt, message, version, retry=retry)
+        if self._exchange is not None:
+            target = oslo_messaging.Target(exchange=self._exchange, topic=target.topic)
+        try:
+            self._inner._send_notification(target, ctxt, message, version, retry=retry)
+        except Exception as exc:
+            self._failure.error = exc
+            raise
+
+    def take_failure(self) -> BaseException | None:
+        """The failure of this thread's last send, once; ``None`` if it went out."""
+        error: BaseException | None = getattr(self._failure, 'error', None)
+        self._failure.error = None
+        return error
 
     def cleanup(self) -> None:
         """Nothing to release; the wrapped transport is not touched."""
@@ -59,11 +73,11 @@ class Publisher:
     consumes. Naming an exchange lets a publisher impersonate a service
     (``heat``, ``aodh``) or use the ``vitrage`` graph exchange.
 
-    Delivery is at most once, as oslo.messaging's notifier makes it: a
-    send that fails inside the driver (broker unreachable past
-    ``[oslo_messaging_notifications] retry``) is logged by oslo.messaging,
-    not raised. Messages from one publisher thread keep their order.
-    Thread-safe.
+    A send that fails inside the driver (broker unreachable past
+    ``[oslo_messaging_notifications] retry``, which oslo.messaging defaults
+    to retrying forever) raises :class:`~vitrage_ds.errors.DeliveryFailed`:
+    the caller decides whether to send again, so nothing is lost unseen.
+    Messages from one publisher thread keep their order. Thread-safe.
 
     :param transport: from :func:`~vitrage_ds.bus.get_transport`; the
         caller keeps owning it.
@@ -78,9 +92,9 @@ class Publisher:
         self.topic = topic
         self.exchange = exchange
         self.publisher_id = publisher_id
-        via = transport if exchange is None else _OnExchange(transport, exchange)
+        self._view = _View(transport, exchange)
         self._notifier = oslo_messaging.Notifier(
-            via, publisher_id=publisher_id, driver='messagingv2', topics=[topic])
+            self._view, publisher_id=publisher_id, driver='messagingv2', topics=[topic])
         self._closed = threading.Event()
 
     def publish(self, event_type: str, payload: Any, priority: str = 'info',
@@ -94,6 +108,8 @@ class Publisher:
         :param context: the request context sent along (a plain mapping).
         :raises InvalidMessage: the event type, priority or payload cannot be
             sent; nothing was sent.
+        :raises DeliveryFailed: the broker did not take it (oslo.messaging
+            logged why); it may not have been sent.
         :raises RuntimeError: the publisher is closed.
         """
         if self._closed.is_set():
@@ -111,6 +127,13 @@ class Publisher:
             raise InvalidMessage('payload', f'not JSON-serialisable: {exc}') from exc
         send = getattr(self._notifier, level)
         send(dict(context or {}), event_type, payload)
+        failure = self._view.take_failure()
+        if failure is not None:
+            # The type only: a broker error's text may quote the transport URL.
+            raise DeliveryFailed(
+                f'{event_type} was not delivered to '
+                f'{self.exchange or "(default exchange)"}/{self.topic}: '
+                f'{type(failure).__name__} (the log has the broker\'s answer)') from failure
         LOG.debug('published %s (%s) on %s/%s', event_type, level,
                   self.exchange or '(default exchange)', self.topic)
 

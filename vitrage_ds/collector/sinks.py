@@ -160,9 +160,11 @@ class BusSink:
 
     Event type :data:`BUS_EVENT_TYPE`, priority ``info``, payload
     :meth:`Event.to_dict` (rebuild it with :meth:`Event.from_dict`).
-    Messages of one batch keep their order. The publisher's delivery
-    guarantee applies: oslo.messaging retries a send while the broker is
-    unreachable (``[oslo_messaging_notifications] retry``, -1 = forever).
+    Messages of one batch keep their order. oslo.messaging retries a send
+    while the broker is unreachable (``[oslo_messaging_notifications]
+    retry``, -1 = forever); once it gives up the publisher raises
+    :class:`~vitrage_ds.errors.DeliveryFailed`, which fails the batch, so a
+    notification behind it is requeued rather than acknowledged.
 
     :param publisher: a :class:`vitrage_ds.bus.Publisher`; closed with
         the sink when ``owned``.

@@ -31,7 +31,8 @@ class DeducedAlarmPublisher:
     message to the next, even if the clock steps back, so consumers can
     tell which of two messages about one deduced alarm is newer.
 
-    Delivery is the bus publisher's (at most once, in order per thread).
+    Messages keep their order per thread; a message the broker did not
+    take raises :class:`~vitrage_ds.errors.DeliveryFailed`.
     Thread-safe.
 
     :param transport: from :func:`vitrage_ds.bus.get_transport`; the caller
@@ -69,6 +70,7 @@ class DeducedAlarmPublisher:
         """Post that the deduced alarm is raised; return the message sent.
 
         :raises InvalidMessage: a field is wrong; nothing was sent.
+        :raises DeliveryFailed: the broker did not take it; send it again.
         """
         alarm = self._stamped(DeducedAlarmActivate, timestamp, vitrage_id=vitrage_id,
                               name=name, severity=severity,
@@ -86,6 +88,7 @@ class DeducedAlarmPublisher:
         ``affected_resource_id`` so the Aodh alarm can be found without it.
 
         :raises InvalidMessage: a field is wrong; nothing was sent.
+        :raises DeliveryFailed: the broker did not take it; send it again.
         """
         alarm = self._stamped(DeducedAlarmDeactivate, timestamp, vitrage_id=vitrage_id,
                               aodh_alarm_id=aodh_alarm_id, name=name,

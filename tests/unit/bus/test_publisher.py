@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 
+import fixtures
 import testtools
 
 from vitrage_ds.bus import Publisher, get_transport
 from vitrage_ds.config import new_config
-from vitrage_ds.errors import InvalidMessage
+from vitrage_ds.errors import DeliveryFailed, InvalidMessage
 
 
 class PublisherRefusalTest(testtools.TestCase):
@@ -37,3 +38,23 @@ class PublisherRefusalTest(testtools.TestCase):
         self.publisher.close()
         self.publisher.close()
         self.assertRaises(RuntimeError, self.publisher.publish, 'a.b', {})
+
+
+class PublisherDeliveryTest(testtools.TestCase):
+    """A send the broker never took is raised, not only logged."""
+
+    def unreachable(self) -> Publisher:
+        conf = new_config()
+        transport = get_transport(conf, 'rabbit://guest:guest@127.0.0.1:9/')
+        # oslo.messaging retries a notification forever unless told not to.
+        conf.set_override('retry', 0, 'oslo_messaging_notifications')
+        self.addCleanup(transport.cleanup)
+        return Publisher(transport, topic='t', exchange='ex')
+
+    def test_an_unreachable_broker_raises_delivery_failed(self) -> None:
+        self.useFixture(fixtures.FakeLogger())  # oslo.messaging logs the refusal
+
+        error = self.assertRaises(DeliveryFailed, self.unreachable().publish, 'a.b', {})
+
+        self.assertIn('a.b was not delivered to ex/t', str(error))
+        self.assertNotIn('guest', str(error))

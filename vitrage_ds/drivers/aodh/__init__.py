@@ -8,27 +8,20 @@ becomes a graph vertex.
 
 from vitrage_ds.drivers.aodh.alarm_types import TYPES, AlarmType
 from vitrage_ds.drivers.aodh.driver import AodhDriver
-from vitrage_ds.drivers.aodh.fields import (
-                                            DERIVED,
-                                            ENTITY_TYPE,
-                                            GENERIC,
-                                            SEVERITIES,
-                                            STATES,
-                                            SYNC_TYPE,
-                                            alarm_fields,
-                                            alarm_version,
-)
+from vitrage_ds.drivers.aodh.fields import (DERIVED, ENTITY_TYPE, GENERIC,
+                                            SEVERITIES, STATES, SYNC_TYPE,
+                                            alarm_fields, alarm_version)
 
 __all__ = [
-                                            'DERIVED',
-                                            'ENTITY_TYPE',
-                                            'GENERIC',
-                                            'SEVERITIES',
-                                            'STATES',
-                                            'SYNC_TYPE',
-                                            'TYPES',
-                                            'AlarmType',
-                                            'AodhDriver',
-                                            'alarm_fields',
-                                            'alarm_version',
+    'DERIVED',
+    'ENTITY_TYPE',
+    'GENERIC',
+    'SEVERITIES',
+    'STATES',
+    'SYNC_TYPE',
+    'TYPES',
+    'AlarmType',
+    'AodhDriver',
+    'alarm_fields',
+    'alarm_version',
 ]

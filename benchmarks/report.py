@@ -61,8 +61,22 @@ def _rabbitmq() -> str:
     return out.stdout.strip() or 'unknown'
 
 
-def environment(vitrage_versions: dict[str, str] | None) -> dict[str, str]:
-    """Date, machine and versions, for the report's header."""
+def load_average() -> float:
+    """The machine's 1-minute load average (0 where unknown)."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return 0.0
+
+
+def environment(vitrage_versions: dict[str, str] | None,
+                load: tuple[float, float] | None = None) -> dict[str, str]:
+    """Date, machine and versions, for the report's header.
+
+    :param load: the 1-minute load average when the run started and ended:
+        other work on the machine slows the CPU-bound side more than the
+        latency-bound one.
+    """
     env = {
         'date': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
         'machine': f'{os.cpu_count()} cores ({_cpu_model()}), {_memory_gib()}, '
@@ -72,6 +86,8 @@ def environment(vitrage_versions: dict[str, str] | None) -> dict[str, str]:
         'oslo.messaging': _version('oslo.messaging'),
         'keystoneauth1': _version('keystoneauth1'),
         'rabbitmq': _rabbitmq(),
+        'load': ('unknown' if load is None else
+                 f'{load[0]:.1f} at the start, {load[1]:.1f} at the end'),
     }
     if vitrage_versions:
         env['reference'] = ', '.join(f'{k} {v}' for k, v in vitrage_versions.items())
@@ -113,7 +129,8 @@ def _text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def text_report(results: Sequence[BenchResult], env: dict[str, str]) -> str:
     """The table printed at the end of a run, with notes and the growth grid."""
     rows = [_cells(r) for res in results for r in res.rows]
-    parts = [f'vitrage_ds benchmarks, {env["date"]}; {env["machine"]}; Python {env["python"]}',
+    parts = [f'vitrage_ds benchmarks, {env["date"]}; {env["machine"]}; Python {env["python"]}; '
+             f'load average {env["load"]}',
              f'reference: {env["reference"]}', '', _text_table(_HEADERS, rows), '']
     for res in results:
         if res.error:
@@ -162,7 +179,9 @@ def write_rst(path: Path, results: Sequence[BenchResult], env: dict[str, str], *
         'with what each benchmark does exactly, is in ``benchmarks/``.', '',
         f'* Date: {env["date"]}{" (quick run: smaller sizes)" if quick else ""}; '
         f'whole run {seconds / 60:.1f} min',
-        f'* Machine: {env["machine"]}',
+        f'* Machine: {env["machine"]}; 1-minute load average {env["load"]} (other '
+        f'work on the machine slows vitrage_ds, which is CPU-bound, more than Vitrage\'s '
+        f'sequential drivers, which wait on the network)',
         f'* Python {env["python"]}; vitrage_ds {env["vitrage_ds"]}, oslo.messaging '
         f'{env["oslo.messaging"]}, keystoneauth1 {env["keystoneauth1"]}; RabbitMQ '
         f'{env["rabbitmq"]}',

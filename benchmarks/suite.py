@@ -105,6 +105,7 @@ def _run_one(number: int, settings: Settings, vitrage_python: str | None) -> Ben
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     began = time.perf_counter()
+    load_at_start = report.load_average()
     chosen = sorted(set(args.only or ALL))
     mode = args.vitrage or ('if-cached' if args.quick else 'run')
     settings = Settings.quick_run(mode) if args.quick else Settings.full(mode)
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         vitrage_python, versions, vitrage_status = _vitrage(mode)
         say(f'Vitrage 15.0.1: {vitrage_status}')
     results = [_run_one(n, settings, vitrage_python) for n in chosen]
-    env = report.environment(versions)
+    env = report.environment(versions, (load_at_start, report.load_average()))
     if vitrage_python is None and {1, 2} & set(chosen):
         env['reference'] = f'Vitrage 15.0.1 {vitrage_status}'
     seconds = time.perf_counter() - began

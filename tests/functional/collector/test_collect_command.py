@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
 from typing import Any
 
@@ -23,46 +19,10 @@ from vitrage_ds_example.server import WidgetServer
 from vitrage_ds.bus import Publisher, get_transport
 from vitrage_ds.config import new_config
 from vitrage_ds.testing import RabbitVhost, wait_until
+from vitrage_ds.testing.process import ServiceProcess
 
 DEADLINE = 60.0
 MESSAGES = 3000
-VITRAGE_DS = os.path.join(os.path.dirname(sys.executable), 'vitrage-ds')
-
-
-class _Process:
-    """One ``vitrage-ds collect`` subprocess, its stderr in a file."""
-
-    def __init__(self, config_file: str, log_file: str) -> None:
-        self.log_file = log_file
-        self._log = open(log_file, 'w')  # noqa: SIM115
-        self.proc = subprocess.Popen([VITRAGE_DS, '--config-file', config_file, 'collect'],
-                                     stdout=subprocess.DEVNULL, stderr=self._log)
-
-    def log(self) -> str:
-        with open(self.log_file) as f:
-            return f.read()
-
-    def wait_for_log(self, text: str) -> None:
-        deadline = time.monotonic() + DEADLINE
-        while text not in self.log():
-            if self.proc.poll() is not None:
-                raise AssertionError(f'collector exited {self.proc.returncode}:\n{self.log()}')
-            if time.monotonic() > deadline:
-                raise AssertionError(f'no {text!r} in the collector log:\n{self.log()}')
-            time.sleep(0.05)
-
-    def terminate(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(DEADLINE)
-        finally:
-            self._log.close()
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self._log.close()
 
 
 class TestCollectCommand(testtools.TestCase):
@@ -99,11 +59,10 @@ poll_interval = 3600
         self.transport = get_transport(new_config(), url=vhost.transport_url)
         self.addCleanup(self.transport.cleanup)
 
-    def start(self, name: str) -> _Process:
-        process = _Process(self.config_file, os.path.join(self.dir, f'{name}.log'))
-        self.addCleanup(process.kill)
-        process.wait_for_log('collector started')
-        return process
+    def start(self, name: str) -> ServiceProcess:
+        return self.useFixture(ServiceProcess(
+            self.config_file, ['collect'], os.path.join(self.dir, f'{name}.log'),
+            ready='collector started', deadline=DEADLINE))
 
     def lines(self) -> list[dict[str, Any]]:
         if not os.path.exists(self.events_file):
@@ -127,20 +86,20 @@ poll_interval = 3600
     def test_sigterm_with_messages_in_flight_loses_none(self) -> None:
         # A first run declares the pool's queues; they outlive the process.
         first = self.start('declare')
-        self.assertEqual(0, first.terminate(), first.log())
+        self.assertEqual(0, first.terminate(), first.output())
         sent = self.publish(MESSAGES)
 
         busy = self.start('busy')  # takes the backlog: many messages in flight
         wait_until(lambda: len(self.updates()) >= 100, 'the first deliveries', DEADLINE, 0.05)
-        self.assertEqual(0, busy.terminate(), busy.log())
+        self.assertEqual(0, busy.terminate(), busy.output())
         after_sigterm = len(self.updates())
         self.assertLess(after_sigterm, MESSAGES, 'nothing was left in flight: the test '
                                                  'proves nothing')
-        self.assertIn('collector stopped', busy.log())
+        self.assertIn('collector stopped', busy.output())
 
         rest = self.start('rest')
         wait_until(lambda: set(self.updates()) >= set(sent), 'every message', DEADLINE, 0.05)
-        self.assertEqual(0, rest.terminate(), rest.log())
+        self.assertEqual(0, rest.terminate(), rest.output())
 
         delivered = self.updates()
         self.assertEqual(set(sent), set(delivered))
@@ -149,7 +108,7 @@ poll_interval = 3600
     def test_sigterm_exits_zero_and_closes_the_sink(self) -> None:
         process = self.start('quiet')
         wait_until(lambda: len(self.lines()) >= 3, 'the init snapshot', DEADLINE, 0.05)
-        self.assertEqual(0, process.terminate(), process.log())
+        self.assertEqual(0, process.terminate(), process.output())
         self.assertEqual(['init_snapshot'] * 3,
                          [line['vitrage_datasource_action'] for line in self.lines()])
-        self.assertIn('collector stopped', process.log())
+        self.assertIn('collector stopped', process.output())

@@ -175,8 +175,19 @@ def write_rst(path: Path, results: Sequence[BenchResult], env: dict[str, str], *
         'them, and a bare oslo.messaging listener on the same RabbitMQ. Ratios are how '
         'many times better vitrage_ds did; absolute times are context and depend on the '
         'machine. Run it with ``tox -e bench`` or ``python3 tools/dev.py bench`` '
-        '(``--quick`` for a smaller run, ``--only N`` for one benchmark); the source, '
-        'with what each benchmark does exactly, is in ``benchmarks/``.', '',
+        '(``--only N`` for one benchmark); the source, with what each benchmark does '
+        'exactly, is in ``benchmarks/``.', '',
+        'Vitrage\'s virtualenv (``vitrage==15.0.1``, ``python-heatclient``, '
+        '``aodhclient``) is built once, atomically, under '
+        '``${XDG_CACHE_HOME:-~/.cache}/vitrage_ds/bench-vitrage-<hash of the pins>``. Its '
+        'drivers run as Vitrage runs them, with no shim: ``vitrage.common.config.'
+        'parse_config`` on a generated ``vitrage.conf`` (password credentials, '
+        'endpoints from the emulated Keystone\'s catalog), the driver loaded by '
+        '``vitrage.datasources.utils.get_drivers_by_name``, then ``get_all`` '
+        '(``benchmarks/runners/vitrage_drivers.py``). ``--quick`` (what CI runs: about '
+        '500 stacks and smaller everything, a couple of minutes) runs Vitrage only when '
+        'that virtualenv is already cached, and writes its report to a temporary '
+        'directory; only a full run of every benchmark rewrites this page.', '',
         f'* Date: {env["date"]}{" (quick run: smaller sizes)" if quick else ""}; '
         f'whole run {seconds / 60:.1f} min',
         f'* Machine: {env["machine"]}; 1-minute load average {env["load"]} (other '

@@ -77,17 +77,16 @@ class Settings:
     notifier_activations: int
     growth_stacks: tuple[int, ...]
     growth_latencies: tuple[float, ...]
-    vitrage: str  # 'run' | 'if-cached' | 'skip'
 
     @classmethod
-    def full(cls, vitrage: str = 'run') -> Settings:
+    def full(cls) -> Settings:
         return cls(False, 5000, 10, 0.010, 10_000, 5, 20_000, 1000, 1000, 100_000, 1000,
-                   (500, 5000, 20_000), (0.0, 0.010, 0.050), vitrage)
+                   (500, 5000, 20_000), (0.0, 0.010, 0.050))
 
     @classmethod
-    def quick_run(cls, vitrage: str = 'if-cached') -> Settings:
+    def quick_run(cls) -> Settings:
         return cls(True, 500, 10, 0.010, 1000, 5, 2000, 200, 200, 10_000, 100,
-                   (100, 500), (0.0, 0.010), vitrage)
+                   (100, 500), (0.0, 0.010))
 
 
 @dataclasses.dataclass

@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     load_at_start = report.load_average()
     chosen = sorted(set(args.only or ALL))
     mode = args.vitrage or ('if-cached' if args.quick else 'run')
-    settings = Settings.quick_run(mode) if args.quick else Settings.full(mode)
+    settings = Settings.quick_run() if args.quick else Settings.full()
     if 6 in chosen:
         _ensure_plotting()
     vitrage_python, versions, vitrage_status = (None, None, 'not needed')

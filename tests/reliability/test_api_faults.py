@@ -279,12 +279,8 @@ class TestAodhNotifierFaults(_Base):
         figures.cell(fault, 'aodh notifier', f'{outcome.value} -> done, 1 alarm')
 
     def mirrors(self) -> dict[str, list[dict[str, Any]]]:
-        found: dict[str, list[dict[str, Any]]] = {}
-        for alarm in self.cloud.aodh.ordered():
-            for item in alarm.get('event_rule', {}).get('query', []):
-                if item.get('field') == 'vitrage_id':
-                    found.setdefault(item['value'], []).append(alarm)
-        return found
+        """The emulated Aodh's alarms by the vitrage_id of their rule."""
+        return self.cloud.aodh.by_vitrage_id()
 
     locals().update({f'test_{f}': _cell_test(f) for f in FAULTS})
 

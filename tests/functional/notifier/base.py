@@ -118,9 +118,4 @@ class NotifierProcessTestCase(testtools.TestCase):
 
     def mirrors(self) -> dict[str, list[dict[str, Any]]]:
         """The emulated Aodh's alarms by the vitrage_id of their rule."""
-        found: dict[str, list[dict[str, Any]]] = {}
-        for alarm in self.cloud.aodh.ordered():
-            for item in alarm.get('event_rule', {}).get('query', []):
-                if item.get('field') == 'vitrage_id':
-                    found.setdefault(item['value'], []).append(alarm)
-        return found
+        return self.cloud.aodh.by_vitrage_id()

@@ -77,12 +77,8 @@ class WarmActivationsTest(testtools.TestCase):
         return sent
 
     def mirrors(self) -> dict[str, list[dict[str, Any]]]:
-        found: dict[str, list[dict[str, Any]]] = {}
-        for alarm in self.cloud.aodh.ordered():
-            for item in alarm['event_rule']['query']:
-                if item['field'] == 'vitrage_id':
-                    found.setdefault(item['value'], []).append(alarm)
-        return found
+        """The emulated Aodh's alarms by the vitrage_id of their rule."""
+        return self.cloud.aodh.by_vitrage_id()
 
 
 def _activate(vitrage_id: str) -> DeducedAlarm:

@@ -67,12 +67,7 @@ class _EmulatedAodhTest(testtools.TestCase):
 
     def alarms(self) -> dict[str, list[dict[str, Any]]]:
         """The emulated Aodh's alarms by the vitrage_id of their rule."""
-        found: dict[str, list[dict[str, Any]]] = {}
-        for alarm in self.cloud.aodh.ordered():
-            for item in alarm['event_rule']['query']:
-                if item['field'] == 'vitrage_id':
-                    found.setdefault(item['value'], []).append(alarm)
-        return found
+        return self.cloud.aodh.by_vitrage_id()
 
     def state(self, vitrage_id: str = 'v-1') -> tuple[str, str]:
         """The state of the one alarm of ``vitrage_id`` and the change it records."""

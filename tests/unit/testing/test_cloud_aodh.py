@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import uuid
+
+import fixtures
 
 from tests.unit.testing.base import CloudTestCase
 from vitrage_ds.testing.cloud import ALARM_TYPES, CREATABLE_TYPES, sample_rule
@@ -115,7 +118,11 @@ class TestAlarmList(AodhTestCase):
     def test_paging_by_alarm_id_sees_alarms_created_between_pages(self):
         by_id = [('sort', 'alarm_id:asc'), ('limit', 100)]
         first = self.list([('sort', 'alarm_id:asc'), ('limit', 1)])
-        created = self.cloud.aodh.create_alarm('late', notify=False)
+        # A random id could sort before the marker (and rightly be missed):
+        # the one created between the pages sorts after it.
+        last = uuid.UUID('ffffffff-ffff-4fff-bfff-ffffffffffff')
+        with fixtures.MockPatch('vitrage_ds.testing.cloud.aodh.uuid.uuid4', return_value=last):
+            created = self.cloud.aodh.create_alarm('late', notify=False)
         rest = self.list([*by_id, ('marker', first[0]['alarm_id'])])
         expected = sorted({a['alarm_id'] for a in self.alarms} | {created['alarm_id']})
         self.assertEqual(expected, [first[0]['alarm_id']] + [a['alarm_id'] for a in rest])
@@ -282,3 +289,24 @@ class TestAlarmCrud(AodhTestCase):
         self.assertEqual(201, resp.status_code, resp.text)
         self.assertEqual((self.cloud.demo_project_id, self.cloud.demo_user_id),
                          (resp.json()['project_id'], resp.json()['user_id']))
+
+
+class TestByVitrageId(AodhTestCase):
+
+    def event_alarm(self, name, *query):
+        rule = {'event_type': '*', 'query': [
+            {'field': field, 'op': 'eq', 'type': 'string', 'value': value}
+            for field, value in query]}
+        return self.cloud.aodh.create_alarm(name, 'event', rule, notify=False)
+
+    def test_groups_the_alarms_whose_query_carries_a_vitrage_id(self):
+        first = self.event_alarm('a', ('resource_id', 'r'), ('vitrage_id', 'v-1'))
+        second = self.event_alarm('b', ('vitrage_id', 'v-1'))
+        other = self.event_alarm('c', ('vitrage_id', 'v-2'))
+        self.event_alarm('d', ('resource_id', 'r'))
+
+        found = self.cloud.aodh.by_vitrage_id()
+
+        self.assertEqual({'v-1': {first['alarm_id'], second['alarm_id']},
+                          'v-2': {other['alarm_id']}},
+                         {v: {a['alarm_id'] for a in alarms} for v, alarms in found.items()})

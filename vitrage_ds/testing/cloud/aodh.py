@@ -132,6 +132,19 @@ class AodhStore:
         with self.lock:
             return copy.deepcopy(self.alarms[alarm_id])
 
+    def by_vitrage_id(self) -> dict[str, list[dict[str, Any]]]:
+        """Alarms whose event rule's query has a ``vitrage_id`` item, grouped by it.
+
+        What a test of the Aodh notifier counts: one alarm per deduced
+        alarm. Each group keeps :meth:`ordered`'s order.
+        """
+        found: dict[str, list[dict[str, Any]]] = {}
+        for alarm in self.ordered():
+            for item in (alarm.get('event_rule') or {}).get('query') or ():
+                if isinstance(item, dict) and item.get('field') == 'vitrage_id':
+                    found.setdefault(item['value'], []).append(alarm)
+        return found
+
     def ordered(self) -> list[dict[str, Any]]:
         """Every alarm, Aodh's default order: newest ``timestamp`` first."""
         with self.lock:

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.cloudhost import CloudHost
-from benchmarks.common import BenchResult, Settings, _conf_text, say
+from benchmarks.common import BenchResult, Settings, _conf_text, say, with_rabbit_and_cloud
 
 __all__ = ['run']
 
@@ -93,22 +93,10 @@ def _bare(transport: Any, pool: str, expected: int, *, declare_only: bool = Fals
 
 
 def run(settings: Settings) -> BenchResult:
-    from vitrage_ds.testing import RabbitVhost
-
     total = settings.bus_notifications
     result = BenchResult(NUMBER, f'Bus: {total:,} Heat and Aodh notifications queued')
-    vhost = RabbitVhost()
-    try:
-        vhost.setUp()
-    except Exception as exc:  # SkipTest or RabbitUnavailable: say why
-        result.error = f'RabbitMQ unavailable: {exc}'
-        return result
-    try:
-        with CloudHost() as cloud:
-            _measure(result, settings, cloud, vhost)
-    finally:
-        vhost.cleanUp()
-    return result
+    return with_rabbit_and_cloud(
+        result, lambda cloud, vhost: _measure(result, settings, cloud, vhost))
 
 
 def _measure(result: BenchResult, settings: Settings, cloud: CloudHost, vhost: Any) -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.cloudhost import CloudHost
-from benchmarks.common import BenchResult, Settings, _conf_text, say
+from benchmarks.common import BenchResult, Settings, _conf_text, say, with_rabbit_and_cloud
 
 __all__ = ['run']
 
@@ -35,23 +35,11 @@ _DRAIN_TIMEOUT = 600.0
 
 
 def run(settings: Settings) -> BenchResult:
-    from vitrage_ds.testing import RabbitVhost
-
     total = settings.notifier_activations
     result = BenchResult(NUMBER, f'Notifier: {total:,} activations (10 % duplicates) '
                                  f'through RabbitMQ to the emulated Aodh')
-    vhost = RabbitVhost()
-    try:
-        vhost.setUp()
-    except Exception as exc:  # SkipTest or RabbitUnavailable: say why
-        result.error = f'RabbitMQ unavailable: {exc}'
-        return result
-    try:
-        with CloudHost() as cloud:
-            _measure(result, total, cloud, vhost)
-    finally:
-        vhost.cleanUp()
-    return result
+    return with_rabbit_and_cloud(
+        result, lambda cloud, vhost: _measure(result, total, cloud, vhost))
 
 
 def _activations(publisher: Any, count: int, repeats: bool) -> tuple[int, int]:

@@ -10,6 +10,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from benchmarks.cloudhost import CloudHost
@@ -189,3 +190,26 @@ def ratio(reference: float, ours: float) -> float | None:
 
 def fmt_s(seconds: float) -> str:
     return f'{seconds:.2f} s' if seconds < 100 else f'{seconds:.0f} s'
+
+
+def with_rabbit_and_cloud(result: BenchResult,
+                          measure: Callable[[CloudHost, Any], None]) -> BenchResult:
+    """Run ``measure(cloud, vhost)`` on a per-run RabbitMQ vhost and a fresh cloud.
+
+    The vhost is removed afterwards; RabbitMQ being unavailable is the
+    benchmark's error, not a crash of the suite.
+    """
+    from vitrage_ds.testing import RabbitVhost
+
+    vhost = RabbitVhost()
+    try:
+        vhost.setUp()
+    except Exception as exc:  # SkipTest or RabbitUnavailable: say why
+        result.error = f'RabbitMQ unavailable: {exc}'
+        return result
+    try:
+        with CloudHost() as cloud:
+            measure(cloud, vhost)
+    finally:
+        vhost.cleanUp()
+    return result

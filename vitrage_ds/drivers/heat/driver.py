@@ -224,6 +224,10 @@ class HeatStackDriver(Driver):
             resources call of any stack failed, or Heat answered a body
             without the ids the events need.
         """
+        with self.gc_paused():
+            return self._poll()
+
+    def _poll(self) -> list[Event]:
         obs = Observation(time.time(), Action.SNAPSHOT, None, Phase.END, self.name)
         api = self._api()
         items, scope = self._list_stacks(api)

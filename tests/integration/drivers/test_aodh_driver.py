@@ -258,6 +258,33 @@ class PollTest(AodhDriverTestCase):
         paged = {e.entity_id for e in self.driver(page_size=2).get_all()}
         self.assertEqual(whole, paged)
 
+    def _own(self) -> set[str]:
+        return {a['alarm_id'] for a in self.client.get('v2/alarms')}
+
+    def test_a_later_poll_read_in_ranges_sees_alarms_created_since(self) -> None:
+        driver = self.driver(all_projects=False, page_size=2)  # a range per alarm
+        driver.get_all()
+        for n in range(3):
+            self.create_alarm(self.client, event_alarm(f'later-{n}'))
+
+        events = driver.get_all()
+
+        self.assertEqual(self._own(), {e.entity_id for e in events})
+        self.assertEqual(len(events), len({e.entity_id for e in events}))
+        self.assertNotIn('reading the listing in one go', self.logged.output)
+
+    def test_a_range_start_deleted_since_is_answered_500_and_read_again(self) -> None:
+        driver = self.driver(all_projects=False, page_size=2)
+        first = [e.entity_id for e in driver.get_all()]
+        self.client.delete(f'v2/alarms/{first[0]}')  # the second range's start
+
+        events = driver.get_all()
+
+        self.assertEqual(self._own(), {e.entity_id for e in events})
+        self.assertNotIn(first[0], {e.entity_id for e in events})
+        self.assertIn(f'Marker {first[0]} not found', self.logged.output)
+        self.assertIn('reading the listing in one go', self.logged.output)
+
     def test_without_all_projects_only_the_own_project(self) -> None:
         events = self.driver(all_projects=False).get_all()
         self.assertEqual({self.project}, {e.fields['project_id'] for e in events})

@@ -73,6 +73,57 @@ class TestTenThousandAlarms(base.OnePollTestCase):
             self.assertEqual(expected, event.fields['resource_id'], alarm['type'])
 
 
+class TestLaterPollsInRanges(_EmulatedAodh):
+    """From the second poll on: ranges at once, split at the last poll's ids."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.cloud.aodh.populate(2000, projects=3)
+        self.poller = self.driver(page_size=200)
+        self.first = [e.entity_id for e in self.poller.get_all()]
+        self.cloud.requests.clear()
+
+    def listed(self) -> list[str]:
+        return sorted(self.cloud.aodh.alarms)
+
+    def test_ranges_start_after_every_190th_id_and_read_at_once(self) -> None:
+        events = self.poller.get_all()
+
+        starts = self.first[189:-1:190]
+        base = [*ALL_PROJECTS, *ORDER, ('limit', '200')]
+        probe = [*ALL_PROJECTS, *ORDER, ('limit', '1')]  # one alarm alone, first
+        ranges = [[*base, ('marker', m)] for m in [self.first[0], *starts]]
+        empty = [*base, ('marker', self.first[-1])]  # the last range's empty page
+        calls = self.list_calls()
+        self.assertEqual(probe, calls[0])
+        self.assertEqual(sorted([*ranges, empty]), sorted(calls[1:]))
+        self.assertEqual(self.first, [e.entity_id for e in events])
+
+    def test_alarms_created_and_deleted_since_are_seen_as_they_are_now(self) -> None:
+        starts = set(self.first[189:-1:190])
+        for alarm_id in [i for i in self.first if i not in starts][::40]:
+            self.cloud.aodh.delete_alarm(alarm_id, notify=False)
+        for n in range(60):
+            self.cloud.aodh.create_alarm(f'since-{n}', 'event', notify=False)
+
+        events = self.poller.get_all()
+
+        self.assertEqual(self.listed(), [e.entity_id for e in events])
+        self.assertEqual(len(starts) + 3, len(self.list_calls()))  # probe, ranges, empty
+
+    def test_a_deleted_range_start_reads_the_listing_again_in_one_go(self) -> None:
+        self.cloud.aodh.delete_alarm(self.first[189 + 190 * 4], notify=False)
+
+        events = self.poller.get_all()
+
+        listed = self.listed()
+        self.assertEqual(listed, [e.entity_id for e in events])
+        base = [*ALL_PROJECTS, *ORDER, ('limit', '200')]
+        markers = [*listed[199::200], listed[-1]]  # 1,999 alarms: ten pages, an empty one
+        in_one_go = [base, *([*base, ('marker', m)] for m in markers)]
+        self.assertEqual(in_one_go, self.list_calls()[-len(in_one_go):])
+
+
 class TestScopeAndFailures(_EmulatedAodh):
 
     def setUp(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import urllib.parse
 from typing import Any
@@ -46,13 +47,19 @@ class _AodhTest(testtools.TestCase):
         return made
 
     def serve_pages(self, alarms: list[dict[str, Any]], page_size: int) -> None:
-        """Answer GET /v2/alarms like Aodh: limit/marker over ``alarms``."""
-        def answer(request: Any, context: Any) -> list[dict[str, Any]]:
+        """Answer GET /v2/alarms like Aodh 23: limit/marker over ``alarms`` as
+        it is when asked (500 for a marker that is not one of them)."""
+        def answer(request: Any, context: Any) -> Any:
             query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(request.url).query))
             limit = int(query['limit'])
             start = 0
             if 'marker' in query:
-                start = [a['alarm_id'] for a in alarms].index(query['marker']) + 1
+                ids = [a['alarm_id'] for a in alarms]
+                if query['marker'] not in ids:
+                    context.status_code = 500
+                    return {'error_message': {
+                        'faultstring': f'Marker {query["marker"]} not found.'}}
+                start = ids.index(query['marker']) + 1
             return alarms[start:start + limit]
         self.http.get(ALARMS, json=answer)
 
@@ -100,6 +107,96 @@ class TestCalls(_AodhTest):
                              options={'endpoint_override': 'http://web.test/aodh/'})
         driver.get_all()
         self.assertEqual('/aodh/v2/alarms', self.calls()[0][1])
+
+
+class TestLaterPolls(_AodhTest):
+    """From the second poll on, ranges split at the ids the last poll saw."""
+
+    def test_ranges_start_at_every_span_of_the_ids_the_last_poll_saw(self) -> None:
+        alarms = [samples.alarm('event', i) for i in range(10)]
+        self.serve_pages(alarms, page_size=4)
+        driver = make_driver(page_size=4)
+        driver.get_all()
+        first = len(self.calls())
+
+        events = driver.get_all()
+
+        # One alarm alone first; a range holds 95 % of a page: 3 of 4 alarms,
+        # so ranges start after alarms 2, 5 and 8; each stops at the next
+        # start, the last at the end (an empty page after alarm 9).
+        base = [*ALL_PROJECTS, *ORDER, ('limit', '4')]
+        marker = [('GET', '/v2/alarms', [*base, ('marker', samples.alarm_id(i))])
+                  for i in (0, 2, 5, 8, 9)]
+        probe = ('GET', '/v2/alarms', [*ALL_PROJECTS, *ORDER, ('limit', '1')])
+        self.assertEqual(probe, self.calls()[first])
+        self.assertEqual(sorted(marker), sorted(self.calls()[first + 1:]))
+        self.assertEqual([a['alarm_id'] for a in alarms], [e.entity_id for e in events])
+
+    def test_alarms_created_between_polls_are_in_the_next_one(self) -> None:
+        alarms = [samples.alarm('event', i) for i in range(0, 20, 2)]
+        self.serve_pages(alarms, page_size=4)
+        driver = make_driver(page_size=4)
+        driver.get_all()
+        alarms[:] = sorted([*alarms, *(samples.alarm('event', i) for i in range(1, 20, 2))],
+                           key=lambda a: a['alarm_id'])
+
+        events = driver.get_all()
+
+        self.assertEqual([samples.alarm_id(i) for i in range(20)],
+                         [e.entity_id for e in events])
+
+    def test_a_range_start_deleted_since_makes_the_poll_read_in_one_go(self) -> None:
+        alarms = [samples.alarm('event', i) for i in range(10)]
+        self.serve_pages(alarms, page_size=4)
+        driver = make_driver(page_size=4)
+        driver.get_all()
+        del alarms[5]  # the start of the third range
+
+        events = driver.get_all()
+
+        self.assertEqual([samples.alarm_id(i) for i in range(10) if i != 5],
+                         [e.entity_id for e in events])
+        self.assertIn(f'Marker {samples.alarm_id(5)} not found', self.logs.output)
+        self.assertIn('reading the listing in one go', self.logs.output)
+        self.assertEqual([samples.alarm_id(i) for i in range(10) if i != 5],
+                         [e.entity_id for e in driver.get_all()])
+
+    def test_parallel_ranges_off_pages_in_one_go_every_time(self) -> None:
+        alarms = [samples.alarm('event', i) for i in range(5)]
+        self.serve_pages(alarms, page_size=2)
+        driver = make_driver(page_size=2, parallel_ranges=False)
+        driver.get_all()
+        driver.get_all()
+        calls = self.calls()
+        self.assertEqual(calls[:4], calls[4:])  # pages + 1, one after the other
+
+    def test_a_failed_range_fails_the_poll(self) -> None:
+        alarms = [samples.alarm('event', i) for i in range(10)]
+        self.serve_pages(alarms, page_size=4)
+        driver = make_driver(page_size=4)
+        driver.get_all()
+        self.http.get(ALARMS, status_code=503)
+        self.assertRaises(BackendError, driver.get_all)
+
+
+class TestGarbageCollector(_AodhTest):
+
+    def _collector_state_while_served(self, **options: Any) -> list[bool]:
+        states: list[bool] = []
+
+        def answer(request: Any, context: Any) -> list[dict[str, Any]]:
+            states.append(gc.isenabled())
+            return []
+        self.http.get(ALARMS, json=answer)
+        make_driver(**options).get_all()
+        return states
+
+    def test_is_off_during_a_poll_and_back_on_after(self) -> None:
+        self.assertEqual([False], self._collector_state_while_served())
+        self.assertTrue(gc.isenabled())
+
+    def test_stays_on_when_pause_gc_is_off(self) -> None:
+        self.assertEqual([True], self._collector_state_while_served(pause_gc=False))
 
 
 class TestSnapshot(_AodhTest):

@@ -76,6 +76,7 @@ class Version(NamedTuple):
 
 _FORMATS = ('%Y-%m-%dT%H:%M:%S.%f', '%Y-%m-%dT%H:%M:%S', '%Y-%m-%d %H:%M:%S.%f',
             '%Y-%m-%d %H:%M:%S')
+_EPOCH = datetime.datetime(1970, 1, 1)
 
 
 def parse_time(value: object) -> float | None:
@@ -88,24 +89,35 @@ def parse_time(value: object) -> float | None:
     """
     if not isinstance(value, str) or not value:
         return None
+    try:
+        # What the services send parses here at once; a poll parses two
+        # times per entity, so the lenient path is only the fallback.
+        parsed = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        lenient = _parse_lenient(value)
+        if lenient is None:
+            return None
+        parsed = lenient
+    if parsed.tzinfo is None:
+        return (parsed - _EPOCH).total_seconds()
+    return parsed.timestamp()
+
+
+def _parse_lenient(value: str) -> datetime.datetime | None:
+    """Padding, ``Z`` (before Python 3.11) and the strptime formats."""
     text = value.strip()
     if text.endswith('Z'):
         text = text[:-1] + '+00:00'
-    parsed: datetime.datetime | None = None
     try:
-        parsed = datetime.datetime.fromisoformat(text)
+        return datetime.datetime.fromisoformat(text)
     except ValueError:
-        for fmt in _FORMATS:
-            try:
-                parsed = datetime.datetime.strptime(text, fmt)
-                break
-            except ValueError:
-                continue
-    if parsed is None:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
-    return parsed.timestamp()
+        pass
+    for fmt in _FORMATS:
+        try:
+            return datetime.datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    return None
 
 
 def utcnow_iso() -> str:

@@ -20,6 +20,10 @@ __all__ = ['TYPES', 'AlarmType', 'composite_resource']
 RuleReader = Callable[[Any], 'str | None']
 
 
+#: The keys of a composite rule's branches.
+_BRANCHES = ('and', 'or')
+
+
 def _none(rule: Any) -> str | None:
     return None
 
@@ -57,17 +61,20 @@ class AlarmType:
 
 
 def _strip(rule: Any, hidden: tuple[str, ...]) -> Any:
-    if hidden and isinstance(rule, Mapping) and any(k in rule for k in hidden):
-        return {k: v for k, v in rule.items() if k not in hidden}
+    if hidden and isinstance(rule, resources.MAPPING):
+        for key in hidden:
+            if key in rule:
+                return {k: v for k, v in rule.items() if k not in hidden}
     return rule
 
 
 def _strip_leaves(node: Any, depth: int) -> Any:
-    if depth > resources.MAX_DEPTH or not isinstance(node, Mapping):
+    if depth > resources.MAX_DEPTH or not isinstance(node, resources.MAPPING):
         return node
-    if len(node) == 1 and isinstance(node.get('and', node.get('or')), list):
-        key = next(iter(node))
-        return {key: [_strip_leaves(child, depth + 1) for child in node[key]]}
+    if len(node) == 1:
+        for key, children in node.items():
+            if key in _BRANCHES and isinstance(children, list):
+                return {key: [_strip_leaves(child, depth + 1) for child in children]}
     name = node.get('type')
     row = TYPES.get(name) if isinstance(name, str) else None
     return _strip(node, row.hidden) if row is not None else node
@@ -115,23 +122,23 @@ def composite_resource(rule: Any) -> str | None:
     each leaf is a threshold rule with its own ``type``. Leaves of unknown
     types are ignored. Leaves naming different resources give ``None``.
     """
-    return resources.single(_composite_leaves(rule, depth=0))
-
-
-def _composite_leaves(node: Any, depth: int) -> list[str | None]:
-    if depth > resources.MAX_DEPTH or not isinstance(node, Mapping):
-        return []
     found: list[str | None] = []
-    for key in ('and', 'or'):
+    _composite_leaves(rule, 0, found)
+    return resources.single(found)
+
+
+def _composite_leaves(node: Any, depth: int, found: list[str | None]) -> None:
+    if depth > resources.MAX_DEPTH or not isinstance(node, resources.MAPPING):
+        return
+    for key in _BRANCHES:
         children = node.get(key)
         if isinstance(children, list):
             for child in children:
-                found.extend(_composite_leaves(child, depth + 1))
+                _composite_leaves(child, depth + 1, found)
     name = node.get('type')
     leaf_type = TYPES.get(name) if isinstance(name, str) else None
-    if leaf_type is not None and leaf_type.name != 'composite':
+    if leaf_type is not None and not leaf_type.nested:
         found.append(leaf_type.resource(node))
-    return found
 
 
 def _row(name: str, **kwargs: Any) -> tuple[str, AlarmType]:

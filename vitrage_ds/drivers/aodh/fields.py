@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from vitrage_ds.drivers.aodh.alarm_types import TYPES
+from vitrage_ds.drivers.aodh.resources import rule_get
 from vitrage_ds.event import Phase, Version, parse_time, utcnow_iso
 
 __all__ = [
@@ -66,17 +67,18 @@ def alarm_fields(alarm: Mapping[str, Any],
         rule under its key and the rule keys it copies. ``timestamp`` is the
         current time when the alarm has none. Never raises.
     """
-    fields: dict[str, Any] = {key: alarm.get(key) for key in GENERIC}
+    get = alarm.get
+    fields: dict[str, Any] = {key: get(key) for key in GENERIC}
     if not fields['timestamp']:
         fields['timestamp'] = utcnow_iso()
-    alarm_type = alarm.get('type')
+    alarm_type = fields['type']
     row = TYPES.get(alarm_type) if isinstance(alarm_type, str) else None
     resource_id = vitrage_id = None
     if row is not None:
         rule = row.rule(alarm)
         fields[row.rule_key] = rule
         for key in row.copied:
-            fields[key] = rule.get(key) if isinstance(rule, Mapping) else None
+            fields[key] = rule_get(rule, key)
         resource_id = row.resource(rule)
         vitrage_id = row.vitrage_id(rule)
     elif on_unknown_type is not None:
@@ -94,6 +96,11 @@ def alarm_version(alarm: Mapping[str, Any], observed: float) -> Version:
     The source time is the later of the alarm's ``timestamp`` (definition
     change) and ``state_timestamp`` (state change), 0 when it has neither.
     """
-    times = [t for t in (parse_time(alarm.get('timestamp')),
-                         parse_time(alarm.get('state_timestamp'))) if t is not None]
-    return Version(max(times, default=0.0), observed, Phase.END)
+    changed = alarm.get('timestamp')
+    source = parse_time(changed)
+    state_changed = alarm.get('state_timestamp')
+    if state_changed != changed:  # often the same text: parsed once
+        other = parse_time(state_changed)
+        if other is not None and (source is None or other > source):
+            source = other
+    return Version(source or 0.0, observed, Phase.END)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import types
+import urllib.parse
 from typing import Any
 
 import fixtures
+import requests
 from keystoneauth1 import fixture as ks_fixture
 
 from vitrage_ds.config import load_config
@@ -115,6 +117,62 @@ class FromConfigTest(HTTPTestCase):
                         endpoint_override=secure).get('stacks')
 
         self.assertEqual(cafile, self.http.last_request.verify)
+
+    def heat_aodh_heat(self) -> list[Any]:
+        """Call Heat, Aodh, then Heat again through one factory; the requests sent."""
+        self.http.get(f'{HEAT}/stacks', json={'stacks': []})
+        self.http.get(f'{AODH}/v2/alarms', json=[])
+        factory = client_factory_from_conf(self.password_conf())
+        heat, aodh = factory('orchestration', _options()), factory('alarming', _options())
+        sent = []
+        for client, path in ((heat, 'stacks'), (aodh, 'v2/alarms'), (heat, 'stacks')):
+            client.get(path)
+            sent.append(self.http.last_request)
+        return sent
+
+    def test_the_environment_s_proxies_reach_each_host_as_no_proxy_says(self) -> None:
+        self.useFixture(fixtures.EnvironmentVariable('HTTP_PROXY', 'http://proxy.test:3128'))
+        self.useFixture(fixtures.EnvironmentVariable('NO_PROXY', 'aodh.test'))
+
+        proxies = [r.proxies.get('http') for r in self.heat_aodh_heat()]
+
+        self.assertEqual(['http://proxy.test:3128', None, 'http://proxy.test:3128'], proxies)
+
+    def test_a_netrc_entry_still_applies_to_its_host_only(self) -> None:
+        netrc = os.path.join(self.dir, 'netrc')
+        with open(netrc, 'w') as out:
+            out.write('machine heat.test login proxyuser password proxypass\n')
+        os.chmod(netrc, 0o600)
+        self.useFixture(fixtures.EnvironmentVariable('NETRC', netrc))
+
+        sent = [r.headers.get('Authorization', '')[:6] for r in self.heat_aodh_heat()]
+
+        self.assertEqual(['Basic ', '', 'Basic '], sent)
+
+    def test_the_environment_is_read_once_per_host(self) -> None:
+        looked_up: list[str] = []
+        netrc_read: list[str] = []
+        lookup = requests.sessions.get_environ_proxies
+        netrc = requests.utils.get_netrc_auth
+
+        def counted(url: str, no_proxy: Any = None) -> Any:
+            looked_up.append(urllib.parse.urlsplit(url).netloc)
+            return lookup(url, no_proxy=no_proxy)
+
+        def counted_netrc(url: str, raise_errors: bool = False) -> Any:
+            netrc_read.append(urllib.parse.urlsplit(url).netloc)
+            return netrc(url, raise_errors)
+
+        self.useFixture(fixtures.MonkeyPatch('requests.sessions.get_environ_proxies', counted))
+        self.useFixture(fixtures.MonkeyPatch('requests.utils.get_netrc_auth', counted_netrc))
+        self.http.get(f'{HEAT}/stacks', json={'stacks': []})
+        client = self.client_for(self.password_conf(), 'orchestration')
+
+        for _ in range(3):
+            client.get('stacks')
+
+        self.assertEqual(['keystone.test:5000', 'heat.test:8004'], looked_up)
+        self.assertEqual(['keystone.test:5000', 'heat.test:8004'], netrc_read)
 
 
 class FromCloudTest(HTTPTestCase):

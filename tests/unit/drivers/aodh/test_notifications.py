@@ -335,16 +335,18 @@ class TestNotifiedRulesMatchPolledRules(_NotificationTest):
 class TestOwnProjectScope(_NotificationTest):
     """With ``all_projects = false`` polls see one project: so do notifications."""
 
-    def own_project_driver(self) -> Any:
-        return make_driver(all_projects=False)
+    def polled_driver(self, all_projects: bool = False) -> Any:
+        """A driver that has polled once (an alarm of PROJECT_A): it knows its project."""
+        driver = make_driver(all_projects=all_projects)
+        self.serve_pages([samples.alarm('event', 2)], page_size=1000)
+        driver.get_all()
+        return driver
 
     def creation_in(self, project_id: str) -> dict[str, Any]:
         return samples.creation(samples.alarm('event', 1, project_id=project_id))
 
     def test_another_projects_alarm_is_ignored(self) -> None:
-        driver = self.own_project_driver()
-        self.serve_pages([samples.alarm('event', 2)], page_size=1000)
-        driver.get_all()  # learns the own project: PROJECT_A
+        driver = self.polled_driver()  # learns the own project: PROJECT_A
 
         events = driver.handle_notification(
             'alarm.creation', self.creation_in(samples.PROJECT_B), samples.METADATA, knowing())
@@ -352,9 +354,7 @@ class TestOwnProjectScope(_NotificationTest):
         self.assertEqual([], events)
 
     def test_the_own_projects_alarm_is_kept(self) -> None:
-        driver = self.own_project_driver()
-        self.serve_pages([samples.alarm('event', 2)], page_size=1000)
-        driver.get_all()
+        driver = self.polled_driver()
 
         events = driver.handle_notification(
             'alarm.creation', self.creation_in(samples.PROJECT_A), samples.METADATA, knowing())
@@ -362,9 +362,7 @@ class TestOwnProjectScope(_NotificationTest):
         self.assertEqual([samples.alarm_id(1)], [e.entity_id for e in events])
 
     def test_an_alarm_an_admin_created_in_the_own_project_is_kept(self) -> None:
-        driver = self.own_project_driver()
-        self.serve_pages([samples.alarm('event', 2)], page_size=1000)
-        driver.get_all()
+        driver = self.polled_driver()
         payload = self.creation_in(samples.PROJECT_A)
         self.assertEqual(samples.ADMIN_PROJECT, payload['on_behalf_of'])  # as Aodh sends it
 
@@ -374,9 +372,7 @@ class TestOwnProjectScope(_NotificationTest):
         self.assertEqual([samples.alarm_id(1)], [e.entity_id for e in events])
 
     def test_an_alarm_the_own_project_created_for_another_is_ignored(self) -> None:
-        driver = self.own_project_driver()
-        self.serve_pages([samples.alarm('event', 2)], page_size=1000)
-        driver.get_all()
+        driver = self.polled_driver()
         payload = self.creation_in(samples.PROJECT_B)
         payload['project_id'] = payload['on_behalf_of'] = samples.PROJECT_A
 
@@ -386,9 +382,7 @@ class TestOwnProjectScope(_NotificationTest):
         self.assertEqual([], events)
 
     def test_every_project_is_kept_when_polls_list_every_project(self) -> None:
-        driver = make_driver()
-        self.serve_pages([samples.alarm('event', 2)], page_size=1000)
-        driver.get_all()
+        driver = self.polled_driver(all_projects=True)
 
         events = driver.handle_notification(
             'alarm.creation', self.creation_in(samples.PROJECT_B), samples.METADATA, knowing())

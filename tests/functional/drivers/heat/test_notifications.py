@@ -81,8 +81,10 @@ class TestNotificationsOverRabbitMQ(testtools.TestCase):
     def test_create_gives_the_stack_then_its_resources(self) -> None:
         stack = self.store.create_stack('born', resources=3)
 
+        # create.start and create.end are published back to back: the pooled
+        # listener may apply the end first, and the start is then rightly
+        # stale (test_start_makes_no_call_and_end_one waits for a start).
         end = self.stack_event('orchestration.stack.create.end', stack.id)
-        self.stack_event('orchestration.stack.create.start', stack.id)
 
         self.assertEqual('CREATE_COMPLETE', end.fields['status'])
         resources = self.event(

@@ -109,6 +109,7 @@ def test(tiers: list[str]) -> int:
         sys.exit(f'unknown tier(s): {", ".join(sorted(unknown))}; tiers: {", ".join(TIERS)}')
     passed = failed = skipped = 0
     status = 0
+    failing: list[str] = []
     for tier in tiers:
         path = ROOT / 'tests' / tier
         if not path.is_dir():
@@ -142,10 +143,22 @@ def test(tiers: list[str]) -> int:
         failed += tier_failed
         skipped += counts.get('Skipped', 0)
         status = status or rc
+        if rc != 0:
+            failing += _failing_tests(tier_env) or [f'tier {tier}: the runner failed']
         log(f'tier {tier}: {counts.get("Passed", 0)} passed, {tier_failed} failed, '
             f'{counts.get("Skipped", 0)} skipped in {time.monotonic() - start:.0f} s')
+    # Repeated just above the totals, where a CI log's tail shows them.
+    for name in failing:
+        print(f'FAILED {name}')
     print(f'{passed} passed, {failed} failed, {skipped} skipped', flush=True)
     return 1 if status or failed else 0
+
+
+def _failing_tests(tier_env: dict[str, str]) -> list[str]:
+    """The ids of the tests that failed in stestr's last run."""
+    listed = subprocess.run([str(BIN / 'stestr'), 'failing', '--list'], cwd=ROOT,
+                            env=tier_env, capture_output=True, text=True, check=False)
+    return [line for line in listed.stdout.splitlines() if line.strip()]
 
 
 def main(argv: list[str]) -> int:

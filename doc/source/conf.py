@@ -9,6 +9,7 @@ from pathlib import Path
 # oslo.messaging (imported by the option listing) pulls in eventlet, which
 # warns on import; the docs run none of it.
 warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
+warnings.filterwarnings('ignore', message='DSA is deprecated', module=r'dns\.')
 sys.path.insert(0, str(Path(__file__).resolve().parent / '_ext'))
 
 project = 'vitrage_ds'

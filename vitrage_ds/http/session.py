@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-import requests
 from keystoneauth1 import loading as ks_loading
 from keystoneauth1 import session as ks_session
 from oslo_config import cfg
 
 from vitrage_ds.config import CREDENTIALS_GROUP, HTTP_GROUP
 from vitrage_ds.errors import ConfigurationError
+from vitrage_ds.http._transport import streamline
 from vitrage_ds.http.client import Client, RetryPolicy
 from vitrage_ds.plugin import ClientFactory
 
@@ -73,7 +72,7 @@ def client_factory_from_conf(conf: cfg.ConfigOpts) -> ClientFactory:
             f'or none) or use --os-cloud')
     session = ks_loading.load_session_from_conf_options(
         conf, CREDENTIALS_GROUP, auth=auth)
-    _read_environment_once_per_host(session.session)
+    streamline(session.session)
     return client_factory_from_session(session, conf)
 
 
@@ -93,7 +92,7 @@ def client_factory_from_cloud(cloud: str, conf: cfg.ConfigOpts) -> ClientFactory
     except sdk_exc.ConfigException as exc:
         raise ConfigurationError(f'cloud {cloud!r}: {exc}') from exc
     session = region.get_session()
-    _read_environment_once_per_host(session.session)
+    streamline(session.session)
 
     def lookup(service_type: str) -> str:
         override = region.get_endpoint(service_type)
@@ -102,51 +101,3 @@ def client_factory_from_cloud(cloud: str, conf: cfg.ConfigOpts) -> ClientFactory
         return region.get_endpoint_from_catalog(service_type) or ''
 
     return client_factory_from_session(session, conf, lookup)
-
-
-def _no_auth(request: Any) -> Any:
-    return request
-
-
-def _read_environment_once_per_host(http: requests.Session) -> None:
-    """Make ``http`` look its proxy, CA and netrc settings up once per host.
-
-    requests reads them from the environment (``HTTPS_PROXY``, ``NO_PROXY``,
-    ``REQUESTS_CA_BUNDLE``, ``~/.netrc``...) on every call, walking
-    ``os.environ`` twice and looking for two files: a sixth of the CPU of a
-    Heat poll, which makes a call per stack. What it finds depends on the
-    URL's scheme and host and on the session's own settings only, so the
-    answer is kept under those. Only for sessions vitrage_ds builds; a
-    session an embedding service passes in is left as it is.
-    """
-    if not isinstance(http, requests.Session) or not http.trust_env:
-        return
-    read = http.merge_environment_settings
-    prepare = http.prepare_request
-    known: dict[Any, dict[str, Any]] = {}
-    netrc: dict[str, Any] = {}
-
-    def prepare_request(request: requests.Request) -> requests.PreparedRequest:
-        url = request.url
-        if http.trust_env and not request.auth and not http.auth and isinstance(url, str):
-            host = urllib.parse.urlsplit(url).netloc
-            if host not in netrc:
-                netrc[host] = requests.utils.get_netrc_auth(url) or _no_auth
-            request.auth = netrc[host]
-        return prepare(request)
-
-    def merge_environment_settings(url: str, proxies: Any, stream: Any, verify: Any,
-                                   cert: Any) -> dict[str, Any]:
-        if not http.trust_env:
-            return read(url, proxies, stream, verify, cert)
-        parts = urllib.parse.urlsplit(url)
-        key = (parts.scheme, parts.netloc, tuple(sorted((proxies or {}).items())),
-               stream, verify, cert, tuple(sorted(http.proxies.items())),
-               http.stream, http.verify, http.cert)
-        settings = known.get(key)
-        if settings is None:
-            settings = known[key] = read(url, dict(proxies or {}), stream, verify, cert)
-        return {**settings, 'proxies': dict(settings['proxies'])}
-
-    http.merge_environment_settings = merge_environment_settings  # type: ignore[method-assign]
-    http.prepare_request = prepare_request  # type: ignore[method-assign]

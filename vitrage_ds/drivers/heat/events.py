@@ -137,8 +137,9 @@ def resource_events(items: Iterable[Any], listed: StackInfo,
         if problems:
             LOG.warning('resource %s of stack %s: wrong values read as none: %s',
                         fields['resource_name'], listed.id, '; '.join(problems))
-        own = links.stack(item, 'stack') or links.StackRef(listed.name or '', listed.id)
-        nested = links.nested_stack(item)
+        refs = links.hrefs(item)
+        own = links.stack_in(refs.get('stack')) or links.StackRef(listed.name or '', listed.id)
+        nested = links.stack_in(refs.get('nested'))
         if nested is not None:
             owners[nested.id] = resource_id(own.id, fields['resource_name'])
         rows.append((fields, own, nested))

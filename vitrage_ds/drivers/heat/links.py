@@ -12,7 +12,7 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-__all__ = ['StackRef', 'link', 'nested_stack', 'project', 'stack']
+__all__ = ['StackRef', 'hrefs', 'link', 'nested_stack', 'project', 'stack', 'stack_in']
 
 
 class StackRef(NamedTuple):
@@ -32,6 +32,21 @@ def link(item: Mapping[str, Any], rel: str) -> str | None:
             href = entry.get('href')
             return href if isinstance(href, str) and href else None
     return None
+
+
+def hrefs(item: Mapping[str, Any]) -> dict[str, str]:
+    """The href of ``item``'s first link of each relation, in one pass."""
+    found: dict[str, str] = {}
+    links = item.get('links')
+    if not isinstance(links, list):
+        return found
+    for entry in links:
+        if isinstance(entry, Mapping):
+            rel = entry.get('rel')
+            if isinstance(rel, str) and rel not in found:
+                href = entry.get('href')
+                found[rel] = href if isinstance(href, str) else ''
+    return {rel: href for rel, href in found.items() if href}
 
 
 def _segments(href: str | None) -> list[str]:
@@ -61,7 +76,12 @@ def _stacks_index(segments: list[str]) -> int | None:
 
 def stack(item: Mapping[str, Any], rel: str = 'self') -> StackRef | None:
     """The stack named by ``item``'s ``rel`` link."""
-    segments = _segments(link(item, rel))
+    return stack_in(link(item, rel))
+
+
+def stack_in(href: str | None) -> StackRef | None:
+    """The stack ``href`` names."""
+    segments = _segments(href)
     index = _stacks_index(segments)
     if index is None:
         return None

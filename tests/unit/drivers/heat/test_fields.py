@@ -107,6 +107,13 @@ class TestLinks(testtools.TestCase):
         self.assertEqual(links.StackRef('web', 's1'), links.stack(item, 'stack'))
         self.assertEqual(links.StackRef('web-r-x', 's2'), links.nested_stack(item))
 
+    def test_hrefs_keeps_the_first_link_of_each_relation(self) -> None:
+        item = {'links': [{'rel': 'self', 'href': self.base}, 7, {'rel': 'stack'},
+                          {'rel': 'self', 'href': 'http://other'},
+                          {'rel': 'nested', 'href': f'{self.base}/x'}, {'href': 'no rel'}]}
+        self.assertEqual({'self': self.base, 'nested': f'{self.base}/x'}, links.hrefs(item))
+        self.assertEqual({}, links.hrefs({'links': 'x'}))
+
     def test_a_stack_named_stacks_is_still_read(self) -> None:
         item = self.item(self_='http://heat:8004/v1/p1/stacks/stacks/s1')
         self.assertEqual(links.StackRef('stacks', 's1'), links.stack(item))

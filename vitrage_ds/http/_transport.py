@@ -40,16 +40,18 @@ _PLAIN_URL = re.compile(
 _UNRESERVED = frozenset('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~')
 
 
-def _plain_url(url: Any) -> str | None:
-    """``url`` as requests would send it when that is ``url`` itself, or with
-    only the root path added; ``None`` when its parser or re-quoting would
-    change more (then requests prepares the call)."""
+def _plain_url(url: Any) -> tuple[str, str] | None:
+    """``url`` as requests would send it, and its host and port, when that is
+    ``url`` itself or ``url`` with only the root path added; ``None`` when
+    requests' parser or re-quoting would change more (then requests
+    prepares the call)."""
     if not isinstance(url, str) or not _PLAIN_URL.match(url):
         return None
     scheme_end = url.index('//') + 2
     host_end = min((i for i in (url.find('/', scheme_end), url.find('?', scheme_end))
                     if i >= 0), default=len(url))
-    port = url[scheme_end:host_end].partition(':')[2]
+    netloc = url[scheme_end:host_end]
+    port = netloc.partition(':')[2]
     if port and int(port) > 65535:
         return None
     path = url[host_end:].partition('?')[0]
@@ -62,7 +64,19 @@ def _plain_url(url: Any) -> str | None:
         if chr(int(url[start + 1:start + 3], 16)) in _UNRESERVED:
             return None
         start = url.find('%', start + 3)
-    return url if path else f'{url[:host_end]}/{url[host_end:]}'
+    return (url if path else f'{url[:host_end]}/{url[host_end:]}'), netloc
+
+
+_SCALARS = frozenset({str, int, float, type(None)})
+
+
+def _encode_query(params: Any) -> str:
+    """``params`` encoded as requests encodes them (a dict of plain values
+    directly, anything else by requests itself)."""
+    if (type(params) is dict and all(type(k) is str for k in params)
+            and all(type(v) in _SCALARS for v in params.values())):
+        return urllib.parse.urlencode([(k, v) for k, v in params.items() if v is not None])
+    return str(RequestEncodingMixin._encode_params(params))
 
 
 def _requests_send() -> Callable[..., Any] | None:
@@ -115,33 +129,37 @@ def streamline(http: requests.Session) -> None:
     netrc: dict[str, Any] = {}
     lock = threading.Lock()
 
-    def netrc_auth(url: str) -> Any:
-        host = urllib.parse.urlsplit(url).netloc
-        auth = netrc.get(host)
+    def netrc_auth(netloc: str, url: str) -> Any:
+        auth = netrc.get(netloc)
         if auth is None:
             with lock:
-                auth = netrc[host] = requests.utils.get_netrc_auth(url) or _no_auth
+                auth = netrc[netloc] = requests.utils.get_netrc_auth(url) or _no_auth
         return auth
 
     def prepare_request(req: requests.Request) -> requests.PreparedRequest:
-        if (http.trust_env and not req.auth and not http.auth and isinstance(req.url, str)
-                and '@' not in urllib.parse.urlsplit(req.url).netloc):
+        if http.trust_env and not req.auth and not http.auth and isinstance(req.url, str):
+            netloc = urllib.parse.urlsplit(req.url).netloc
             # (user info in the URL is what requests uses when netrc has none)
-            req.auth = netrc_auth(req.url)
+            if '@' not in netloc:
+                req.auth = netrc_auth(netloc, req.url)
         return prepare(req)
 
-    def merge_environment_settings(url: str, proxies: Any, stream: Any, verify: Any,
-                                   cert: Any) -> dict[str, Any]:
-        if not http.trust_env:
-            return read(url, proxies, stream, verify, cert)
-        parts = urllib.parse.urlsplit(url)
-        key = (parts.scheme, parts.netloc, tuple(sorted((proxies or {}).items())),
+    def environment(scheme: str, netloc: str, url: str, proxies: Any, stream: Any,
+                    verify: Any, cert: Any) -> dict[str, Any]:
+        key = (scheme, netloc, tuple(sorted((proxies or {}).items())),
                stream, verify, cert, tuple(sorted(http.proxies.items())),
                http.stream, http.verify, http.cert)
         settings = known.get(key)
         if settings is None:
             settings = known[key] = read(url, dict(proxies or {}), stream, verify, cert)
         return {**settings, 'proxies': dict(settings['proxies'])}
+
+    def merge_environment_settings(url: str, proxies: Any, stream: Any, verify: Any,
+                                   cert: Any) -> dict[str, Any]:
+        if not http.trust_env:
+            return read(url, proxies, stream, verify, cert)
+        parts = urllib.parse.urlsplit(url)
+        return environment(parts.scheme, parts.netloc, url, proxies, stream, verify, cert)
 
     def plain_request(method: str, url: Any, params: Any = None, data: Any = None,
                       headers: Any = None, cookies: Any = None, files: Any = None,
@@ -159,23 +177,25 @@ def streamline(http: requests.Session) -> None:
                            cookies=cookies, files=files, auth=auth, timeout=timeout,
                            allow_redirects=allow_redirects, proxies=proxies, hooks=hooks,
                            stream=stream, verify=verify, cert=cert, json=json)
-        return _send_plain(http, method, plain, params, headers, timeout, verify, cert,
-                           netrc_auth, merge_environment_settings)
+        url, netloc = plain
+        scheme = url[:url.index(':')]
+        query = _encode_query(params) if params is not None else ''
+        if query:
+            url = requote_uri(f'{url}&{query}' if '?' in url else f'{url}?{query}')
+        return _send_plain(http, method, url, headers, timeout, netrc_auth(netloc, url),
+                           environment(scheme, netloc, url, {}, None, verify, cert))
 
     http.merge_environment_settings = merge_environment_settings  # type: ignore[method-assign]
     http.prepare_request = prepare_request  # type: ignore[method-assign,assignment]
     http.request = plain_request  # type: ignore[method-assign,assignment]
 
 
-def _send_plain(http: requests.Session, method: str, url: str, params: Any, headers: Any,
-                timeout: Any, verify: Any, cert: Any, netrc_auth: Callable[[str], Any],
-                environment: Callable[..., dict[str, Any]]) -> requests.Response:
-    """What ``Session.request`` does for a plain call, without its general machinery."""
+def _send_plain(http: requests.Session, method: str, url: str, headers: Any, timeout: Any,
+                auth: Any, settings: dict[str, Any]) -> requests.Response:
+    """What ``Session.request`` does for a plain call to the final ``url``,
+    without its general machinery."""
     prep = requests.PreparedRequest()
     prep.method = method.upper()
-    query = RequestEncodingMixin._encode_params(params) if params is not None else ''
-    if query:
-        url = requote_uri(f'{url}&{query}' if '?' in url else f'{url}?{query}')
     prep.url = url
     merged = CaseInsensitiveDict(http.headers)
     if headers:
@@ -183,10 +203,8 @@ def _send_plain(http: requests.Session, method: str, url: str, params: Any, head
     prep.prepare_headers({k: v for k, v in merged.items() if v is not None})
     prep.prepare_body(None, None)
     prep._cookies = RequestsCookieJar()  # type: ignore[attr-defined]
-    auth = netrc_auth(url)
     if auth is not _no_auth:
         prep.prepare_auth(auth)
-    settings = environment(url, {}, None, verify, cert)
     del settings['stream']  # False: the session does not stream
     adapter = http.get_adapter(url)
     began = time.perf_counter()

@@ -208,7 +208,6 @@ class Client:
               decode: bool) -> Any:
         method = method.upper()
         url = self.url(path)
-        shown = safe_url(url)
         retry = method in _IDEMPOTENT if retry is None else retry
         attempts = (self.retry.retries if retry else 0) + 1
         all_headers = {**self.headers, **(headers or {})}
@@ -216,14 +215,14 @@ class Client:
         for attempt in range(attempts):
             retry_after = 0.0
             try:
-                resp = self._send(method, url, shown, params, json, all_headers)
+                resp = self._send(method, url, params, json, all_headers)
             except _TLSFailed:
                 raise
             except (ConnectionFailed, RequestTimeout) as exc:
                 error = exc
             else:
                 if resp.status_code >= 400:
-                    error = APIError(method, shown, resp.status_code, _detail(resp))
+                    error = APIError(method, safe_url(url), resp.status_code, _detail(resp))
                     if not error.transient:
                         raise error
                     retry_after = _retry_after(resp)
@@ -231,7 +230,7 @@ class Client:
                     return resp
                 elif resp.status_code >= 300:
                     location = safe_url(resp.headers.get('Location', ''))
-                    raise APIError(method, shown, resp.status_code,
+                    raise APIError(method, safe_url(url), resp.status_code,
                                    f'redirected to {location or "(no Location)"}')
                 elif not resp.content:
                     return None
@@ -239,7 +238,7 @@ class Client:
                     try:
                         return resp.json()
                     except (ValueError, requests.RequestException) as exc:
-                        error = MalformedResponse(method, shown,
+                        error = MalformedResponse(method, safe_url(url),
                                                   f'{type(exc).__name__}: {exc}'[:200])
                         error.__cause__ = exc
                         if method not in _SAFE:
@@ -254,7 +253,7 @@ class Client:
             self._backoff(attempt, str(error), retry_after)
         raise AssertionError('unreachable')  # pragma: no cover
 
-    def _send(self, method: str, url: str, shown: str, params: Any, json: Any,
+    def _send(self, method: str, url: str, params: Any, json: Any,
               headers: Mapping[str, str]) -> requests.Response:
         try:
             return self.session.request(
@@ -263,18 +262,18 @@ class Client:
                 connect_retries=0)
         except (ks_exc.ConnectTimeout, ks_exc.RequestTimeout,
                 requests.Timeout) as exc:
-            raise RequestTimeout(method, shown, self.timeout) from exc
+            raise RequestTimeout(method, safe_url(url), self.timeout) from exc
         except ks_exc.SSLError as exc:
-            raise _TLSFailed(method, shown, f'TLS: {_why(exc)}') from exc
+            raise _TLSFailed(method, safe_url(url), f'TLS: {_why(exc)}') from exc
         except ks_exc.http.Unauthorized as exc:  # token request refused
-            raise APIError(method, shown, 401, 'authentication failed') from exc
+            raise APIError(method, safe_url(url), 401, 'authentication failed') from exc
         except ks_exc.http.HttpError as exc:
-            raise APIError(method, shown, exc.http_status or 0,
+            raise APIError(method, safe_url(url), exc.http_status or 0,
                            f'authentication: {type(exc).__name__}') from exc
         except (ks_exc.ConnectionError, requests.RequestException) as exc:
-            raise ConnectionFailed(method, shown, _why(exc)) from exc
+            raise ConnectionFailed(method, safe_url(url), _why(exc)) from exc
         except ks_exc.ClientException as exc:
-            raise BackendError(f'{method} {shown} failed: {type(exc).__name__}') from exc
+            raise BackendError(f'{method} {safe_url(url)} failed: {type(exc).__name__}') from exc
 
     def _backoff(self, attempt: int, reason: str, at_least: float = 0.0) -> None:
         delay = max(self.retry.delay(attempt), at_least)

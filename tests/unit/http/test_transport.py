@@ -39,7 +39,8 @@ URLS = [
 PARAMS: list[Any] = [
     None,
     {},
-    {'limit': 1000, 'marker': 's-9', 'skip': None},
+    {'limit': 1000, 'marker': 's-9', 'skip': None, 'ratio': 0.5, 'é &': 'x=y'},
+    {'global_tenant': True, 'with_count': False},
     {'sort_keys': ['created_at', 'id'], 'name': 'é x&y'},
     [('q.field', 'type'), ('q.field', 'project_id'), ('q.value', b'raw')],
     'a=1&b=c d&e=%2d',

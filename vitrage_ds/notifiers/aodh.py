@@ -155,6 +155,13 @@ class AodhNotifier(NotifierPlugin):
                    help='Deduced alarms whose Aodh alarm and newest applied '
                         'message this process remembers; also the most '
                         'written alarms waiting for verification.'),
+        cfg.IntOpt('max_concurrency', default=64, min=1,
+                   help='Connections to Aodh kept open for reuse: the most '
+                        'messages the notifier service hands this plugin at '
+                        'once ([DEFAULT] executor_thread_pool_size, 64 by '
+                        'default). Past it, a connection is closed after its '
+                        'call and urllib3 warns "Connection pool is full". '
+                        'Overrides [http] max_concurrency for this plugin.'),
         cfg.FloatOpt('verify_delay', default=0.1, min=0.0,
                      help='Seconds to wait after creating an alarm before '
                           'listing by name again to delete a duplicate '

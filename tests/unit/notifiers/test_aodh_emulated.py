@@ -8,6 +8,7 @@ the writer of the newer one. And what a warm activation costs, counted.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -158,6 +159,26 @@ class KilledProcessTest(_EmulatedAodhTest):
         other.verify()
 
         self.assertEqual(('alarm', f'activate at {T2}, sequence 0.'), self.state())
+
+
+class ConcurrentCallersTest(_EmulatedAodhTest):
+    """The notifier service calls the plugin from many threads at once."""
+
+    CALLERS = 64  # the notifier service's executor threads, by default
+
+    def test_every_caller_keeps_its_connection_to_aodh(self) -> None:
+        plugin = self.process()
+        pool_logs = self.useFixture(fixtures.FakeLogger(name='urllib3.connectionpool',
+                                                        level=logging.WARNING))
+        messages = [message(ACTIVATE, T1, f'v-{n:03}') for n in range(2 * self.CALLERS)]
+
+        with ThreadPoolExecutor(self.CALLERS) as callers:
+            outcomes = list(callers.map(plugin.notify, messages))
+
+        self.assertEqual({Outcome.DONE}, set(outcomes))
+        self.assertEqual(2 * self.CALLERS, len(self.alarms()))
+        # Beyond the pool's size, a connection is closed after its call.
+        self.assertNotIn('Connection pool is full', pool_logs.output)
 
 
 class RequestsPerActivationTest(_EmulatedAodhTest):

@@ -2,13 +2,18 @@
 
 Tests register the service answers they need, run the client, then assert
 the exact sequence of calls (method, URL with query) that reached the
-"network", Keystone's included.
+"network", Keystone's included. Tests that need a real connection use
+:class:`LoopbackServer`.
 """
 
 from __future__ import annotations
 
+import http.server
+import os
+import threading
 from typing import Any
 
+import fixtures
 import testtools
 from keystoneauth1 import fixture as ks_fixture
 from keystoneauth1 import session as ks_session
@@ -71,3 +76,38 @@ class HTTPTestCase(testtools.TestCase):
         """The X-Auth-Token of every call that was not a token request."""
         return [r.headers.get('X-Auth-Token') for r in self.http.request_history
                 if r.url != TOKENS]
+
+
+class LoopbackServer(fixtures.Fixture):
+    """A threading HTTP server on 127.0.0.1 with an ephemeral port.
+
+    :param handler: the request handler class.
+    :param state: set as the server's ``state``, for the handler to use.
+    """
+
+    def __init__(self, handler: type[http.server.BaseHTTPRequestHandler],
+                 state: Any = None) -> None:
+        super().__init__()
+        self.handler = handler
+        self.state = state
+
+    def _setUp(self) -> None:
+        server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), self.handler)
+        server.daemon_threads = True
+        server.state = self.state  # type: ignore[attr-defined]
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        self.addCleanup(thread.join, 10.0)
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        #: The server's root, without a trailing slash.
+        self.url = f'http://127.0.0.1:{server.server_address[1]}'
+
+
+def use_netrc(test: testtools.TestCase, directory: str, line: str) -> None:
+    """Make ``line`` the whole netrc file requests reads (``NETRC``) during ``test``."""
+    path = os.path.join(directory, 'netrc')
+    with open(path, 'w') as out:
+        out.write(f'{line}\n')
+    os.chmod(path, 0o600)
+    test.useFixture(fixtures.EnvironmentVariable('NETRC', path))

@@ -7,12 +7,11 @@ import json
 import threading
 from typing import Any
 
-import fixtures
 import testtools
 from keystoneauth1 import noauth
 from keystoneauth1 import session as ks_session
 
-from tests.unit.http.base import HTTPTestCase
+from tests.unit.http.base import HTTPTestCase, LoopbackServer
 from vitrage_ds.http.client import Client, RetryPolicy
 
 #: Deadlock guard only; nothing waits this long when the code is right.
@@ -59,33 +58,14 @@ class _InFlight:
             self.now -= 1
 
 
-class LoopbackServer(fixtures.Fixture):
-    """A threading HTTP server on 127.0.0.1 with an ephemeral port."""
-
-    def __init__(self, state: _InFlight) -> None:
-        super().__init__()
-        self.state = state
-
-    def _setUp(self) -> None:
-        server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _InFlightHandler)
-        server.daemon_threads = True
-        server.state = self.state  # type: ignore[attr-defined]
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        self.addCleanup(thread.join, GUARD)
-        self.addCleanup(server.server_close)
-        self.addCleanup(server.shutdown)
-        self.url = f'http://127.0.0.1:{server.server_address[1]}/v1'
-
-
 class ConcurrencyTest(testtools.TestCase):
     """Real concurrent connections (requests-mock serialises its callbacks)."""
 
     def test_at_most_max_concurrency_calls_are_in_flight(self) -> None:
         total, limit = 9, 3
         in_flight = _InFlight(limit, total)
-        server = self.useFixture(LoopbackServer(in_flight))
-        client = Client(ks_session.Session(auth=noauth.NoAuth()), server.url,
+        server = self.useFixture(LoopbackServer(_InFlightHandler, in_flight))
+        client = Client(ks_session.Session(auth=noauth.NoAuth()), f'{server.url}/v1',
                         max_concurrency=limit, retry=RetryPolicy(retries=0))
 
         results = client.fan_out(lambda i: client.get(f'stacks/s{i}'), range(total))

@@ -15,7 +15,8 @@ from vitrage_ds.config import load_config
 from vitrage_ds.errors import BackendError, ConfigurationError
 from vitrage_ds.http.client import Client
 from vitrage_ds.http.session import client_factory_from_cloud, client_factory_from_conf
-from tests.unit.http.base import AODH, HEAT, KEYSTONE, PASSWORD, TOKEN, TOKENS, HTTPTestCase
+from tests.unit.http.base import (AODH, HEAT, KEYSTONE, PASSWORD, TOKEN, TOKENS, HTTPTestCase,
+                                  use_netrc)
 
 
 def _options(**values: Any) -> Any:
@@ -139,11 +140,7 @@ class FromConfigTest(HTTPTestCase):
         self.assertEqual(['http://proxy.test:3128', None, 'http://proxy.test:3128'], proxies)
 
     def test_a_netrc_entry_still_applies_to_its_host_only(self) -> None:
-        netrc = os.path.join(self.dir, 'netrc')
-        with open(netrc, 'w') as out:
-            out.write('machine heat.test login proxyuser password proxypass\n')
-        os.chmod(netrc, 0o600)
-        self.useFixture(fixtures.EnvironmentVariable('NETRC', netrc))
+        use_netrc(self, self.dir, 'machine heat.test login proxyuser password proxypass')
 
         sent = [r.headers.get('Authorization', '')[:6] for r in self.heat_aodh_heat()]
 

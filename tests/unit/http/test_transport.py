@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import http.server
-import os
-import threading
 from typing import Any
 
 import fixtures
@@ -13,6 +11,7 @@ import testtools
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
+from tests.unit.http.base import LoopbackServer, use_netrc
 from vitrage_ds.http._transport import streamline
 
 # Calls as keystoneauth makes them: redirects never followed.
@@ -122,11 +121,7 @@ class SameRequestsTest(testtools.TestCase):
         self.assert_same('GET')
 
     def test_with_a_netrc_entry_for_one_host(self) -> None:
-        netrc = os.path.join(self.dir, 'netrc')
-        with open(netrc, 'w') as out:
-            out.write('machine heat.test login user password netrc-secret\n')
-        os.chmod(netrc, 0o600)
-        self.useFixture(fixtures.EnvironmentVariable('NETRC', netrc))
+        use_netrc(self, self.dir, 'machine heat.test login user password netrc-secret')
         self.assert_same('GET')
 
 
@@ -207,13 +202,7 @@ class LoopbackTest(testtools.TestCase):
 
     def setUp(self) -> None:
         super().setUp()
-        server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _CookieHandler)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        self.addCleanup(thread.join)
-        self.addCleanup(server.server_close)
-        self.addCleanup(server.shutdown)
-        self.base = f'http://127.0.0.1:{server.server_address[1]}'
+        self.base = self.useFixture(LoopbackServer(_CookieHandler)).url
         self.session = requests.Session()
         self.addCleanup(self.session.close)
         streamline(self.session)

@@ -12,7 +12,9 @@ network, port); vitrage_ds returns every resource, so the check is that
 vitrage_ds returns the same stacks, and the same resources of those types.
 vitrage_ds's ``get_all`` is timed three times and the median reported (the
 machine may be busy with other work); Vitrage's once (it takes minutes, and
-waiting on the network it is less sensitive to other work).
+waiting on the network it is less sensitive to other work). Both drivers run
+pinned to one CPU, the cloud on the others (``cloudhost.CLIENT_CPUS``); one
+more vitrage_ds run, unpinned, is reported as context.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from benchmarks.cloudhost import CloudHost
+from benchmarks.cloudhost import CLIENT_CPUS, CloudHost
 from benchmarks.common import BenchResult, DriverRun, Settings, fmt_s, ratio, run_driver, say
 
 __all__ = ['run']
@@ -49,17 +51,21 @@ def run(settings: Settings, vitrage_python: str | None, ours_python: str) -> Ben
         cloud.latency(settings.latency)
         say(f'1: vitrage_ds get_all over {stacks:,} stacks')
         ours = run_driver('vitrage_ds', 'heat', cloud, ours_python, repeat=3)
+        unpinned = None
+        if CLIENT_CPUS:
+            say('1: vitrage_ds get_all once more, free to run on every CPU (context)')
+            unpinned = run_driver('vitrage_ds', 'heat', cloud, ours_python, pinned=False)
         theirs = None
         if vitrage_python:
             say(f'1: Vitrage 15.0.1 HeatStackDriver.get_all over {stacks:,} stacks '
                 f'(sequential: minutes)')
             theirs = run_driver('vitrage', 'heat', cloud, vitrage_python)
-    _report(result, settings, ours, theirs)
+    _report(result, settings, ours, theirs, unpinned)
     return result
 
 
 def _report(result: BenchResult, settings: Settings, ours: DriverRun,
-            theirs: DriverRun | None) -> None:
+            theirs: DriverRun | None, unpinned: DriverRun | None) -> None:
     stacks = settings.heat_stacks
     pages = math.ceil(stacks / PAGE_SIZE)
     bound = stacks + pages + 1
@@ -106,3 +112,11 @@ def _report(result: BenchResult, settings: Settings, ours: DriverRun,
         f'{out["max_rss_kb"] / 1024:.0f} MiB; {_keystone_requests(ours)} Keystone requests '
         f'(discovery and token, not counted above); listing requests: '
         f'{ours.per_call("heat.stacks.list")} (pages of up to {PAGE_SIZE:,} stacks).')
+    if unpinned is not None:
+        versus = (f', {theirs.seconds / unpinned.seconds:.1f}x faster than Vitrage'
+                  if theirs else '')
+        result.notes.append(
+            f'Drivers run pinned to CPU {",".join(map(str, sorted(CLIENT_CPUS)))}, the '
+            f'cloud on the others. vitrage_ds unpinned, its threads free to move between '
+            f'CPUs: {fmt_s(unpinned.seconds)} ({unpinned.output["get_all_cpu_s"]:.1f} s '
+            f'of CPU{versus}, one run).')

@@ -13,7 +13,7 @@ from pathlib import Path
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.cloudhost import CloudHost
+from benchmarks.cloudhost import CLIENT_CPUS, CloudHost
 
 __all__ = ['BenchResult', 'DriverRun', 'Row', 'Settings', 'run_driver', 'say']
 
@@ -133,7 +133,8 @@ def _conf_text(impl: str, info: dict[str, Any]) -> str:
 
 
 def run_driver(impl: str, kind: str, cloud: CloudHost, python: str | os.PathLike[str],
-               *, warm: bool = False, repeat: int = 1, timeout: float = 900.0) -> DriverRun:
+               *, warm: bool = False, repeat: int = 1, pinned: bool = True,
+               timeout: float = 900.0) -> DriverRun:
     """Run ``kind`` (``heat``/``aodh``) of ``impl`` (``vitrage_ds``/``vitrage``) once.
 
     The driver is loaded (and with ``warm``, vitrage_ds's polled once
@@ -142,6 +143,7 @@ def run_driver(impl: str, kind: str, cloud: CloudHost, python: str | os.PathLike
     ``get_all`` runs ``repeat`` times (the median counts): the request
     counts are those calls', Keystone's included when the first call
     authenticates (:meth:`DriverRun.per_call` divides by ``repeat``).
+    The runner runs on :data:`CLIENT_CPUS` unless ``pinned`` is false.
 
     :raises RuntimeError: the runner failed (its stderr's tail says why).
     """
@@ -156,6 +158,8 @@ def run_driver(impl: str, kind: str, cloud: CloudHost, python: str | os.PathLike
             cmd.append('--warm')
         if repeat > 1:
             cmd += ['--repeat', str(repeat)]
+        if pinned and CLIENT_CPUS:
+            cmd += ['--cpus', ','.join(map(str, sorted(CLIENT_CPUS)))]
         began = time.perf_counter()
         with open(err, 'w') as stderr:
             proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks.cloudhost import CLIENT_CPUS
 from benchmarks.common import BenchResult, Row
 
 __all__ = ['GROWTH_IMAGE', 'check_rst', 'environment', 'growth_plot', 'text_report',
@@ -69,6 +70,15 @@ def load_average() -> float:
         return 0.0
 
 
+def _placement() -> str:
+    if not CLIENT_CPUS:
+        return 'not pinned (one CPU, or no CPU affinity here)'
+    return (f'driver runners (Vitrage\'s and vitrage_ds\'s) on CPU '
+            f'{",".join(map(str, sorted(CLIENT_CPUS)))}, the emulated cloud on the others '
+            f'(a driver\'s threads moving between CPUs cost vitrage_ds about a quarter more '
+            f'on this kind of machine; benchmark 1 reports an unpinned run too)')
+
+
 def environment(vitrage_versions: dict[str, str] | None,
                 load: tuple[float, float] | None = None) -> dict[str, str]:
     """Date, machine and versions, for the report's header.
@@ -88,6 +98,7 @@ def environment(vitrage_versions: dict[str, str] | None,
         'rabbitmq': _rabbitmq(),
         'load': ('unknown' if load is None else
                  f'{load[0]:.1f} at the start, {load[1]:.1f} at the end'),
+        'placement': _placement(),
     }
     if vitrage_versions:
         env['reference'] = ', '.join(f'{k} {v}' for k, v in vitrage_versions.items())
@@ -131,7 +142,8 @@ def text_report(results: Sequence[BenchResult], env: dict[str, str]) -> str:
     rows = [_cells(r) for res in results for r in res.rows]
     parts = [f'vitrage_ds benchmarks, {env["date"]}; {env["machine"]}; Python {env["python"]}; '
              f'load average {env["load"]}',
-             f'reference: {env["reference"]}', '', _text_table(_HEADERS, rows), '']
+             f'reference: {env["reference"]}', f'placement: {env["placement"]}', '',
+             _text_table(_HEADERS, rows), '']
     for res in results:
         if res.error:
             parts.append(f'{res.number}. {res.title}: NOT MEASURED: {res.error}')
@@ -193,6 +205,7 @@ def write_rst(path: Path, results: Sequence[BenchResult], env: dict[str, str], *
         f'* Machine: {env["machine"]}; 1-minute load average {env["load"]} (other '
         f'work on the machine slows vitrage_ds, which is CPU-bound, more than Vitrage\'s '
         f'sequential drivers, which wait on the network)',
+        f'* Placement: {env["placement"]}',
         f'* Python {env["python"]}; vitrage_ds {env["vitrage_ds"]}, oslo.messaging '
         f'{env["oslo.messaging"]}, keystoneauth1 {env["keystoneauth1"]}; RabbitMQ '
         f'{env["rabbitmq"]}',

@@ -6,9 +6,10 @@ the same interface and the same kind of configuration: a
 the emulated Keystone (endpoints from its catalog), loaded as the
 ``vitrage-ds`` commands load it, and the driver loaded from its entry point.
 
-Usage: ``ours_drivers.py heat|aodh CONF_FILE OUT_JSON [--warm] [--repeat N]``.
+Usage: ``ours_drivers.py heat|aodh CONF_FILE OUT_JSON [--warm] [--repeat N] [--cpus LIST]``.
 ``--repeat N`` times ``get_all`` N times and reports the median (``get_all_s``)
-and every time (``times_s``); CPU is per call. Once the
+and every time (``times_s``); CPU is per call. ``--cpus 0`` runs it on
+those CPUs only (``benchmarks.cloudhost.CLIENT_CPUS``). Once the
 driver is loaded (and, with ``--warm``, after one untimed ``get_all``) the
 runner writes ``ready`` on stdout and waits for a line on stdin before the
 timed ``get_all``, so the caller can clear the cloud's request log.
@@ -45,6 +46,8 @@ def _sync(channel: io.TextIOWrapper) -> None:
 
 def main(argv: list[str]) -> int:
     kind, conf_file, out_file = argv[1:4]
+    if '--cpus' in argv:  # before any thread starts: every thread inherits it
+        os.sched_setaffinity(0, {int(c) for c in argv[argv.index('--cpus') + 1].split(',')})
     channel = _protocol()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     from vitrage_ds import config, registry

@@ -19,8 +19,8 @@ Shims: none. Vitrage needs no running service of its own for
 up, and ``messaging.setup()`` only sets the default exchange (no broker
 connection is made). Logging goes to stderr at WARNING.
 
-Usage: ``vitrage_drivers.py heat|aodh CONF_FILE OUT_JSON [--warm] [--repeat N]``
-(``--repeat``: as in ``ours_drivers.py``, the median of N timed calls). Once
+Usage: ``vitrage_drivers.py heat|aodh CONF_FILE OUT_JSON [--warm] [--repeat N]
+[--cpus LIST]`` (``--repeat`` and ``--cpus``: as in ``ours_drivers.py``). Once
 the driver is constructed (Vitrage's Aodh driver lists every alarm then, so
 its session is warm: ``--warm`` asks for nothing more) the runner writes
 ``ready`` on stdout and waits for a line on stdin before the timed
@@ -64,6 +64,8 @@ def _aodh(driver: Any, action: str) -> tuple[float, dict[str, Any]]:
 
 def main(argv: list[str]) -> int:
     kind, conf_file, out_file = argv[1:4]
+    if '--cpus' in argv:  # before any thread starts: every thread inherits it
+        os.sched_setaffinity(0, {int(c) for c in argv[argv.index('--cpus') + 1].split(',')})
     # The real stdout is kept for the ready line; fd 1 then goes to stderr,
     # so that a log line cannot be taken for it (oslo.log may log to stdout).
     channel = os.fdopen(os.dup(1), 'w')

@@ -40,8 +40,8 @@ def _client_cpus() -> frozenset[int]:
 #: the other CPUs. So placed, a driver and the cloud never compete for a
 #: core, and a driver's threads never migrate between CPUs: on a virtual
 #: machine, handing the interpreter lock to a thread woken on another CPU
-#: made vitrage_ds's Heat poll take about a quarter more CPU and wall time
-#: (Vitrage's sequential driver: no difference). The collector and notifier
+#: made vitrage_ds's Heat poll take 15-25 % longer (Vitrage's sequential
+#: driver: no difference). The collector and notifier
 #: of benchmarks 3 and 5 run in the benchmark's process, unpinned, like the
 #: bare listeners they are compared with.
 CLIENT_CPUS = _client_cpus()

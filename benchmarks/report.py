@@ -75,8 +75,8 @@ def _placement() -> str:
         return 'not pinned (one CPU, or no CPU affinity here)'
     return (f'driver runners (Vitrage\'s and vitrage_ds\'s) on CPU '
             f'{",".join(map(str, sorted(CLIENT_CPUS)))}, the emulated cloud on the others '
-            f'(a driver\'s threads moving between CPUs cost vitrage_ds about a quarter more '
-            f'on this kind of machine; benchmark 1 reports an unpinned run too)')
+            f'(a driver\'s threads moving between CPUs made vitrage_ds 15-25 % slower on '
+            f'this kind of machine; benchmark 1 reports an unpinned run too)')
 
 
 def environment(vitrage_versions: dict[str, str] | None,

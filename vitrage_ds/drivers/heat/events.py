@@ -130,6 +130,8 @@ def resource_events(items: Iterable[Any], listed: StackInfo,
     """
     rows: list[tuple[dict[str, Any], links.StackRef, links.StackRef | None]] = []
     owners: dict[str, str] = {}
+    # The resources of one stack share its href: read each href once.
+    stacks: dict[str | None, links.StackRef | None] = {}
     for item in items:
         if not isinstance(item, Mapping):
             raise FieldError(f'a resource is a {type(item).__name__}, not an object')
@@ -138,7 +140,10 @@ def resource_events(items: Iterable[Any], listed: StackInfo,
             LOG.warning('resource %s of stack %s: wrong values read as none: %s',
                         fields['resource_name'], listed.id, '; '.join(problems))
         refs = links.hrefs(item)
-        own = links.stack_in(refs.get('stack')) or links.StackRef(listed.name or '', listed.id)
+        href = refs.get('stack')
+        if href not in stacks:
+            stacks[href] = links.stack_in(href)
+        own = stacks[href] or links.StackRef(listed.name or '', listed.id)
         nested = links.stack_in(refs.get('nested'))
         if nested is not None:
             owners[nested.id] = resource_id(own.id, fields['resource_name'])

@@ -41,9 +41,9 @@ def _client_cpus() -> frozenset[int]:
 #: core, and a driver's threads never migrate between CPUs: on a virtual
 #: machine, handing the interpreter lock to a thread woken on another CPU
 #: made vitrage_ds's Heat poll take 15-25 % longer (Vitrage's sequential
-#: driver: no difference). The collector and notifier
-#: of benchmarks 3 and 5 run in the benchmark's process, unpinned, like the
-#: bare listeners they are compared with.
+#: driver: no difference). The collector and notifier of benchmarks 3 and 5
+#: run in the benchmark's process, unpinned, like the bare listeners they
+#: are compared with.
 CLIENT_CPUS = _client_cpus()
 
 

@@ -13,7 +13,7 @@ import re
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence, Sized
 from typing import Any, TypeVar
 
 import requests
@@ -135,7 +135,8 @@ class Client:
         self.headers = dict(headers or {})
         self.max_concurrency = max_concurrency
         self._sleep = sleep
-        _size_pool(session, max_concurrency)
+        # One more than the fan-out's calls: a listing's prefetched page.
+        _size_pool(session, max_concurrency + 1)
 
     # -- endpoint --------------------------------------------------------
 
@@ -301,16 +302,22 @@ class Client:
 
     def paginate_links(self, path: str, key: str,
                        params: Mapping[str, Any] | None = None,
-                       id_key: str = 'id') -> Iterator[dict[str, Any]]:
+                       id_key: str = 'id', prefetch: bool = False
+                       ) -> Generator[dict[str, Any], None, None]:
         """Yield the items of a listing that pages with ``links`` rel=next (Heat).
 
         Follows each page's ``rel=next`` link until a page has none. Only the
         link's query string is used, on this client's own ``path``: behind a
         proxy a service may link an address that is not reachable (or not
         the one trusted with the token). An item seen on an earlier page (the
-        listing changed while paging) is yielded once.
+        listing changed while paging) is yielded once. Each page is checked
+        whole before any of its items is yielded.
 
         :param key: the body key holding the list (``stacks``).
+        :param prefetch: ask for the next page (on a thread of its own) as
+            soon as a page has been checked, while the caller works on its
+            items, as :meth:`paginate_marker` does: the same calls, and a
+            caller that stops early waits for the page in flight.
         :raises PageLoopError: a page repeats (same next query or only items
             already seen); items already yielded are not a full listing.
         :raises MalformedResponse: a page has no list under ``key``.
@@ -318,30 +325,46 @@ class Client:
         query: Any = params
         seen_queries: set[tuple[tuple[str, str], ...]] = set()
         seen_ids: set[Any] = set()
-        while True:
+        ahead: _Background | None = None
+        try:
             body = self.get(path, params=query)
-            items = _items(body, key, 'GET', self.url(path))
-            fresh = 0
-            for item in items:
-                item_id = item.get(id_key) if isinstance(item, dict) else None
-                if item_id is not None:
-                    if not isinstance(item_id, (str, int)):
-                        raise MalformedResponse('GET', safe_url(self.url(path)),
-                                                f'an item has an unusable {id_key!r}')
-                    if item_id in seen_ids:
-                        continue
-                    seen_ids.add(item_id)
-                fresh += 1
-                yield item
-            next_link = _next_link(body)
-            if not next_link:
-                return
-            next_query = urllib.parse.urlsplit(next_link).query
-            query = urllib.parse.parse_qsl(next_query, keep_blank_values=True)
-            canonical = tuple(sorted(query))
-            if canonical in seen_queries or (items and not fresh):
-                raise PageLoopError(safe_url(self.url(path)), next_query)
-            seen_queries.add(canonical)
+            while True:
+                items = _items(body, key, 'GET', self.url(path))
+                fresh = []
+                for item in items:
+                    item_id = item.get(id_key) if isinstance(item, dict) else None
+                    if item_id is not None:
+                        if not isinstance(item_id, (str, int)):
+                            raise MalformedResponse('GET', safe_url(self.url(path)),
+                                                    f'an item has an unusable {id_key!r}')
+                        if item_id in seen_ids:
+                            continue
+                        seen_ids.add(item_id)
+                    fresh.append(item)
+                next_link = _next_link(body)
+                loop: PageLoopError | None = None
+                if next_link:
+                    next_query = urllib.parse.urlsplit(next_link).query
+                    query = urllib.parse.parse_qsl(next_query, keep_blank_values=True)
+                    canonical = tuple(sorted(query))
+                    if canonical in seen_queries or (items and not fresh):
+                        loop = PageLoopError(safe_url(self.url(path)), next_query)
+                    else:
+                        seen_queries.add(canonical)
+                        if prefetch:
+                            ahead = _Background(self.get, path, query)
+                yield from fresh
+                if loop is not None:
+                    raise loop
+                if not next_link:
+                    return
+                if ahead is not None:
+                    body, ahead = ahead.result(), None
+                else:
+                    body = self.get(path, params=query)
+        finally:
+            if ahead is not None:
+                ahead.wait()
 
     def paginate_marker(self, path: str, id_key: str,
                         params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
@@ -516,39 +539,47 @@ class Client:
     def fan_out(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         """Run ``fn`` on every item, at most :attr:`max_concurrency` at once.
 
-        Calls start in the order of ``items``. Once a call has raised, no
-        further call starts; the calls in flight are let finish (each is
-        bounded by the client's timeout and retries) before the error is
-        raised, so nothing runs on after this method returned.
+        ``items`` is read lazily, one item whenever a call can start (never
+        by two threads at once), so calls start while a generator is still
+        producing items, e.g. while a listing is still paging. Calls start
+        in the order of ``items``. Once a call, or reading ``items``, has
+        raised, no further call starts; the calls in flight are let finish
+        (each is bounded by the client's timeout and retries) before the
+        error is raised, so nothing runs on after this method returned.
 
         :returns: the results in the order of ``items``.
-        :raises: the first exception a call raised; nothing partial is
-            returned.
+        :raises: the first exception a call or ``items`` raised; nothing
+            partial is returned.
         """
-        work = list(items)
-        if not work:
-            return []
-        width = min(self.max_concurrency, len(work))
+        source = iter(items)
+        width = self.max_concurrency
+        if isinstance(items, Sized):
+            width = min(width, len(items))
         if width <= 1:
-            return [fn(item) for item in work]
+            return [fn(item) for item in source]
         # ``width`` threads each take the next item until none is left or a
         # call failed: no future or wait per item, which cost as much CPU as
         # the calls' own bookkeeping when thousands of short calls fan out.
-        results: list[Any] = [None] * len(work)
+        results: list[Any] = []
         errors: list[BaseException] = []
         lock = threading.Lock()
-        taken = iter(range(len(work)))
 
         def worker() -> None:
             while True:
                 with lock:
                     if errors:
                         return
-                    index = next(taken, None)
-                if index is None:
-                    return
+                    try:
+                        item = next(source)
+                    except StopIteration:
+                        return
+                    except BaseException as exc:
+                        errors.append(exc)
+                        return
+                    index = len(results)
+                    results.append(None)
                 try:
-                    results[index] = fn(work[index])
+                    results[index] = fn(item)
                 except BaseException as exc:
                     with lock:
                         errors.append(exc)

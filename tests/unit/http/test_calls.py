@@ -13,6 +13,15 @@ def _stacks(*ids: str) -> list[dict[str, str]]:
     return [{'id': i, 'stack_name': f'name-{i}'} for i in ids]
 
 
+def _linked_page(ids: tuple[str, ...], next_query: str | None,
+                 host: str = HEAT) -> dict[str, object]:
+    """A Heat listing page: its stacks and, unless last, a rel=next link."""
+    body: dict[str, object] = {'stacks': _stacks(*ids)}
+    if next_query:
+        body['links'] = [{'rel': 'next', 'href': f'{host}/stacks?{next_query}'}]
+    return body
+
+
 class GetTest(HTTPTestCase):
 
     def test_get_authenticates_then_calls_the_full_url_with_the_query(self) -> None:
@@ -53,18 +62,11 @@ class GetTest(HTTPTestCase):
 class LinkPagingTest(HTTPTestCase):
     """Heat style: each page but the last has a ``links`` rel=next."""
 
-    def _page(self, ids: tuple[str, ...], next_query: str | None,
-              host: str = HEAT) -> dict[str, object]:
-        body: dict[str, object] = {'stacks': _stacks(*ids)}
-        if next_query:
-            body['links'] = [{'rel': 'next', 'href': f'{host}/stacks?{next_query}'}]
-        return body
-
     def test_follows_next_links_over_three_pages(self) -> None:
         self.http.get(f'{HEAT}/stacks', [
-            {'json': self._page(('a', 'b'), 'limit=2&marker=b')},
-            {'json': self._page(('c', 'd'), 'limit=2&marker=d')},
-            {'json': self._page(('e',), None)},
+            {'json': _linked_page(('a', 'b'), 'limit=2&marker=b')},
+            {'json': _linked_page(('c', 'd'), 'limit=2&marker=d')},
+            {'json': _linked_page(('e',), None)},
         ])
 
         stacks = list(self.client().paginate_links('stacks', 'stacks', {'limit': 2}))
@@ -79,8 +81,8 @@ class LinkPagingTest(HTTPTestCase):
         # Behind a proxy Heat may link its own internal address; the token
         # must not go there and the endpoint is what is reachable.
         self.http.get(f'{HEAT}/stacks', [
-            {'json': self._page(('a',), 'limit=1&marker=a', host='http://internal:8004/v1/p-1')},
-            {'json': self._page((), None)},
+            {'json': _linked_page(('a',), 'limit=1&marker=a', host='http://internal:8004/v1/p-1')},
+            {'json': _linked_page((), None)},
         ])
 
         stacks = list(self.client().paginate_links('stacks', 'stacks', {'limit': 1}))
@@ -92,8 +94,8 @@ class LinkPagingTest(HTTPTestCase):
 
     def test_a_repeated_next_link_is_a_page_loop(self) -> None:
         self.http.get(f'{HEAT}/stacks', [
-            {'json': self._page(('a',), 'limit=1&marker=a')},
-            {'json': self._page(('b',), 'limit=1&marker=a')},
+            {'json': _linked_page(('a',), 'limit=1&marker=a')},
+            {'json': _linked_page(('b',), 'limit=1&marker=a')},
         ])
 
         error = self.assertRaises(
@@ -106,8 +108,8 @@ class LinkPagingTest(HTTPTestCase):
 
     def test_a_page_of_items_already_seen_is_a_page_loop(self) -> None:
         self.http.get(f'{HEAT}/stacks', [
-            {'json': self._page(('a', 'b'), 'limit=2&marker=b')},
-            {'json': self._page(('a', 'b'), 'limit=2&marker=b2')},
+            {'json': _linked_page(('a', 'b'), 'limit=2&marker=b')},
+            {'json': _linked_page(('a', 'b'), 'limit=2&marker=b2')},
         ])
         self.assertRaises(PageLoopError, list,
                           self.client().paginate_links('stacks', 'stacks', {'limit': 2}))
@@ -117,6 +119,64 @@ class LinkPagingTest(HTTPTestCase):
         self.http.get(f'{HEAT}/stacks', json={'error': 'nope'})
         self.assertRaises(MalformedResponse, list,
                           self.client().paginate_links('stacks', 'stacks'))
+
+
+class LinkPrefetchTest(HTTPTestCase):
+    """``prefetch=True``: the next linked page is asked for while the caller works."""
+
+    def test_the_calls_are_the_same_as_without_prefetch(self) -> None:
+        self.http.get(f'{HEAT}/stacks', [
+            {'json': _linked_page(('a', 'b'), 'limit=2&marker=b')},
+            {'json': _linked_page(('c',), None)},
+        ])
+
+        stacks = list(self.client().paginate_links('stacks', 'stacks', {'limit': 2},
+                                                   prefetch=True))
+
+        self.assertEqual(['a', 'b', 'c'], [s['id'] for s in stacks])
+        self.assert_calls([('POST', TOKENS),
+                           ('GET', f'{HEAT}/stacks?limit=2'),
+                           ('GET', f'{HEAT}/stacks?limit=2&marker=b')])
+
+    def test_the_next_page_is_asked_for_before_the_first_is_consumed(self) -> None:
+        second_asked = threading.Event()
+
+        def second(request: Any, context: Any) -> dict[str, object]:
+            second_asked.set()
+            return _linked_page((), None)
+
+        self.http.get(f'{HEAT}/stacks', [
+            {'json': _linked_page(('a', 'b'), 'limit=2&marker=b')}, {'json': second}])
+        pages = self.client().paginate_links('stacks', 'stacks', {'limit': 2}, prefetch=True)
+
+        self.assertEqual('a', next(pages)['id'])
+        self.assertTrue(second_asked.wait(10.0))
+        self.assertEqual(['b'], [s['id'] for s in pages])
+
+    def test_stopping_early_waits_for_the_page_in_flight(self) -> None:
+        self.http.get(f'{HEAT}/stacks', [
+            {'json': _linked_page(('a',), 'limit=1&marker=a')},
+            {'json': _linked_page((), None)},
+        ])
+        pages = self.client().paginate_links('stacks', 'stacks', {'limit': 1}, prefetch=True)
+        next(pages)
+
+        pages.close()
+
+        self.assertEqual([], [t for t in threading.enumerate()
+                              if t.name == 'vitrage_ds-prefetch'])
+        self.assertEqual(3, len(self.calls()))  # the token, page 1, the prefetched page 2
+
+    def test_a_page_loop_asks_for_nothing_more(self) -> None:
+        self.http.get(f'{HEAT}/stacks', [
+            {'json': _linked_page(('a',), 'limit=1&marker=a')},
+            {'json': _linked_page(('b',), 'limit=1&marker=a')},
+        ])
+
+        self.assertRaises(PageLoopError, list, self.client().paginate_links(
+            'stacks', 'stacks', {'limit': 1}, prefetch=True))
+
+        self.assertEqual(3, len(self.calls()))
 
 
 class MarkerPagingTest(HTTPTestCase):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import json
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import testtools
@@ -12,6 +13,7 @@ from keystoneauth1 import noauth
 from keystoneauth1 import session as ks_session
 
 from tests.unit.http.base import HTTPTestCase, LoopbackServer
+from vitrage_ds.errors import BackendError
 from vitrage_ds.http.client import Client, RetryPolicy
 
 #: Deadlock guard only; nothing waits this long when the code is right.
@@ -96,6 +98,33 @@ class FanOutTest(HTTPTestCase):
 
         self.assertEqual('stack 0 failed', str(error))
         self.assertEqual([0, 1], sorted(started))
+
+    def test_calls_start_while_the_items_are_still_being_produced(self) -> None:
+        first_called = threading.Event()
+
+        def items() -> Iterator[int]:
+            yield 0
+            # A listing's next page: it comes only once the first call ran.
+            if not first_called.wait(GUARD):
+                raise AssertionError('no call started before all items were read')
+            yield 1
+
+        results = self.client(max_concurrency=2).fan_out(
+            lambda i: first_called.set() or i * 10, items())
+
+        self.assertEqual([0, 10], results)
+
+    def test_an_error_reading_the_items_stops_the_calls_and_is_raised(self) -> None:
+        started: list[int] = []
+
+        def items() -> Iterator[int]:
+            yield 0
+            raise BackendError('page 2 failed')
+
+        error = self.assertRaises(BackendError, self.client(max_concurrency=3).fan_out,
+                                  started.append, items())
+
+        self.assertEqual(('page 2 failed', [0]), (str(error), started))
 
     def test_no_items_no_calls(self) -> None:
         self.assertEqual([], self.client().fan_out(lambda i: i, []))

@@ -35,8 +35,8 @@ import logging
 import threading
 import time
 import urllib.parse
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Generator, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from oslo_config import cfg
 
@@ -170,24 +170,30 @@ class HeatStackDriver(Driver):
             params['limit'] = self.conf.page_size
         return params
 
-    def _list_stacks(self, api: Client) -> tuple[list[Any], str]:
-        """Every stack item, all pages, and the scope they cover."""
+    def _list_stacks(self, api: Client) -> tuple[Generator[Any, None, None], str]:
+        """Every stack item, and the scope they cover.
+
+        The first page is read here (a 403 on it is the all-projects policy:
+        then the credentials' own project is listed); each later page is
+        read as the items are consumed, asked for while the caller works on
+        the page before. Closing the listing waits for a page in flight.
+        """
         params = self._listing_params()
         if self.conf.all_projects:
-            items: list[Any] = []
             try:
-                items.extend(api.paginate_links(
-                    'stacks', 'stacks', {'global_tenant': 'true', **params}))
+                listing = _started(api.paginate_links(
+                    'stacks', 'stacks', {'global_tenant': 'true', **params}, prefetch=True))
+            except APIError as exc:
+                if exc.status != 403:
+                    raise
+                self._policy_refused(exc)
+            else:
                 if self._refused:
                     LOG.info('Heat now allows the all-projects stack listing: '
                              'polling every project again')
                     self._refused = False
-                return items, ALL_PROJECTS
-            except APIError as exc:
-                if exc.status != 403 or items:
-                    raise
-                self._policy_refused(exc)
-        return list(api.paginate_links('stacks', 'stacks', params)), PROJECT
+                return listing, ALL_PROJECTS
+        return _started(api.paginate_links('stacks', 'stacks', params, prefetch=True)), PROJECT
 
     def _policy_refused(self, exc: APIError) -> None:
         if self._refused:
@@ -230,22 +236,39 @@ class HeatStackDriver(Driver):
     def _poll(self) -> list[Event]:
         obs = Observation(time.time(), Action.SNAPSHOT, None, Phase.END, self.name)
         api = self._api()
-        items, scope = self._list_stacks(api)
+        listing, scope = self._list_stacks(api)
         self._scope = scope
+        events: dict[tuple[str, str], Event] = {}
+        listed = deleting = 0
+        named_project = False
+
+        def live_stacks() -> Iterator[StackInfo]:
+            # Read by the fan-out as it goes: the resources calls of a page's
+            # stacks run while the next page is on its way.
+            nonlocal listed, deleting, named_project
+            for item in listing:
+                fields, info = self._listed_stack(api, item, scope)
+                event = stack_event(fields, obs)
+                events[event.key] = event
+                listed += 1
+                named_project = named_project or 'project' in item
+                if fields['status'] in DELETED_STATUSES:
+                    deleting += 1
+                else:
+                    yield info
+
+        try:
+            batches = api.fan_out(lambda info: self._poll_resources(api, info, obs),
+                                  live_stacks())
+        finally:
+            listing.close()
         # Heat names each stack's project only to admin callers, and shows
         # admins every project's stacks even without global_tenant.
-        self._one_project = scope == PROJECT and bool(items) and not any(
-            isinstance(item, Mapping) and 'project' in item for item in items)
-        stacks = [self._listed_stack(api, item, scope) for item in items]
-        events = {}
-        for fields, _info in stacks:
-            event = stack_event(fields, obs)
-            events[event.key] = event
-        alive = [info for fields, info in stacks if fields['status'] not in DELETED_STATUSES]
-        for batch in api.fan_out(lambda info: self._poll_resources(api, info, obs), alive):
+        self._one_project = scope == PROJECT and listed > 0 and not named_project
+        for batch in batches:
             events.update((event.key, event) for event in batch)
         LOG.info('polled %d stacks (%d being deleted) and %d resources, scope %s',
-                 len(stacks), len(stacks) - len(alive), len(events) - len(stacks), scope)
+                 listed, deleting, len(events) - listed, scope)
         return list(events.values())
 
     def _listed_stack(self, api: Client, item: Any, scope: str
@@ -417,3 +440,25 @@ def _observed(metadata: Any) -> float:
     stamp = metadata.get('timestamp') if isinstance(metadata, Mapping) else None
     seconds = parse_time(stamp)
     return seconds if seconds is not None and seconds > 0 else time.time()
+
+
+T = TypeVar('T')
+
+
+def _started(items: Generator[T, None, None]) -> Generator[T, None, None]:
+    """``items`` with its first item taken already (so its first request has
+    been made, and has raised here if it failed); closing the result closes
+    ``items``."""
+    try:
+        first = next(items)
+    except StopIteration:
+        return items
+
+    def resumed() -> Generator[T, None, None]:
+        try:
+            yield first
+            yield from items
+        finally:
+            items.close()
+
+    return resumed()

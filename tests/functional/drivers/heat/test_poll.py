@@ -178,6 +178,22 @@ class TestPolicyFallback(EmulatedHeatTestCase):
         self.assertIn("Heat's admin role", str(error))
 
 
+class TestPagesAndResourcesOverlap(EmulatedHeatTestCase):
+    """The resources calls do not wait for the last page of the listing."""
+
+    def test_a_page_s_resources_are_read_while_the_next_pages_are_served(self) -> None:
+        self.cloud.global_index_allowed = True
+        self.cloud.heat.populate(3, 1)
+        self.cloud.delay('heat.stacks.list', 0.3)
+
+        events = self.driver(page_size=1).get_all()
+
+        routes = [r.route for r in self.heat_requests()]
+        last_page = len(routes) - 1 - routes[::-1].index('heat.stacks.list')
+        self.assertEqual(3 + 3, len(events))
+        self.assertLess(routes.index('heat.resources.list'), last_page, routes)
+
+
 class TestFailures(EmulatedHeatTestCase):
     """A poll that cannot see everything raises and returns nothing."""
 
@@ -192,7 +208,8 @@ class TestFailures(EmulatedHeatTestCase):
         error = self.assertRaises(BackendError, self.driver(page_size=10).get_all)
 
         self.assertIn('500', str(error))
-        self.assertEqual(0, self.cloud.requests.count('heat.resources.list'))
+        # Only the stacks of the first two pages had their resources read.
+        self.assertLessEqual(self.cloud.requests.count('heat.resources.list'), 20)
 
     def test_a_failure_on_one_stack_s_resources_raises(self) -> None:
         victim = self.stacks[17]

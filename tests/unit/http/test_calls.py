@@ -22,6 +22,17 @@ def _linked_page(ids: tuple[str, ...], next_query: str | None,
     return body
 
 
+def _assert_closing_waits_for_the_prefetch(test: HTTPTestCase, pages: Any) -> None:
+    """Closing ``pages`` after its first item leaves no prefetch running, and
+    the calls are the token, page 1 and the prefetched page 2."""
+    next(pages)
+
+    pages.close()
+
+    test.assertEqual([], [t for t in threading.enumerate() if t.name == 'vitrage_ds-prefetch'])
+    test.assertEqual(3, len(test.calls()))
+
+
 class GetTest(HTTPTestCase):
 
     def test_get_authenticates_then_calls_the_full_url_with_the_query(self) -> None:
@@ -159,13 +170,7 @@ class LinkPrefetchTest(HTTPTestCase):
             {'json': _linked_page((), None)},
         ])
         pages = self.client().paginate_links('stacks', 'stacks', {'limit': 1}, prefetch=True)
-        next(pages)
-
-        pages.close()
-
-        self.assertEqual([], [t for t in threading.enumerate()
-                              if t.name == 'vitrage_ds-prefetch'])
-        self.assertEqual(3, len(self.calls()))  # the token, page 1, the prefetched page 2
+        _assert_closing_waits_for_the_prefetch(self, pages)
 
     def test_a_page_loop_asks_for_nothing_more(self) -> None:
         self.http.get(f'{HEAT}/stacks', [
@@ -287,13 +292,7 @@ class MarkerPrefetchTest(HTTPTestCase):
         self._pages()
         pages = self.client(AODH).paginate_marker('v2/alarms', 'alarm_id', limit=2,
                                                   prefetch=True)
-        next(pages)
-
-        pages.close()
-
-        self.assertEqual([], [t for t in threading.enumerate()
-                              if t.name == 'vitrage_ds-prefetch'])
-        self.assertEqual(3, len(self.calls()))  # the token, page 1, the prefetched page 2
+        _assert_closing_waits_for_the_prefetch(self, pages)
 
     def test_a_failed_prefetched_page_raises_where_it_is_needed(self) -> None:
         self.http.get(f'{AODH}/v2/alarms', [

@@ -103,13 +103,20 @@ class TestDemoJsonLines(testtools.TestCase):
     def test_the_stack_update_is_seen_once(self) -> None:
         name = self.stack_name()
         update = 'orchestration.stack.update'
+        start = ('heat.stack', f'{update}.start', name, 'UPDATE_IN_PROGRESS')
+        changes = self.changes('stack-updated')
+        # The pooled listener handles update.start and update.end on
+        # threads of their own: when the end is applied first, the older
+        # start is stale and never emitted. It is never seen after the end.
+        if start in changes:
+            self.assertEqual([start], [c for c in changes if c == start], changes)
+            self.assertEqual(start, changes[0], changes)
         self.assertEqual(
-            [('heat.stack', f'{update}.start', name, 'UPDATE_IN_PROGRESS'),
-             ('heat.stack', f'{update}.end', name, 'UPDATE_COMPLETE'),
+            [('heat.stack', f'{update}.end', name, 'UPDATE_COMPLETE'),
              ('heat.resource', f'{update}.end', f'{name}/server_0', 'UPDATE_COMPLETE'),
              ('heat.resource', f'{update}.end', f'{name}/port_1', 'UPDATE_COMPLETE'),
              ('heat.resource', f'{update}.end', f'{name}/net_2', 'UPDATE_COMPLETE')],
-            self.changes('stack-updated'))
+            [c for c in changes if c != start])
 
     def test_the_stack_failure_is_seen_once(self) -> None:
         create = 'orchestration.stack.create'

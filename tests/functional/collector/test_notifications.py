@@ -78,33 +78,43 @@ class TestHeatOverTheBus(_BusCase):
         super().setUp()
         self.connect_cloud()
 
+    def handled(self, count: int) -> None:
+        """Wait until the listener acknowledged ``count`` notifications in all."""
+        listener = self.collector.listener
+        assert listener is not None
+        wait_until(lambda: listener.handled >= count, f'{count} notification(s) handled',
+                   DEADLINE, 0.02)
+
     def test_a_stack_created_updated_failed_and_deleted_gives_each_change_once(self) -> None:
+        # One notification at a time: the pooled listener keeps no order
+        # between two messages in flight (a .end may overtake its .start).
         heat = self.cloud.heat
         stack = heat.create_stack('lifecycle', resources=1, description='d', complete=False)
-        self.events_about(stack.id, 1)
-        heat.complete(stack.id)
-        self.events_about(stack.id, 2)
-        heat.update_stack(stack.id, description='changed')
-        self.events_about(stack.id, 4)
-        heat.update_stack(stack.id, description='doomed', complete=False)
-        self.events_about(stack.id, 5)
-        heat.fail(stack.id, 'boom')
-        self.events_about(stack.id, 6)
-        heat.delete_stack(stack.id)
-        seen = self.events_about(stack.id, 7)
+        steps = [lambda: None, lambda: heat.complete(stack.id),
+                 lambda: heat.update_stack(stack.id, description='changed', complete=False),
+                 lambda: heat.complete(stack.id),
+                 lambda: heat.update_stack(stack.id, description='doomed', complete=False),
+                 lambda: heat.fail(stack.id, 'boom'),
+                 lambda: heat.delete_stack(stack.id, complete=False)]
+        for count, step in enumerate(steps, 1):
+            step()
+            self.events_about(stack.id, count)
+        heat.complete(stack.id)  # delete.end: the delete was already emitted
+        self.handled(len(steps) + 1)
         self.collector.poll('heat.stack')  # a poll afterwards adds nothing
         self.assertEqual(
             life_cycles.STACK_LIFE_CYCLE,
             [(e.event_type, e.fields['status']) for e in self.sink.events
              if e.entity_id == stack.id])
-        self.assertEqual(7, len(seen))
 
     def test_a_poll_right_after_a_notification_emits_nothing(self) -> None:
         stack = self.cloud.heat.create_stack('quiet', resources=2, description='told')
-        self.events_about(stack.id, 2)
+        self.handled(2)  # create.start and create.end, in either order
         self.sink.batches.clear()
         self.collector.poll('heat.stack')
         self.assertEqual([], self.sink.events)
+        cached = self.collector.lookup('heat.stack', 'heat.stack', stack.id)
+        self.assertEqual('CREATE_COMPLETE', cached['status'] if cached else None)
 
     def test_a_notification_during_a_poll_is_not_undone_by_it(self) -> None:
         stack = self.cloud.heat.ordered()[0]
@@ -115,12 +125,14 @@ class TestHeatOverTheBus(_BusCase):
         # the stack listing is done: its view is old now
         wait_until(lambda: slow.calls > 0, 'the resources calls', DEADLINE, 0.02)
         self.cloud.heat.update_stack(stack.id, description='during the poll')
-        self.events_about(stack.id, 2)
+        self.handled(2)
         polled.join(DEADLINE)
         self.assertFalse(polled.is_alive())
-        self.assertEqual(['UPDATE_IN_PROGRESS', 'UPDATE_COMPLETE'],
-                         [e.fields['status'] for e in self.sink.events
-                          if e.entity_id == stack.id])
+        # update.start is not emitted when update.end overtook it; the poll
+        # emits nothing about the stack either way.
+        statuses = [e.fields['status'] for e in self.sink.events if e.entity_id == stack.id]
+        self.assertIn(statuses, (['UPDATE_IN_PROGRESS', 'UPDATE_COMPLETE'],
+                                 ['UPDATE_COMPLETE']))
         cached = self.collector.lookup('heat.stack', 'heat.stack', stack.id)
         self.assertEqual('UPDATE_COMPLETE', cached['status'] if cached else None)
 

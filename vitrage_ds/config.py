@@ -1,10 +1,22 @@
 """Configuration: the core's options and each plugin's own group.
 
-Convention: ``[DEFAULT] drivers`` / ``notifiers`` enable plugins by name;
-``[service_credentials]`` holds keystoneauth's auth and session options;
-``[http]`` the client layer's timeouts and retries; every plugin has a group
-of its own named ``<kind>.<name>`` (``[driver.heat.stack]``,
-``[notifier.aodh]``), and services have ``[collector]`` and ``[notifier]``.
+Two layouts of the same options:
+
+* vitrage_ds's own configuration (:func:`new_config`, :func:`load_config`,
+  what ``vitrage-ds`` reads): ``[DEFAULT] drivers`` / ``notifiers`` enable
+  plugins by name; ``[service_credentials]`` holds keystoneauth's auth and
+  session options; ``[http]`` the client layer's timeouts and retries;
+  services have ``[collector]`` and ``[notifier]``.
+* inside a host's configuration (:func:`register_opts`, e.g. on Vitrage's
+  global ``CONF``): the enablement options move to ``[vitrage_ds]`` and the
+  HTTP options to ``[vitrage_ds_http]``, where no host has options of its
+  own, and ``[service_credentials]`` options the host already has are the
+  host's (vitrage_ds reads the same credentials).
+
+In both, every plugin has a group of its own named ``<kind>.<name>``
+(``[driver.heat.stack]``, ``[notifier.aodh]``). Code reads the layout-
+dependent groups through :func:`http_options`, :func:`enabled_drivers` and
+:func:`enabled_notifiers`.
 """
 
 from __future__ import annotations
@@ -20,15 +32,26 @@ from oslo_log import log
 
 __all__ = [
     'CREDENTIALS_GROUP',
+    'HOSTED_GROUP',
+    'HOSTED_HTTP_GROUP',
     'HTTP_GROUP',
+    'enabled_drivers',
+    'enabled_notifiers',
+    'http_options',
+    'list_hosted_opts',
     'list_opts',
     'load_config',
     'new_config',
+    'register_opts',
     'register_plugin_opts',
 ]
 
 CREDENTIALS_GROUP = 'service_credentials'
 HTTP_GROUP = 'http'
+#: Inside a host's configuration: the group of ``drivers`` and ``notifiers``.
+HOSTED_GROUP = 'vitrage_ds'
+#: Inside a host's configuration: the group of the HTTP options.
+HOSTED_HTTP_GROUP = 'vitrage_ds_http'
 
 DEFAULT_OPTS = [
     cfg.ListOpt('drivers', default=['heat.stack', 'aodh'],
@@ -67,10 +90,14 @@ HTTP_OPTS = [
 ]
 
 
-def _credential_opts() -> list[cfg.Opt]:
+def _credential_opts(*, plugin: bool = True) -> list[cfg.Opt]:
+    """``[service_credentials]``: ours, keystoneauth's session and auth options
+    and, with ``plugin`` (for the sample), the password plugin's."""
     opts: list[cfg.Opt] = list(CREDENTIALS_OPTS)
     opts += ks_loading.get_session_conf_options()
     opts += ks_loading.get_auth_common_conf_options()
+    if not plugin:
+        return _unique(opts)
     opts += ks_loading.get_auth_plugin_conf_options('password')
     # Password-style options are secret whatever their loader says.
     return [_secret(o) for o in _unique(opts)]
@@ -128,6 +155,69 @@ def register_core_opts(conf: cfg.ConfigOpts) -> None:
         log.register_options(conf)
 
 
+def register_opts(conf: cfg.ConfigOpts, *, services: bool = False) -> None:
+    """Register vitrage_ds's options on a host's ``conf`` (e.g. Vitrage's ``CONF``).
+
+    Call it once the host has registered its own options (after it parsed
+    its configuration is fine: oslo.config reads the new options' values
+    then). It never raises :class:`~oslo_config.cfg.DuplicateOptError`
+    because of what the host owns:
+
+    * ``drivers`` and ``notifiers`` go to ``[vitrage_ds]`` and the HTTP
+      options to ``[vitrage_ds_http]`` (not ``[DEFAULT]`` and ``[http]``,
+      which hosts own: Vitrage's ``[DEFAULT] notifiers``, other services'
+      ``[http]`` or ``[DEFAULT] drivers``). No deprecated alias points at the
+      host's names, so a host's ``[DEFAULT] notifiers`` is never read as
+      vitrage_ds's.
+    * In ``[service_credentials]``, an option the host already registered
+      (Vitrage's ``region_name`` and ``interface``, keystoneauth's session
+      and auth options) is left as it is and read by vitrage_ds too: both
+      use the same credentials. Only the ones it lacks are added.
+    * oslo.log's options are not registered: logging is the host's.
+    * The services' groups (``[collector]``, ``[notifier]``) only with
+      ``services=True``: a host that runs vitrage_ds's drivers or notifiers
+      in its own process needs neither.
+
+    Plugin groups (``[driver.NAME]``, ``[notifier.NAME]``) are registered
+    as the plugins load, as in vitrage_ds's own configuration. Calling it
+    again changes nothing.
+    """
+    conf.register_opts(_copies(DEFAULT_OPTS), group=HOSTED_GROUP)
+    conf.register_opts(_copies(HTTP_OPTS), group=HOSTED_HTTP_GROUP)
+    present = conf.get(CREDENTIALS_GROUP, ())
+    missing = [o for o in _credential_opts(plugin=False) if o.dest not in present]
+    conf.register_opts(missing, group=CREDENTIALS_GROUP)
+    if services:
+        for group, opts in _service_opts():
+            conf.register_opts(opts, group=group)
+
+
+def _copies(opts: Sequence[cfg.Opt]) -> list[cfg.Opt]:
+    # One Opt object per group: oslo.config keeps per-group state on them.
+    return [copy.deepcopy(o) for o in opts]
+
+
+def _hosted(conf: cfg.ConfigOpts) -> bool:
+    return HOSTED_HTTP_GROUP in conf
+
+
+def http_options(conf: cfg.ConfigOpts) -> Any:
+    """The HTTP options' values: ``[vitrage_ds_http]`` inside a host, else ``[http]``."""
+    return conf[HOSTED_HTTP_GROUP if _hosted(conf) else HTTP_GROUP]
+
+
+def enabled_drivers(conf: cfg.ConfigOpts) -> list[str]:
+    """The enabled drivers: ``[vitrage_ds] drivers`` inside a host,
+    else ``[DEFAULT] drivers``."""
+    return list(conf[HOSTED_GROUP].drivers if _hosted(conf) else conf.drivers)
+
+
+def enabled_notifiers(conf: cfg.ConfigOpts) -> list[str]:
+    """The enabled notifiers: ``[vitrage_ds] notifiers`` inside a host,
+    else ``[DEFAULT] notifiers``."""
+    return list(conf[HOSTED_GROUP].notifiers if _hosted(conf) else conf.notifiers)
+
+
 def register_plugin_opts(conf: cfg.ConfigOpts, kind: str, name: str,
                          plugin_cls: Any) -> str:
     """Register ``plugin_cls.list_opts()`` in the group ``<kind>.<name>``.
@@ -152,6 +242,15 @@ def load_config(argv: Sequence[str] | None = None,
          default_config_files=list(default_config_files or []),
          version=_version())
     return conf
+
+
+def list_hosted_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
+    """The groups :func:`register_opts` adds to a host, for a host's sample.
+
+    ``[service_credentials]`` is not among them: it is the host's (only
+    the options a host lacks are added, see :func:`register_opts`).
+    """
+    return [(HOSTED_GROUP, list(DEFAULT_OPTS)), (HOSTED_HTTP_GROUP, list(HTTP_OPTS))]
 
 
 def _version() -> str:

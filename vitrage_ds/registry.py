@@ -135,10 +135,12 @@ def load(namespace: str, names: Sequence[str], conf: cfg.ConfigOpts,
 def load_drivers(conf: cfg.ConfigOpts, names: Sequence[str] | None = None,
                  client_factory: ClientFactory | None = None) -> Loaded[Driver]:
     """Load the drivers ``names`` (default: ``[DEFAULT] drivers``). See :func:`load`."""
-    return load(DRIVERS, conf.drivers if names is None else names, conf, client_factory)
+    enabled = config.enabled_drivers(conf) if names is None else names
+    return load(DRIVERS, enabled, conf, client_factory)
 
 
 def load_notifiers(conf: cfg.ConfigOpts, names: Sequence[str] | None = None,
                    client_factory: ClientFactory | None = None) -> Loaded[NotifierPlugin]:
     """Load the notifiers ``names`` (default: ``[DEFAULT] notifiers``). See :func:`load`."""
-    return load(NOTIFIERS, conf.notifiers if names is None else names, conf, client_factory)
+    enabled = config.enabled_notifiers(conf) if names is None else names
+    return load(NOTIFIERS, enabled, conf, client_factory)

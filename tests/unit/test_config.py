@@ -10,6 +10,7 @@ from pathlib import Path
 
 import fixtures
 import testtools
+from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 
 from vitrage_ds import config, registry
@@ -103,6 +104,99 @@ class TestLoadConfig(testtools.TestCase):
         path = self._write('[http]\nretries = -1\n')
         conf = config.load_config(['--config-file', path])
         self.assertRaises(cfg.ConfigFileValueError, lambda: conf.http.retries)
+
+
+def _host_conf(files: list[str]) -> cfg.ConfigOpts:
+    """A host's parsed configuration owning what hosts own: ``[DEFAULT]
+    notifiers`` and ``drivers``, ``[http]``, and ``[service_credentials]``
+    with its own ``region_name``/``interface`` definitions and keystoneauth's
+    options registered with a deprecated ``cacert`` (as Vitrage does)."""
+    conf = cfg.ConfigOpts()
+    conf.register_opts([cfg.ListOpt('notifiers', help='the host\'s notifiers'),
+                        cfg.StrOpt('drivers', help='the host\'s drivers')])
+    conf.register_opts([cfg.IntOpt('timeout', default=99, help='the host\'s')], group='http')
+    conf.register_opts([
+        cfg.StrOpt('region_name', help='the host\'s region'),
+        cfg.StrOpt('interface', default='public', deprecated_name='os-endpoint-type',
+                   choices=('public', 'internal', 'admin', 'publicURL', 'internalURL')),
+    ], group=config.CREDENTIALS_GROUP)
+    conf(args=[f'--config-file={f}' for f in files], project='host',
+         default_config_files=[])
+    ks_loading.register_auth_conf_options(conf, config.CREDENTIALS_GROUP)
+    ks_loading.register_session_conf_options(
+        conf, config.CREDENTIALS_GROUP,
+        deprecated_opts={'cacert': [cfg.DeprecatedOpt('os-cacert', group='DEFAULT')]})
+    return conf
+
+
+class TestRegisterOptsInAHost(testtools.TestCase):
+    """:func:`config.register_opts` on a configuration a host parsed first."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        path = self.useFixture(fixtures.TempDir()).join('host.conf')
+        Path(path).write_text(
+            '[DEFAULT]\nnotifiers = nova, snmp\ndrivers = host-driver\n'
+            '[http]\ntimeout = 7\n'
+            '[service_credentials]\nauth_type = password\n'
+            'auth_url = http://127.0.0.1:5000/v3\nusername = vitrage\n'
+            'password = s3cret\nregion_name = RegionTwo\ninterface = internalURL\n'
+            'cafile = /etc/host/ca.pem\n'
+            '[vitrage_ds]\ndrivers = aodh\n'
+            '[vitrage_ds_http]\nretries = 1\ntimeout = 4.5\n')
+        self.conf = _host_conf([path])
+
+    def test_registering_after_the_host_parsed_raises_nothing(self) -> None:
+        config.register_opts(self.conf)
+        config.register_opts(self.conf, services=True)  # again, and with the services
+
+    def test_the_core_options_would_collide(self) -> None:
+        # What register_opts exists for: vitrage_ds's own layout in a host.
+        self.assertRaises(cfg.DuplicateOptError, config.register_core_opts, self.conf)
+
+    def test_credentials_are_the_hosts(self) -> None:
+        config.register_opts(self.conf)
+        creds = self.conf[config.CREDENTIALS_GROUP]
+        self.assertEqual(('RegionTwo', 'internalURL', '/etc/host/ca.pem', 'password'),
+                         (creds.region_name, creds.interface, creds.cafile, creds.auth_type))
+        auth = ks_loading.load_auth_from_conf_options(self.conf, config.CREDENTIALS_GROUP)
+        self.assertEqual('http://127.0.0.1:5000/v3', auth.auth_url)
+
+    def test_enablement_and_http_options_have_groups_of_their_own(self) -> None:
+        config.register_opts(self.conf)
+        self.assertEqual(['aodh'], config.enabled_drivers(self.conf))
+        self.assertEqual(['aodh'], config.enabled_notifiers(self.conf))  # not nova, snmp
+        self.assertEqual((1, 4.5), (config.http_options(self.conf).retries,
+                                    config.http_options(self.conf).timeout))
+        self.assertEqual((['nova', 'snmp'], 'host-driver', 7),
+                         (self.conf.notifiers, self.conf.drivers, self.conf.http.timeout))
+
+    def test_service_groups_only_when_asked(self) -> None:
+        config.register_opts(self.conf)
+        self.assertNotIn('collector', self.conf)
+        config.register_opts(self.conf, services=True)
+        self.assertIn('collector', self.conf)
+        self.assertIn('notifier', self.conf)
+
+    def test_plugins_load_from_the_hosted_enablement(self) -> None:
+        config.register_opts(self.conf)
+        self.conf.set_override('drivers', ['example'], config.HOSTED_GROUP)
+        self.conf.set_override('auth_type', 'none', config.CREDENTIALS_GROUP)
+        loaded = registry.load_drivers(self.conf)
+        self.assertEqual(['example'], list(loaded.plugins))
+        self.assertIn('driver.example', self.conf)
+
+    def test_own_configuration_keeps_its_layout(self) -> None:
+        conf = config.load_config([])
+        self.assertNotIn(config.HOSTED_GROUP, conf)
+        self.assertEqual(conf.http.retries, config.http_options(conf).retries)
+        self.assertEqual(conf.drivers, config.enabled_drivers(conf))
+
+    def test_hosted_options_are_listed_for_a_hosts_sample(self) -> None:
+        groups = dict(config.list_hosted_opts())
+        self.assertEqual(['drivers', 'notifiers'], [o.dest for o in groups['vitrage_ds']])
+        self.assertEqual([o.dest for o in config.HTTP_OPTS],
+                         [o.dest for o in groups['vitrage_ds_http']])
 
 
 class TestSampleGenerator(testtools.TestCase):

@@ -9,7 +9,7 @@ from keystoneauth1 import loading as ks_loading
 from keystoneauth1 import session as ks_session
 from oslo_config import cfg
 
-from vitrage_ds.config import CREDENTIALS_GROUP, HTTP_GROUP
+from vitrage_ds.config import CREDENTIALS_GROUP, http_options
 from vitrage_ds.errors import ConfigurationError
 from vitrage_ds.http._transport import streamline
 from vitrage_ds.http.client import Client, RetryPolicy
@@ -29,11 +29,13 @@ def client_factory_from_session(session: ks_session.Session, conf: cfg.ConfigOpt
     default the session's own catalog, with ``[service_credentials]``
     ``interface`` and ``region_name``). Looking it up is deferred to the
     first call. Timeouts, retries, concurrency and headers come from
-    ``[http]``; a plugin group that defines its own ``max_concurrency``
-    overrides ``[http] max_concurrency`` when it is set.
+    ``[http]`` (``[vitrage_ds_http]`` inside a host, see
+    :func:`vitrage_ds.config.register_opts`); a plugin group that defines
+    its own ``max_concurrency`` overrides ``[http] max_concurrency`` when it
+    is set.
     """
     creds = conf[CREDENTIALS_GROUP]
-    http = conf[HTTP_GROUP]
+    http = http_options(conf)
 
     def catalog(service_type: str) -> str:
         if endpoint_lookup is not None:

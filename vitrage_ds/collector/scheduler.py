@@ -6,9 +6,16 @@ failing poll never delays another driver's. The timing of one job is a
 (within a small jitter), then one every ``interval`` seconds counted from
 the start of the previous poll (plus jitter); after a failure, retries
 after ``initial``, ``2 * initial``, ... seconds, capped at ``maximum`` and
-never later than the regular interval. State changes are logged once: the
-first failure as a warning, recovery as info, the attempts in between at
-debug level.
+never later than the regular interval.
+
+Logging: every failing episode is visible at WARNING, and bounded. Its
+first failure is a warning; a later one is a warning again once the
+backoff cap (``maximum``, never above ``interval``) has passed since the
+last warning of that job, saying how many attempts failed meanwhile; the
+attempts in between are logged at debug level. So a job that keeps failing
+writes one warning per backoff cap (at most one per retry at the cap),
+never one per attempt, and never goes quiet. Recovery is logged at INFO
+with the number of failed attempts and how long the episode lasted.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
+from vitrage_ds._logsafe import safe
 from vitrage_ds.errors import VitrageDSError
 
 __all__ = ['Job', 'JobState', 'Scheduler', 'Timing']
@@ -91,13 +99,27 @@ class Timing:
 
     def after_failure(self, failures: int) -> float:
         """Delay after the ``failures``-th consecutive failure (1, 2, ...)."""
-        cap = min(self.maximum, self.interval)
+        cap = self.cap
         exponent = min(failures - 1, 62)
         base = min(cap, self.initial * (2 ** exponent))
         return base + self._spread(base)
 
+    @property
+    def cap(self) -> float:
+        """The longest retry delay, jitter aside: ``maximum``, never above ``interval``."""
+        return min(self.maximum, self.interval)
+
     def _spread(self, delay: float) -> float:
         return delay * self.jitter * self._rand()
+
+
+@dataclasses.dataclass
+class _Episode:
+    """One job's run of consecutive failures, for rate-limited warnings."""
+
+    began: float = 0.0
+    warned: float = 0.0
+    unreported: int = 0
 
 
 class Scheduler:
@@ -188,6 +210,7 @@ class Scheduler:
     def run_job(self, job: Job) -> None:
         """The loop of one job (what each thread runs); returns when stopping."""
         timing = self._timings[job.name]
+        episode = _Episode()
         delay = timing.first()
         while True:
             self._set(job.name, next_delay=delay)
@@ -197,11 +220,12 @@ class Scheduler:
             try:
                 job.run()
             except Exception as exc:
-                delay = self._failed(job, timing, exc)
+                delay = self._failed(job, timing, exc, episode)
             else:
-                delay = self._succeeded(job, timing, self._clock() - start)
+                delay = self._succeeded(job, timing, self._clock() - start, episode)
 
-    def _succeeded(self, job: Job, timing: Timing, elapsed: float) -> float:
+    def _succeeded(self, job: Job, timing: Timing, elapsed: float,
+                   episode: _Episode) -> float:
         with self._lock:
             state = self._states[job.name]
             failures = state.failures
@@ -210,11 +234,13 @@ class Scheduler:
             state.last_error = None
             state.last_success = self._wallclock()
         if failures:
-            LOG.info('poll %s recovered after %d failed attempt(s)', job.name, failures)
+            LOG.info('poll %s recovered after %d failed attempt(s) in %.0f s',
+                     job.name, failures, self._clock() - episode.began)
         return timing.after_success(elapsed)
 
-    def _failed(self, job: Job, timing: Timing, exc: Exception) -> float:
-        reason = f'{type(exc).__name__}: {exc}'
+    def _failed(self, job: Job, timing: Timing, exc: Exception, episode: _Episode) -> float:
+        reason = safe(f'{type(exc).__name__}: {exc}', _REASON_LIMIT)
+        now = self._clock()
         with self._lock:
             state = self._states[job.name]
             state.failures += 1
@@ -222,10 +248,19 @@ class Scheduler:
             failures = state.failures
         delay = timing.after_failure(failures)
         if failures == 1:
-            LOG.warning('poll %s failed: %s; retrying with backoff (first in %.1f s, '
-                        'further failures logged at debug level)', job.name, reason, delay,
-                        exc_info=not _expected(exc))
+            episode.began = episode.warned = now
+            episode.unreported = 0
+            LOG.warning('poll %s failed: %s; retrying with backoff (first in %.1f s; '
+                        'a warning at most every %.0f s while it keeps failing)',
+                        job.name, reason, delay, timing.cap, exc_info=not _expected(exc))
+        elif now - episode.warned >= timing.cap:
+            LOG.warning('poll %s still failing: %d attempts in a row over %.0f s (%d since '
+                        'the last warning), the last: %s; next try in %.1f s', job.name,
+                        failures, now - episode.began, episode.unreported + 1, reason, delay)
+            episode.warned = now
+            episode.unreported = 0
         else:
+            episode.unreported += 1
             LOG.debug('poll %s failed again (%d in a row): %s; next try in %.1f s',
                       job.name, failures, reason, delay)
         return delay
@@ -233,6 +268,10 @@ class Scheduler:
     def _set(self, name: str, *, next_delay: float) -> None:
         with self._lock:
             self._states[name].next_delay = next_delay
+
+
+#: Most characters of a failure's message in a log line or a job's state.
+_REASON_LIMIT = 1000
 
 
 def _expected(exc: Exception) -> bool:

@@ -1,4 +1,4 @@
-"""Per-job polling: delays, capped exponential backoff, logging once per state change."""
+"""Per-job polling: delays, capped exponential backoff, rate-limited failure logging."""
 
 from __future__ import annotations
 
@@ -64,6 +64,21 @@ class _Driven:
         return len(self.delays) > self.waits
 
 
+class _Clocked(_Driven):
+    """A :class:`_Driven` whose waits move a clock on (the scheduler's ``clock``)."""
+
+    def __init__(self, waits: int) -> None:
+        super().__init__(waits)
+        self.now = 0.0
+
+    def __call__(self, seconds: float) -> bool:
+        self.now += seconds
+        return super().__call__(seconds)
+
+    def clock(self) -> float:
+        return self.now
+
+
 class TestRunJob(testtools.TestCase):
 
     def setUp(self) -> None:
@@ -103,11 +118,53 @@ class TestRunJob(testtools.TestCase):
         self.assertEqual(2, sum(line.startswith('DEBUG') for line in lines))
         self.assertIn('heat unreachable', lines[0])
 
+    def _run_clocked(self, outcomes: list[Exception | None]) -> list[str]:
+        """Run with time passing as the job waits; the log lines above DEBUG."""
+        sleep = _Clocked(waits=len(outcomes))
+        calls: list[int] = []
+
+        def job() -> None:
+            calls.append(1)
+            outcome = outcomes[len(calls) - 1] if len(calls) <= len(outcomes) else None
+            if outcome is not None:
+                raise outcome
+
+        scheduler = Scheduler([Job('heat.stack', 600.0, job)], jitter=0.0,
+                              backoff_initial=5.0, backoff_max=60.0, sleep=sleep,
+                              clock=sleep.clock, rand=lambda: 0.0)
+        scheduler.run_job(Job('heat.stack', 600.0, job))
+        return [line for line in self.log.output.splitlines()
+                if not line.startswith('DEBUG')]
+
+    def test_a_job_that_keeps_failing_warns_again_once_per_backoff_cap(self) -> None:
+        # Failures at 0, 5, 15, 35, 75, 135 and 195 s; the cap is 60 s.
+        lines = self._run_clocked([BackendError('bad credentials')] * 7)
+        self.assertEqual(
+            ['WARNING poll heat.stack failed: BackendError: bad credentials; retrying with '
+             'backoff (first in 5.0 s; a warning at most every 60 s while it keeps failing)',
+             'WARNING poll heat.stack still failing: 5 attempts in a row over 75 s (4 since '
+             'the last warning), the last: BackendError: bad credentials; next try in 60.0 s',
+             'WARNING poll heat.stack still failing: 6 attempts in a row over 135 s (1 since '
+             'the last warning), the last: BackendError: bad credentials; next try in 60.0 s',
+             'WARNING poll heat.stack still failing: 7 attempts in a row over 195 s (1 since '
+             'the last warning), the last: BackendError: bad credentials; next try in 60.0 s'],
+            lines)
+
+    def test_each_failing_episode_starts_with_a_warning(self) -> None:
+        down = BackendError('heat unreachable')
+        lines = self._run_clocked([down, down, None, down])
+        self.assertEqual(['WARNING', 'INFO', 'WARNING'], [line.split()[0] for line in lines])
+
+    def test_a_failure_message_is_one_bounded_line(self) -> None:
+        lines = self._run_clocked([BackendError('forged\nCRITICAL line' + 'x' * 5000)])
+        self.assertEqual(1, len(lines))
+        self.assertLess(len(lines[0]), 1300)
+
     def test_recovery_is_logged_once(self) -> None:
         down = BackendError('heat unreachable')
-        self._run([down, down, None, None])
-        recovered = [line for line in self.log.output.splitlines() if line.startswith('INFO')]
-        self.assertEqual(['INFO poll heat.stack recovered after 2 failed attempt(s)'],
+        lines = self._run_clocked([down, down, None, None])
+        recovered = [line for line in lines if line.startswith('INFO')]
+        self.assertEqual(['INFO poll heat.stack recovered after 2 failed attempt(s) in 15 s'],
                          recovered)
 
     def test_job_state_tracks_failures_and_recovery(self) -> None:

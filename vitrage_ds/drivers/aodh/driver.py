@@ -11,6 +11,7 @@ from typing import Any
 
 from oslo_config import cfg
 
+from vitrage_ds._logsafe import safe
 from vitrage_ds.driver import Driver, Lookup
 from vitrage_ds.drivers.aodh.alarm_types import TYPES
 from vitrage_ds.drivers.aodh.fields import ENTITY_TYPE, alarm_fields, alarm_version
@@ -192,14 +193,15 @@ class AodhDriver(Driver):
         try:
             change = parse_change(event_type, payload)
         except BadNotification as exc:
-            LOG.warning('Aodh notification %.100s (message %.100s) dropped: %s',
-                        event_type, _message_id(metadata), exc)
+            LOG.warning('Aodh notification %s (message %s) dropped: %s',
+                        safe(event_type), safe(_message_id(metadata)), safe(str(exc)))
             return []
         try:
             return self._apply(change, metadata, lookup)
         except Exception:  # the listener must never see an exception
-            LOG.exception('Aodh notification %s for alarm %s (message %.100s) dropped',
-                          event_type, change.alarm_id, _message_id(metadata))
+            LOG.exception('Aodh notification %s for alarm %s (message %s) dropped',
+                          safe(event_type), safe(change.alarm_id),
+                          safe(_message_id(metadata)))
             return []
 
     def _apply(self, change: AlarmChange, metadata: Mapping[str, Any],
@@ -210,8 +212,8 @@ class AodhDriver(Driver):
             known = lookup(ENTITY_TYPE, change.alarm_id)
         if self._foreign(change.project_id or (known or {}).get('project_id')):
             LOG.debug('Aodh notification %s for alarm %s of another project '
-                      'ignored: all_projects is false', change.event_type,
-                      change.alarm_id)
+                      'ignored: all_projects is false', safe(change.event_type),
+                      safe(change.alarm_id))
             return []
         if change.event_type == 'alarm.deletion':
             alarm = apply_change(change, known)
@@ -237,18 +239,19 @@ class AodhDriver(Driver):
         except APIError as exc:
             if exc.status == 404:
                 LOG.info('Aodh notification %s for alarm %s dropped: the alarm '
-                         'is gone', change.event_type, change.alarm_id)
+                         'is gone', safe(change.event_type), safe(change.alarm_id))
             else:
                 LOG.error('Aodh notification %s for alarm %s dropped: %s',
-                          change.event_type, change.alarm_id, exc)
+                          safe(change.event_type), safe(change.alarm_id), safe(str(exc)))
             return None
         except BackendError as exc:
             LOG.error('Aodh notification %s for alarm %s dropped: %s',
-                      change.event_type, change.alarm_id, exc)
+                      safe(change.event_type), safe(change.alarm_id), safe(str(exc)))
             return None
         if not isinstance(body, dict) or body.get('alarm_id') != change.alarm_id:
             LOG.error('Aodh notification %s for alarm %s dropped: GET %s answered '
-                      'no such alarm', change.event_type, change.alarm_id, path)
+                      'no such alarm', safe(change.event_type), safe(change.alarm_id),
+                      safe(path))
             return None
         return body
 
@@ -270,8 +273,8 @@ class AodhDriver(Driver):
             if len(self._unknown_types) >= _MAX_UNKNOWN_TYPES:
                 return  # garbage types from bad notifications: warned enough
             self._unknown_types.add(alarm_type)
-        LOG.warning('Aodh alarm type %.100r is unknown to this driver: its alarms '
-                    'get the generic fields only (known types: %s)', alarm_type,
+        LOG.warning('Aodh alarm type %s is unknown to this driver: its alarms '
+                    'get the generic fields only (known types: %s)', safe(repr(alarm_type)),
                     ', '.join(sorted(TYPES)))
 
 

@@ -8,12 +8,13 @@ every generic field (``resource_id`` is then ``None``).
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from vitrage_ds.drivers.aodh.alarm_types import TYPES
 from vitrage_ds.drivers.aodh.resources import rule_get
-from vitrage_ds.event import Phase, Version, parse_time, utcnow_iso
+from vitrage_ds.event import Phase, Version, parse_time
 
 __all__ = [
     'DERIVED',
@@ -23,7 +24,9 @@ __all__ = [
     'STATES',
     'SYNC_TYPE',
     'alarm_fields',
+    'TIME_FORMAT',
     'alarm_version',
+    'now_in_aodh_format',
     'rule_key_of',
 ]
 
@@ -38,6 +41,10 @@ SYNC_TYPE = 'aodh'
 #: Aodh's alarm states and severities.
 STATES = ('ok', 'alarm', 'insufficient data')
 SEVERITIES = ('low', 'moderate', 'critical')
+
+#: How Aodh's API writes times: naive UTC with microseconds (Vitrage's Aodh
+#: transformer parses ``timestamp`` with exactly this format).
+TIME_FORMAT = '%Y-%m-%dT%H:%M:%S.%f'
 
 #: Fields copied as they are from the alarm, for every type.
 GENERIC = ('alarm_id', 'name', 'description', 'enabled', 'project_id',
@@ -62,15 +69,19 @@ def alarm_fields(alarm: Mapping[str, Any],
 
     :param alarm: the alarm as ``GET /v2/alarms`` gives it (the rule under
         ``<type>_rule``); keys it lacks become ``None``.
-    :param on_unknown_type: called with the type when it is not in the table.
+    :param on_unknown_type: called with the type when it is not in the
+        table; not when the alarm has no type at all (the deletion of an
+        alarm nobody saw: Aodh's deletion payload names no type), which is
+        not an unknown type but an unknown alarm.
     :returns: :data:`GENERIC` and :data:`DERIVED` fields, plus the type's
         rule under its key and the rule keys it copies. ``timestamp`` is the
-        current time when the alarm has none. Never raises.
+        current time, in Aodh's :data:`TIME_FORMAT`, when the alarm has none.
+        Never raises.
     """
     get = alarm.get
     fields: dict[str, Any] = {key: get(key) for key in GENERIC}
     if not fields['timestamp']:
-        fields['timestamp'] = utcnow_iso()
+        fields['timestamp'] = now_in_aodh_format()
     alarm_type = fields['type']
     row = TYPES.get(alarm_type) if isinstance(alarm_type, str) else None
     resource_id = vitrage_id = None
@@ -81,13 +92,19 @@ def alarm_fields(alarm: Mapping[str, Any],
             fields[key] = rule_get(rule, key)
         resource_id = row.resource(rule)
         vitrage_id = row.vitrage_id(rule)
-    elif on_unknown_type is not None:
+    elif on_unknown_type is not None and alarm_type is not None:
         on_unknown_type(str(alarm_type))
     fields['resource_id'] = resource_id
     fields['vitrage_id'] = vitrage_id
     fields['vitrage_deduced'] = vitrage_id is not None
     fields['sync_type'] = SYNC_TYPE
     return fields
+
+
+def now_in_aodh_format() -> str:
+    """The current UTC time as Aodh's API writes times (:data:`TIME_FORMAT`)."""
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    return now.strftime(TIME_FORMAT)
 
 
 def alarm_version(alarm: Mapping[str, Any], observed: float) -> Version:

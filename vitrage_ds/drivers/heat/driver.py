@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from oslo_config import cfg
 
+from vitrage_ds._logsafe import safe
 from vitrage_ds.driver import Driver, Lookup
 from vitrage_ds.drivers.heat import links
 from vitrage_ds.drivers.heat.events import (DELETED_STATUSES, RESOURCE, STACK,
@@ -68,16 +69,8 @@ PROJECT = 'project'
 #: The Heat policy that must allow the all-projects listing.
 GLOBAL_INDEX_POLICY = 'stacks:global_index'
 
-_SHOWN = 120  # characters of a foreign value shown in a log line
-
-
 def _unknown(entity_type: str, entity_id: str) -> Mapping[str, Any] | None:
     return None
-
-
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= _SHOWN else f'{text[:_SHOWN]}...'
 
 
 class HeatStackDriver(Driver):
@@ -332,7 +325,7 @@ class HeatStackDriver(Driver):
         try:
             return self._notification(event_type, payload, metadata, lookup)
         except Exception:  # the bus listener must never see an exception
-            LOG.exception('Heat notification %s dropped: unexpected error', _shown(event_type))
+            LOG.exception('Heat notification %s dropped: unexpected error', safe(event_type))
             return []
 
     def _notification(self, event_type: str, payload: Any, metadata: Any,
@@ -340,25 +333,25 @@ class HeatStackDriver(Driver):
         notice = parse_event_type(event_type)
         if notice is None:
             LOG.warning('notification dropped: %s is not a Heat stack event type',
-                        _shown(event_type))
+                        safe(event_type))
             return []
         if not isinstance(payload, Mapping):
             LOG.warning('%s dropped: the payload is a %s, not an object',
-                        event_type, type(payload).__name__)
+                        safe(event_type), type(payload).__name__)
             return []
         try:
             fields, problems = map_fields(STACK_FROM_NOTIFICATION, payload)
         except FieldError as exc:
-            LOG.warning('%s dropped: no usable %s', event_type, exc)
+            LOG.warning('%s dropped: no usable %s', safe(event_type), safe(str(exc)))
             return []
         stack_id = fields['stack_id']
         if problems:
             LOG.warning('%s for stack %s: wrong values read as none: %s',
-                        event_type, stack_id, '; '.join(problems))
+                        safe(event_type), safe(stack_id), safe('; '.join(problems)))
         if not self._in_scope(fields['user_project_id']):
             LOG.debug('%s for stack %s of project %s dropped: polls cover only '
-                      'project %s', event_type, stack_id, fields['user_project_id'],
-                      self._own_project)
+                      'project %s', safe(event_type), safe(stack_id),
+                      safe(fields['user_project_id']), self._own_project)
             return []
         self._complete_from_lookup(fields, lookup)
         fields['scope'] = self._scope
@@ -414,7 +407,8 @@ class HeatStackDriver(Driver):
                           fields['parent'], fields['scope'])
         if stack.name is None:
             LOG.warning('%s for stack %s: no stack_name, so its resources were not '
-                        'fetched (the next poll reads them)', obs.event_type, stack.id)
+                        'fetched (the next poll reads them)', safe(obs.event_type),
+                        safe(stack.id))
             return []
         try:
             api = self._api()
@@ -425,13 +419,15 @@ class HeatStackDriver(Driver):
         except APIError as exc:
             if exc.status == 404:
                 LOG.info('%s: stack %s (%s) no longer exists, so it has no resources '
-                         'to read', obs.event_type, stack.name, stack.id)
+                         'to read', safe(obs.event_type), safe(stack.name), safe(stack.id))
             else:
                 LOG.warning('%s: resources of stack %s (%s) not read, the next poll '
-                            'will: %s', obs.event_type, stack.name, stack.id, exc)
+                            'will: %s', safe(obs.event_type), safe(stack.name),
+                            safe(stack.id), safe(str(exc)))
         except (VitrageDSError, FieldError) as exc:
             LOG.warning('%s: resources of stack %s (%s) not read, the next poll will: %s',
-                        obs.event_type, stack.name, stack.id, exc)
+                        safe(obs.event_type), safe(stack.name), safe(stack.id),
+                        safe(str(exc)))
         return []
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import testtools
 
 from tests.unit.drivers.aodh import samples
 from vitrage_ds.drivers.aodh import DERIVED, GENERIC, TYPES, alarm_fields, alarm_version
+from vitrage_ds.drivers.aodh.fields import TIME_FORMAT
 from vitrage_ds.event import Phase, Version, parse_time
 
 BLUEPRINT = ('alarm_id', 'name', 'description', 'enabled', 'project_id',
@@ -45,6 +47,11 @@ class TestGenericFields(testtools.TestCase):
     def test_timestamp_is_the_current_time_when_aodh_gives_none(self) -> None:
         fields = alarm_fields(samples.alarm('event', timestamp=None))
         self.assertIsNotNone(parse_time(fields['timestamp']))
+
+    def test_a_missing_timestamp_is_written_as_aodh_writes_times(self) -> None:
+        # Vitrage's Aodh transformer parses it with exactly Aodh's format: no 'Z'.
+        fields = alarm_fields(samples.alarm('event', timestamp=None))
+        datetime.datetime.strptime(fields['timestamp'], TIME_FORMAT)
 
     def test_actions_and_evaluate_timestamp_are_not_fields(self) -> None:
         fields = alarm_fields(samples.alarm('event'))
@@ -164,6 +171,12 @@ class TestUnknownTypes(testtools.TestCase):
         seen: list[str] = []
         alarm_fields(samples.alarm('future_type'), seen.append)
         self.assertEqual(['future_type'], seen)
+
+    def test_an_alarm_without_a_type_is_not_an_unknown_type(self) -> None:
+        seen: list[str] = []
+        fields = alarm_fields({'alarm_id': 'a1', 'state': 'ok'}, seen.append)
+        self.assertEqual([], seen)
+        self.assertIsNone(fields['type'])
 
     def test_known_type_is_not_reported(self) -> None:
         seen: list[str] = []

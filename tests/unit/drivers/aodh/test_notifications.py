@@ -233,6 +233,7 @@ class TestDeletion(_NotificationTest):
     def test_deletion_of_an_unknown_alarm_makes_no_call(self) -> None:
         event = self.one('alarm.deletion', samples.deletion(ID, 'ok', 'moderate'))
         self.assertEqual([], self.calls())
+        self.assertNotIn('unknown', self.logs.output)  # no type is not an unknown type
         self.assertEqual((ID, samples.PROJECT_A, 'ok', 'moderate'),
                          (event.fields['alarm_id'], event.fields['project_id'],
                           event.fields['state'], event.fields['severity']))
@@ -250,6 +251,13 @@ class TestDeletion(_NotificationTest):
 
 
 class TestBadInput(_NotificationTest):
+
+    def test_an_alarm_id_cannot_forge_a_log_line(self) -> None:
+        forged = 'x\nCRITICAL forged line'
+        self.assertEqual([], self.handle('alarm.state_transition',
+                                         samples.api_state_transition(forged)))
+        self.assertIn('dropped', self.logs.output)
+        self.assertNotIn('\nCRITICAL forged', self.logs.output)
 
     def assert_dropped(self, event_type: Any, payload: Any, why: str) -> None:
         self.assertEqual([], self.handle(event_type, payload, knowing(samples.alarm('event'))))

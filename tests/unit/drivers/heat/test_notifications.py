@@ -279,6 +279,15 @@ class TestResourceCallFailures(NotificationTestCase):
 class TestMalformedNotifications(NotificationTestCase):
     """Bad input is logged and dropped (or mapped best-effort); nothing raises."""
 
+    def test_a_stack_id_cannot_forge_a_log_line(self) -> None:
+        forged = 'x\nCRITICAL forged line'
+        body = {**payload(forged, 'web', 'CREATE_COMPLETE'), 'stack_name': None}
+
+        self.notify('orchestration.stack.create.end', body)
+
+        self.assertIn('no stack_name', self.log.output)
+        self.assertNotIn('\nCRITICAL forged', self.log.output)
+
     def test_a_payload_that_is_not_an_object_is_dropped(self) -> None:
         for body in (None, [], 'x', 42):
             self.assertEqual([], self.notify('orchestration.stack.create.end', body))

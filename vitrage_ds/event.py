@@ -20,6 +20,7 @@ __all__ = [
     'Event',
     'Phase',
     'Version',
+    'LATEST',
     'METADATA_KEYS',
     'parse_time',
     'utcnow_iso',
@@ -77,6 +78,9 @@ class Version(NamedTuple):
 _FORMATS = ('%Y-%m-%dT%H:%M:%S.%f', '%Y-%m-%dT%H:%M:%S', '%Y-%m-%d %H:%M:%S.%f',
             '%Y-%m-%d %H:%M:%S')
 _EPOCH = datetime.datetime(1970, 1, 1)
+#: The first time :func:`parse_time` refuses: 9999-01-01T00:00:00Z. Every
+#: time it returns can be shifted by months and formatted back as a date.
+LATEST = (datetime.datetime(9999, 1, 1) - _EPOCH).total_seconds()
 
 
 def parse_time(value: object) -> float | None:
@@ -84,8 +88,10 @@ def parse_time(value: object) -> float | None:
 
     Accepts ISO 8601 with ``T`` or a space, with or without fractions, ``Z``
     or an offset; a naive time is taken as UTC (as every OpenStack service
-    writes it). Returns ``None`` for ``None``, ``''`` or an unparsable value:
-    callers decide what a missing time means.
+    writes it). Returns ``None`` for ``None``, ``''``, an unparsable value or
+    a time at or after :data:`LATEST` (year 9999, which no service writes and
+    whose neighbourhood cannot be formatted as a date): callers decide what a
+    missing time means.
     """
     if not isinstance(value, str) or not value:
         return None
@@ -98,9 +104,12 @@ def parse_time(value: object) -> float | None:
         if lenient is None:
             return None
         parsed = lenient
-    if parsed.tzinfo is None:
-        return (parsed - _EPOCH).total_seconds()
-    return parsed.timestamp()
+    try:
+        seconds = ((parsed - _EPOCH).total_seconds() if parsed.tzinfo is None
+                   else parsed.timestamp())
+    except (OverflowError, ValueError):
+        return None
+    return seconds if seconds < LATEST else None
 
 
 def _parse_lenient(value: str) -> datetime.datetime | None:

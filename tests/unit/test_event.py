@@ -111,6 +111,17 @@ class TestParseTime(testtools.TestCase):
         for value in (None, '', 'yesterday', '2024-13-45T99:00:00', 12, 1.5, [], {}):
             self.assertIsNone(parse_time(value), repr(value))
 
+    def test_a_time_in_year_9999_is_refused(self) -> None:
+        for text in ('9999-12-31T23:59:59.999999', '9999-12-31 23:59:59.9999995',
+                     '9999-12-31T23:59:59-01:00', '9999-01-01T00:00:00Z'):
+            self.assertIsNone(parse_time(text), text)
+
+    def test_every_time_it_gives_formats_back_as_a_date(self) -> None:
+        seconds = parse_time('9998-12-31T23:59:59Z')
+        assert seconds is not None
+        moment = datetime.datetime.fromtimestamp(seconds + 86_400 * 180, datetime.timezone.utc)
+        self.assertEqual(9999, moment.year)
+
 
 class TestVersionOrder(testtools.TestCase):
 

@@ -14,6 +14,20 @@ Rules, in the order they are applied to one incoming event:
   cached one, so it is ordered by when it was observed. An event with no
   observed time gets the poll's start time (snapshots) or the
   notification's envelope time (updates).
+* **Times from the future.** A source time or an observed time later than
+  the collector's own clock plus ``max_clock_skew`` is not believed (a
+  forged notification dated 9999, a source host whose clock runs fast): the
+  source time is ignored, so the event is ordered by when it was observed
+  after the state it follows, and an observed time is replaced by the
+  collector's clock. Counted in :attr:`Stats.future` and logged (one
+  warning a minute at most, with a count). Times within the allowance are
+  taken as they are.
+* **Polls correct.** A complete poll is the source's truth when it ran: an
+  entity no notification touched while the poll ran is corrected by it even
+  when the cached version looks newer, if that version's source time is
+  later than the poll's start (a time from the future the allowance let
+  through, or a clock that has since been set back). A live or deleted
+  entity is then what the poll says, with the poll's version.
 * **Snapshots replace.** An entity the cache holds that is missing from a
   complete snapshot becomes a delete, unless a notification touched it
   while the poll was running (the poll's view predates it). A failed poll
@@ -56,6 +70,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from vitrage_ds import _gc
+from vitrage_ds._logsafe import safe
 from vitrage_ds.event import DELETE_ENTITY, Action, Event, Phase, Version, utcnow_iso
 
 __all__ = ['EntityCache', 'Mode', 'PollToken', 'Stats']
@@ -71,6 +86,8 @@ Deliver = Callable[[Sequence[Event]], None]
 _MARSHAL_VERSION = 2  # no back-references: equal values give equal bytes
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _MAX_SHAPES = 4096
+#: Seconds between two warnings about future-dated events of one cache.
+_FUTURE_WARN_EVERY = 60.0
 
 
 # Internal representations are plain tuples, not objects: CPython's garbage
@@ -147,10 +164,19 @@ class Stats:
     deleted: int = 0
     stale: int = 0
     emitted: int = 0
+    #: Events whose source or observed time was beyond the clock skew allowance.
+    future: int = 0
+    #: Entities a poll corrected although the cached version looked newer.
+    corrected: int = 0
 
     def __str__(self) -> str:
-        return (f'{self.added} added, {self.updated} updated, {self.deleted} deleted, '
+        text = (f'{self.added} added, {self.updated} updated, {self.deleted} deleted, '
                 f'{self.unchanged} unchanged, {self.stale} stale')
+        if self.corrected:
+            text += f', {self.corrected} corrected'
+        if self.future:
+            text += f', {self.future} dated in the future'
+        return text
 
 
 class PollToken:
@@ -188,18 +214,29 @@ class EntityCache:
         :attr:`vitrage_ds.driver.Driver.notification_only_fields`): a
         snapshot's ``None`` for one of them keeps the cached non-``None``
         value.
+    :param max_clock_skew: seconds a source or observed time may be ahead
+        of ``wallclock`` and still be believed.
+    :param wallclock: POSIX seconds, the collector's own clock.
     """
 
     def __init__(self, datasource: str, *, mode: Mode = 'full',
                  tombstone_ttl: float = 3600.0, tombstone_limit: int = 10_000,
                  clock: Callable[[], float] = time.monotonic,
-                 notification_only: Mapping[str, Sequence[str]] | None = None) -> None:
+                 notification_only: Mapping[str, Sequence[str]] | None = None,
+                 max_clock_skew: float = 300.0,
+                 wallclock: Callable[[], float] = time.time) -> None:
         if mode not in ('full', 'diff'):
             raise ValueError(f'mode must be full or diff, not {mode!r}')
+        if max_clock_skew < 0:
+            raise ValueError('max_clock_skew must be >= 0')
         self.datasource = datasource
         self.mode: Mode = mode
         self.tombstone_ttl = tombstone_ttl
         self.tombstone_limit = tombstone_limit
+        self.max_clock_skew = max_clock_skew
+        self._wallclock = wallclock
+        self._future_warned = -_FUTURE_WARN_EVERY
+        self._future_unreported = 0
         self._clock = clock
         self._lock = threading.RLock()
         self._live: dict[str, dict[str, _Entry]] = {}
@@ -289,8 +326,11 @@ class EntityCache:
         # A 100,000-entity diff allocates a few hundred thousand tuples:
         # collections during it doubled its time (see vitrage_ds._gc).
         with self._lock, _gc.paused():
-            plan = _Plan(self, action, unique=True)
+            plan = _Plan(self, action, unique=True, poll=token)
             started = token.started
+            now = self._wallclock()
+            limit = now + self.max_clock_skew
+            future: Event | None = None
             seen: dict[str, set[str]] = {}
             last_type: str | None = None
             seen_ids: set[str] = set()
@@ -308,10 +348,16 @@ class EntityCache:
                     continue
                 v = event.version
                 version = (v[0], v[1] or started, v[2])
+                if version[0] > limit or version[1] > limit:
+                    version = _believable(version, limit, now)
+                    plan.stats.future += 1
+                    future = future or event
                 if event.event_type == DELETE_ENTITY:
                     plan.delete(event, version)
                 else:
                     plan.upsert(event, version)
+            if future is not None:
+                self._warn_future(plan.stats.future, future)
             if duplicates:
                 LOG.warning('%s snapshot listed %d entities more than once; '
                             'kept the first of each', self.datasource, duplicates)
@@ -345,13 +391,22 @@ class EntityCache:
         """
         with self._lock:
             plan = _Plan(self, Action.UPDATE, unique=False)
+            now = self._wallclock()
+            limit = now + self.max_clock_skew
+            future: Event | None = None
             for event in events:
                 v = event.version
                 version = (v[0], v[1] or observed, v[2])
+                if version[0] > limit or version[1] > limit:
+                    version = _believable(version, limit, now)
+                    plan.stats.future += 1
+                    future = future or event
                 if event.deleted:
                     plan.delete(event, version)
                 else:
                     plan.upsert(event, version)
+            if future is not None:
+                self._warn_future(plan.stats.future, future)
             plan.run(deliver)
             if self._polls:
                 for etype, eid, _entry, _version in plan.ops:
@@ -360,6 +415,20 @@ class EntityCache:
             return plan.stats
 
     # -- internals ----------------------------------------------------------
+
+    def _warn_future(self, count: int, first: Event) -> None:
+        """Log future-dated events: one warning a minute at most, with a count."""
+        self._future_unreported += count
+        now = self._clock()
+        if now - self._future_warned < _FUTURE_WARN_EVERY:
+            return
+        LOG.warning('%s: %d event(s) dated more than %.0f s ahead of this host\'s clock '
+                    'since the last such warning (the latest: %s %s, version %s); their '
+                    'source times were ignored and observed times clamped',
+                    self.datasource, self._future_unreported, self.max_clock_skew,
+                    first.entity_type, safe(first.entity_id), safe(tuple(first.version)))
+        self._future_warned = now
+        self._future_unreported = 0
 
     def _encode(self, fields: Mapping[str, Any]) -> tuple[tuple[str, ...], bytes]:
         order = tuple(fields)
@@ -420,6 +489,12 @@ class EntityCache:
             del tombs[key]
 
 
+def _believable(version: _V, limit: float, now: float) -> _V:
+    """``version`` without a source time beyond ``limit``, observed no later than ``now``."""
+    source, observed, phase = version
+    return (0.0 if source > limit else source, now if observed > limit else observed, phase)
+
+
 class _Plan:
     """The changes and events of one reconciliation, applied only on success.
 
@@ -427,9 +502,11 @@ class _Plan:
     a live entry, ``(type, id, None, version)`` a tombstone.
     """
 
-    def __init__(self, cache: EntityCache, action: Action, *, unique: bool) -> None:
+    def __init__(self, cache: EntityCache, action: Action, *, unique: bool,
+                 poll: PollToken | None = None) -> None:
         self.cache = cache
         self.action = action
+        self.poll = poll
         # A snapshot names each entity once, so what is known about an
         # entity is always the cache's; updates may name one twice and see
         # their own earlier changes through the overlay.
@@ -463,7 +540,7 @@ class _Plan:
         if known is not None:
             if not version[0]:
                 version = (known[0], version[1], version[2])
-            if version <= known:
+            if version <= known and not self._corrects(etype, eid, known):
                 self.stats.stale += 1
                 if self.emit_cached and current is not None:
                     self.events.append(self._rebuilt(etype, eid, current))
@@ -496,7 +573,7 @@ class _Plan:
         if known is not None:
             if not version[0]:
                 version = (known[0], version[1], version[2])
-            if version <= known:
+            if version <= known and not self._corrects(etype, eid, known):
                 self.stats.stale += 1
                 return
         self._put(etype, eid, None, version)
@@ -507,6 +584,20 @@ class _Plan:
         if not fields and current is not None:
             fields = _fields(current)
         self.deletes.append(self._stamped(event.replace(fields=fields), version))
+
+    def _corrects(self, etype: str, eid: str, known: _V) -> bool:
+        """Whether this poll overrides a cached version that looks newer.
+
+        Only a poll does, for an entity no notification touched while it
+        ran, whose cached source time is later than the poll's start: a
+        state claiming to come from after the poll began, yet not learnt
+        during it, is from a clock that was (or is) wrong.
+        """
+        poll = self.poll
+        if poll is None or known[0] <= poll.started or (etype, eid) in poll.touched:
+            return False
+        self.stats.corrected += 1
+        return True
 
     def delete_missing(self, etype: str, eid: str, entry: _Entry, version: _V) -> None:
         """Plan the delete of a live entity a complete snapshot did not list."""

@@ -51,6 +51,15 @@ OPTS: list[cfg.Opt] = [
     cfg.IntOpt('tombstone_limit', default=10_000, min=0,
                help='Most deleted entities remembered per driver; the '
                     'oldest are forgotten first.'),
+    cfg.FloatOpt('max_clock_skew', default=300.0, min=0.0,
+                 help='Seconds a time an event carries (the source\'s own '
+                      'time, or a notification\'s envelope time) may be ahead '
+                      'of this host\'s clock and still be believed. A later '
+                      'source time is ignored (the event is ordered by when '
+                      'it was observed) and a later envelope time replaced by '
+                      'this host\'s clock, with a warning: a notification '
+                      'dated in the future can neither freeze an entity nor '
+                      'hide later changes.'),
     cfg.FloatOpt('poll_timeout', default=0.0, min=0.0,
                  help='Seconds one poll (a driver\'s get_all()) may take. A '
                       'poll still running then is abandoned and counts as '

@@ -120,7 +120,9 @@ class Collector:
             name: EntityCache(name, mode=self._opts.mode,
                               tombstone_ttl=self._opts.tombstone_ttl,
                               tombstone_limit=self._opts.tombstone_limit, clock=clock,
-                              notification_only=driver.notification_only_fields)
+                              notification_only=driver.notification_only_fields,
+                              max_clock_skew=self._opts.max_clock_skew,
+                              wallclock=wallclock)
             for name, driver in self._drivers.items()}
         self._poll_locks = {name: threading.Lock() for name in self._drivers}
         self._poll_guards = {

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
+import fixtures
 import testtools
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -439,6 +441,99 @@ class TestNotificationOnlyFields(_Base):
                              [thing('a', 'ok', source=CREATED + 1, description=None)],
                              Action.SNAPSHOT, out.extend)
         self.assertEqual(['told'], [e.fields['description'] for e in out])
+
+
+class TestTimesFromTheFuture(_Base):
+    """A source or envelope time beyond the clock plus ``max_clock_skew`` is not believed."""
+
+    NOW = T0 + 100  # the collector's own clock
+    FORGED = 253_370_764_799.0  # 9998-12-31T23:59:59Z
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.logs = self.useFixture(fixtures.FakeLogger(
+            name='vitrage_ds.collector.cache', level=logging.WARNING,
+            format='%(levelname)s %(message)s'))
+        self.now = self.NOW
+        self.cache = EntityCache('scripted', mode='diff', clock=self.clock,
+                                 max_clock_skew=300.0, wallclock=lambda: self.now)
+
+    def state(self) -> str:
+        cached = self.cache.lookup('scripted.thing', 'a')
+        return cached['status'] if cached else '(none)'
+
+    def test_a_later_genuine_update_follows_a_forged_one(self) -> None:
+        self.snapshot([thing('a', 'ok')])
+        self.update(upd('a', 'forged', source=self.FORGED), observed=T0 + 10)
+        self.update(upd('a', 'alarm', source=CREATED + 20), observed=T0 + 20)
+        self.assertEqual(['ok', 'forged', 'alarm'], [e.fields['status'] for e in self.out])
+
+    def test_the_next_poll_corrects_a_forged_update(self) -> None:
+        self.snapshot([thing('a', 'ok')])
+        self.update(upd('a', 'forged', source=self.FORGED), observed=T0 + 10)
+        self.now = T0 + 160
+        self.snapshot([thing('a', 'ok')], started=T0 + 60)
+        self.assertEqual('ok', self.state())
+
+    def test_a_forged_envelope_time_is_replaced_by_the_clock(self) -> None:
+        self.update(upd('a', source=0.0), observed=self.FORGED)
+        self.assertEqual(Version(0.0, self.NOW, Phase.END),
+                         self.cache.version('scripted.thing', 'a'))
+        self.update(upd('a', 'later', source=0.0), observed=self.NOW + 1)
+        self.assertEqual('later', self.state())
+
+    def test_a_forged_delete_does_not_keep_the_entity_away_from_polls(self) -> None:
+        self.snapshot([thing('a', 'ok')])
+        self.update(gone('a', source=self.FORGED), observed=T0 + 10)
+        self.now = T0 + 160
+        self.snapshot([thing('a', 'ok')], started=T0 + 60)
+        self.assertEqual('ok', self.state())
+
+    def test_a_time_within_the_allowance_is_taken_as_it_is(self) -> None:
+        self.update(upd('a', source=self.NOW + 299), observed=self.NOW)
+        self.assertEqual(Version(self.NOW + 299, self.NOW, Phase.END),
+                         self.cache.version('scripted.thing', 'a'))
+
+    def test_a_poll_corrects_an_entity_dated_after_the_poll_began(self) -> None:
+        # A fast clock within the allowance: the update claims a time the
+        # poll, begun later, has not reached; the poll's truth wins.
+        self.update(upd('a', 'fast', source=self.NOW + 200), observed=self.NOW)
+        token = self.cache.begin_poll(self.NOW + 10)
+        stats = self.cache.apply_snapshot(token, [thing('a', 'ok', source=self.NOW + 5)],
+                                          Action.SNAPSHOT, self.out.extend)
+        self.assertEqual(('ok', 1, 0), (self.state(), stats.corrected, stats.stale))
+        self.assertEqual(Version(self.NOW + 5, self.NOW + 10, Phase.END),
+                         self.cache.version('scripted.thing', 'a'))
+
+    def test_a_poll_does_not_undo_an_update_made_while_it_ran(self) -> None:
+        token = self.cache.begin_poll(self.NOW)
+        self.update(upd('a', 'during', source=self.NOW + 200), observed=self.NOW + 1)
+        self.cache.apply_snapshot(token, [thing('a', 'ok', source=self.NOW - 5)],
+                                  Action.SNAPSHOT, self.out.extend)
+        self.assertEqual('during', self.state())
+
+    def test_a_poll_does_not_undo_an_older_genuine_notification(self) -> None:
+        self.update(upd('a', 'told', source=self.NOW - 1), observed=self.NOW)
+        self.snapshot([thing('a', 'lagging', source=self.NOW - 30)], started=self.NOW + 10)
+        self.assertEqual('told', self.state())
+
+    def test_a_poll_dated_in_the_future_is_ordered_by_its_start(self) -> None:
+        self.snapshot([thing('a', 'ok', source=self.FORGED)], started=self.NOW)
+        self.assertEqual(Version(0.0, self.NOW, Phase.END),
+                         self.cache.version('scripted.thing', 'a'))
+
+    def test_future_dated_events_are_counted_and_warned_about_once_a_minute(self) -> None:
+        stats = [self.cache.apply_updates([upd('a', source=self.FORGED + n)], T0 + n,
+                                          lambda events: None) for n in range(3)]
+        self.clock.now += 60
+        self.cache.apply_updates([upd('a\nCRITICAL forged', source=self.FORGED)], T0 + 5,
+                                 lambda events: None)
+        self.assertEqual([1, 1, 1], [s.future for s in stats])
+        lines = self.logs.output.splitlines()
+        self.assertEqual(2, len(lines), lines)
+        self.assertIn('1 event(s) dated more than 300 s ahead', lines[0])
+        self.assertIn("3 event(s) dated more than 300 s ahead", lines[1])
+        self.assertIn("'a\\nCRITICAL forged'", lines[1])
 
 
 class TestLookup(_Base):

@@ -71,6 +71,7 @@ from typing import Any, Literal
 
 from vitrage_ds import _gc
 from vitrage_ds._logsafe import safe
+from vitrage_ds.collector._throttle import Throttle
 from vitrage_ds.event import DELETE_ENTITY, Action, Event, Phase, Version, utcnow_iso
 
 __all__ = ['EntityCache', 'Mode', 'PollToken', 'Stats']
@@ -235,8 +236,7 @@ class EntityCache:
         self.tombstone_limit = tombstone_limit
         self.max_clock_skew = max_clock_skew
         self._wallclock = wallclock
-        self._future_warned = -_FUTURE_WARN_EVERY
-        self._future_unreported = 0
+        self._future = Throttle(_FUTURE_WARN_EVERY, clock=clock)
         self._clock = clock
         self._lock = threading.RLock()
         self._live: dict[str, dict[str, _Entry]] = {}
@@ -418,17 +418,13 @@ class EntityCache:
 
     def _warn_future(self, count: int, first: Event) -> None:
         """Log future-dated events: one warning a minute at most, with a count."""
-        self._future_unreported += count
-        now = self._clock()
-        if now - self._future_warned < _FUTURE_WARN_EVERY:
-            return
-        LOG.warning('%s: %d event(s) dated more than %.0f s ahead of this host\'s clock '
-                    'since the last such warning (the latest: %s %s, version %s); their '
-                    'source times were ignored and observed times clamped',
-                    self.datasource, self._future_unreported, self.max_clock_skew,
-                    first.entity_type, safe(first.entity_id), safe(tuple(first.version)))
-        self._future_warned = now
-        self._future_unreported = 0
+        due = self._future.add(count)
+        if due:
+            LOG.warning('%s: %d event(s) dated more than %.0f s ahead of this host\'s '
+                        'clock since the last such warning (one: %s %s, version '
+                        '%s); their source times were ignored and observed times clamped',
+                        self.datasource, due, self.max_clock_skew, first.entity_type,
+                        safe(first.entity_id), safe(tuple(first.version)))
 
     def _encode(self, fields: Mapping[str, Any]) -> tuple[tuple[str, ...], bytes]:
         order = tuple(fields)

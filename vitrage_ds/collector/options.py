@@ -60,6 +60,14 @@ OPTS: list[cfg.Opt] = [
                       'this host\'s clock, with a warning: a notification '
                       'dated in the future can neither freeze an entity nor '
                       'hide later changes.'),
+    cfg.IntOpt('max_field_length', default=65_536, min=0,
+               help='Most characters of one field of an event. A longer '
+                    'string is cut to this length, a longer list or mapping '
+                    'dropped (set to null), with a warning; a field the '
+                    'contract names as text (ids, names, states, severities, '
+                    'reasons, times) holding anything but a string is '
+                    'dropped too. Bounds what one payload can make the '
+                    'collector cache and write. 0: no size limit.'),
     cfg.FloatOpt('poll_timeout', default=0.0, min=0.0,
                  help='Seconds one poll (a driver\'s get_all()) may take. A '
                       'poll still running then is abandoned and counts as '

@@ -25,8 +25,11 @@ from oslo_config import cfg
 
 from vitrage_ds import registry
 from vitrage_ds._guard import Guard, PluginTimeout
+from vitrage_ds._logsafe import safe
 from vitrage_ds.collector import options
+from vitrage_ds.collector._throttle import Throttle
 from vitrage_ds.collector.cache import EntityCache, Stats
+from vitrage_ds.collector.limits import FieldLimits
 from vitrage_ds.collector.scheduler import Job, JobState, Scheduler
 from vitrage_ds.collector.sinks import Sink, as_sink, sink_from_spec
 from vitrage_ds.driver import Driver
@@ -124,6 +127,8 @@ class Collector:
                               max_clock_skew=self._opts.max_clock_skew,
                               wallclock=wallclock)
             for name, driver in self._drivers.items()}
+        self._limits = FieldLimits(self._opts.max_field_length)
+        self._bounded = {name: Throttle(60.0, clock=clock) for name in self._drivers}
         self._poll_locks = {name: threading.Lock() for name in self._drivers}
         self._poll_guards = {
             name: Guard(f'driver {name}', self._opts.poll_timeout or _interval(driver), 1)
@@ -278,8 +283,8 @@ class Collector:
         with self._poll_locks[driver]:
             token = cache.begin_poll(self._wallclock())
             try:
-                events = _snapshot(driver, self._poll_guards[driver].call(
-                    'get_all()', the_driver.get_all))
+                events = self._bound(driver, _snapshot(driver, self._poll_guards[driver].call(
+                    'get_all()', the_driver.get_all)))
                 action = (Action.SNAPSHOT if driver in self._initialized
                           else Action.INIT_SNAPSHOT)
                 stats = cache.apply_snapshot(token, events, action, self._deliver)
@@ -312,14 +317,16 @@ class Collector:
                     f'handle_notification({event_type!r:.100})', driver.handle_notification,
                     event_type, payload, metadata, self._caches[name].lookup))
             except PluginTimeout as exc:
-                LOG.error('%s; the %s notification was dropped for it', exc, event_type)
+                LOG.error('%s; the %s notification was dropped for it', exc, safe(event_type))
                 continue
             except Exception:
                 LOG.exception('driver %s raised on a %s notification (a driver '
-                              'must not); notification dropped for it', name, event_type)
+                              'must not); notification dropped for it', name,
+                              safe(event_type))
                 continue
             if not events:
                 continue
+            events = self._bound(name, events)
             try:
                 self._caches[name].apply_updates(events, observed, self._deliver)
             except CollectorStopped:
@@ -327,11 +334,23 @@ class Collector:
             except Exception as exc:
                 LOG.warning('delivering %d event(s) of a %s notification failed '
                             '(%s: %s); the notification will come again',
-                            len(events), event_type, type(exc).__name__, exc)
+                            len(events), safe(event_type), type(exc).__name__, safe(exc))
                 return Outcome.RETRY
         return Outcome.DONE
 
     # -- internals ----------------------------------------------------------
+
+    def _bound(self, driver: str, events: list[Event]) -> list[Event]:
+        """``events`` with field types and sizes bounded; a warning a minute at most."""
+        bounded = self._limits.apply(events)
+        if bounded.changed:
+            due = self._bounded[driver].add(bounded.changed)
+            if due:
+                LOG.warning('driver %s: %d field value(s) of the wrong type or over '
+                            '[collector] max_field_length (%d) dropped or cut since the '
+                            'last such warning; for one: %s', driver, due,
+                            self._limits.max_length, safe(bounded.first, 300))
+        return bounded.events
 
     def _on_notification(self, note: Notification) -> Outcome:
         return self.handle(note.event_type, note.payload, note.metadata)

@@ -158,6 +158,35 @@ class TestNotifications(_Base):
                          collector.handle('scripted.change', notification('a'), {}))
 
 
+class TestFieldLimits(_Base):
+    """Events are bounded before the cache and the sinks see them."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.conf.set_override('max_field_length', 1000, 'collector')
+
+    def test_a_huge_description_from_a_poll_is_cut_before_caching(self) -> None:
+        collector = self.collector(self.driver(snapshot=[entity('a', description='d' * 8_000_000)]))
+        collector.poll('scripted')
+        cached = collector.lookup('scripted', 'scripted.thing', 'a')
+        self.assertEqual((1000, 1000), (len(self.sink.events[0].fields['description']),
+                                        len(cached['description'] if cached else '')))
+
+    def test_a_list_as_a_name_in_a_notification_reaches_the_sink_as_none(self) -> None:
+        collector = self.collector()
+        collector.handle('scripted.change', notification('a', name=['x'], severity=3), {})
+        self.assertEqual((None, None), (self.sink.events[0].fields['name'],
+                                        self.sink.events[0].fields['severity']))
+
+    def test_bounded_fields_are_warned_about_once_a_minute_with_a_count(self) -> None:
+        collector = self.collector()
+        for n in range(5):
+            collector.handle('scripted.change', notification(f'a{n}', name=['x']), {})
+        warnings = [line for line in self.log.output.splitlines() if 'field value(s)' in line]
+        self.assertEqual(1, len(warnings), self.log.output)
+        self.assertIn("driver scripted: 1 field value(s) of the wrong type", warnings[0])
+
+
 def _raising(*args: Any) -> Any:
     raise RuntimeError('driver bug')
 

@@ -1,10 +1,19 @@
 """The Aodh side of a deduced alarm: request bodies, ownership and bookkeeping.
 
-An Aodh alarm mirrors a deduced alarm when it is an ``event`` alarm whose
-event rule's query has the item ``vitrage_id == <the deduced alarm's id>``.
+An Aodh alarm mirrors a deduced alarm (:func:`is_mirror`) when it is an
+``event`` alarm and
+
+* the message has a ``vitrage_id``: the event rule's query has the item
+  ``vitrage_id == <the deduced alarm's id>``;
+* else the message has a name and resource: the alarm was created by this
+  notifier (its description ends as below), is named
+  ``<name>_<affected_resource_id>`` and its query has no ``vitrage_id``
+  item;
+* else (an Aodh id only): the alarm of that id, when created by this
+  notifier.
+
 Aodh cannot search inside a rule, so such alarms are found by their
-deterministic name, ``<name>_<affected_resource_id>``, and then matched on
-that item.
+deterministic name, ``<name>_<affected_resource_id>``, and then matched.
 
 Aodh has no conditional update, so the notifier keeps what it needs for
 ordering in the alarm itself, in the last sentence of its description::
@@ -36,9 +45,9 @@ __all__ = [
     'applied_order',
     'create_body',
     'is_mirror',
+    'key_of',
     'survivor',
     'update_body',
-    'vitrage_id_of',
 ]
 
 ALARM_STATE = 'alarm'
@@ -66,23 +75,36 @@ def alarm_id(alarm: AlarmRecord) -> str:
     return str(alarm['alarm_id'])
 
 
-def is_mirror(alarm: AlarmRecord, vitrage_id: str) -> bool:
-    """Whether ``alarm`` is the Aodh alarm of the deduced alarm ``vitrage_id``."""
+def is_mirror(alarm: AlarmRecord, msg: DeducedAlarm) -> bool:
+    """Whether ``alarm`` is the Aodh alarm of the deduced alarm of ``msg``."""
     if alarm.get('type') != 'event':
         return False
     rule = alarm.get('event_rule')
     query = rule.get('query') if isinstance(rule, Mapping) else None
     if not isinstance(query, list):
         return False
-    return any(isinstance(item, Mapping) and item.get('field') == 'vitrage_id'
-               and item.get('value') == vitrage_id for item in query)
+    if msg.vitrage_id is not None:
+        return any(isinstance(item, Mapping) and item.get('field') == 'vitrage_id'
+                   and item.get('value') == msg.vitrage_id for item in query)
+    if _tail(alarm) is None:
+        return False  # not created by this notifier
+    if msg.aodh_name is not None:
+        return (alarm.get('name') == msg.aodh_name
+                and _query_value(alarm, 'vitrage_id') is None)
+    return alarm.get('alarm_id') == msg.aodh_alarm_id
 
 
-def vitrage_id_of(alarm: AlarmRecord) -> str | None:
-    """The deduced alarm ``alarm`` mirrors, if it is an event alarm that has one."""
+def key_of(alarm: AlarmRecord) -> str | None:
+    """The :attr:`~vitrage_ds.deduced.DeducedAlarm.key` of the deduced alarm
+    ``alarm`` mirrors (by ``vitrage_id`` or by name); ``None`` if none."""
     if alarm.get('type') != 'event':
         return None
-    return _query_value(alarm, 'vitrage_id')
+    vitrage_id = _query_value(alarm, 'vitrage_id')
+    if vitrage_id is not None:
+        return vitrage_id
+    if _tail(alarm) is not None and alarm.get('name'):
+        return f'name:{alarm["name"]}'
+    return None
 
 
 def _tail(alarm: AlarmRecord) -> re.Match[str] | None:
@@ -118,38 +140,41 @@ def survivor(alarms: list[AlarmRecord]) -> AlarmRecord:
 
 
 def _description(msg: DeducedAlarm, name: str, resource_id: str, created: int,
-                 order: Order) -> str:
+                 order: Order, vitrage_id: str | None) -> str:
     kind = msg.event_type.rsplit('.', 1)[-1]
-    return (f'Deduced by Vitrage from alarm "{name}" on resource {resource_id} '
-            f'(vitrage_id {msg.vitrage_id}). Created {format_time(created)}; last '
-            f'change: {kind} at {order.timestamp}, sequence {order.sequence}.')
+    of = f' (vitrage_id {vitrage_id})' if vitrage_id is not None else ''
+    return (f'Deduced by Vitrage from alarm "{name}" on resource {resource_id}{of}. '
+            f'Created {format_time(created)}; last change: {kind} at {order.timestamp}, '
+            f'sequence {order.sequence}.')
 
 
 def create_body(msg: DeducedAlarm, order: Order, *, state: str, severity: str,
                 created: int, event_type: str) -> dict[str, Any]:
     """The body of ``POST /v2/alarms`` for the deduced alarm ``msg``.
 
-    ``msg`` must carry ``name`` and ``affected_resource_id``. Every query
-    item has its ``type``: Aodh refuses event rule items without one.
+    ``msg`` must carry ``name`` and ``affected_resource_id``. The query
+    holds ``resource_id`` and, when the message has one, ``vitrage_id``.
+    Every query item has its ``type``: Aodh refuses event rule items
+    without one.
     """
     assert msg.name is not None and msg.affected_resource_id is not None
+    query = [{'field': 'resource_id', 'op': 'eq', 'type': 'string',
+              'value': msg.affected_resource_id}]
+    if msg.vitrage_id is not None:
+        query.append({'field': 'vitrage_id', 'op': 'eq', 'type': 'string',
+                      'value': msg.vitrage_id})
     return {
         'name': msg.aodh_name,
         'type': 'event',
         'description': _description(msg, msg.name, msg.affected_resource_id,
-                                    created, order),
+                                    created, order, msg.vitrage_id),
         'severity': severity,
         'state': state,
         'enabled': True,
         'repeat_actions': False,
         'event_rule': {
             'event_type': event_type,
-            'query': [
-                {'field': 'resource_id', 'op': 'eq', 'type': 'string',
-                 'value': msg.affected_resource_id},
-                {'field': 'vitrage_id', 'op': 'eq', 'type': 'string',
-                 'value': msg.vitrage_id},
-            ],
+            'query': query,
         },
     }
 
@@ -179,7 +204,8 @@ def update_body(alarm: AlarmRecord, msg: DeducedAlarm, order: Order, *, state: s
     name = msg.name or _name_from(alarm, msg)
     resource_id = (msg.affected_resource_id or _query_value(alarm, 'resource_id')
                    or 'unknown')
-    body['description'] = _description(msg, name, resource_id, created, order)
+    vitrage_id = msg.vitrage_id or _query_value(alarm, 'vitrage_id')
+    body['description'] = _description(msg, name, resource_id, created, order, vitrage_id)
     body['state'] = state
     if severity is not None:
         body['severity'] = severity
@@ -192,4 +218,4 @@ def _name_from(alarm: AlarmRecord, msg: DeducedAlarm) -> str:
     resource_id = _query_value(alarm, 'resource_id')
     if resource_id and aodh_name.endswith(f'_{resource_id}'):
         return aodh_name[:-len(resource_id) - 1]
-    return aodh_name or msg.vitrage_id
+    return aodh_name or msg.key

@@ -18,6 +18,7 @@ import dataclasses
 import logging
 import threading
 
+from vitrage_ds._logsafe import safe
 from vitrage_ds.deduced import DeducedAlarm, Order
 
 __all__ = ['Watchlist', 'Written']
@@ -29,6 +30,8 @@ LOG = logging.getLogger(__name__)
 class Written:
     """A write of this process to the Aodh alarm of one deduced alarm.
 
+    :ivar key: the deduced alarm's :attr:`~vitrage_ds.deduced.DeducedAlarm.key`.
+    :ivar aodh_name: the Aodh alarm's name.
     :ivar message: the message written (what a repair writes again).
     :ivar order: its order; the alarm must hold it or a newer one.
     :ivar state: the state written (``alarm`` or ``ok``).
@@ -38,7 +41,7 @@ class Written:
     :ivar repairs: how often a check had to write it again.
     """
 
-    vitrage_id: str
+    key: str
     aodh_name: str
     message: DeducedAlarm
     order: Order
@@ -78,22 +81,22 @@ class Watchlist:
         """
         with self._lock:
             was_empty = not self._entries
-            previous = self._entries.pop(entry.vitrage_id, None)
+            previous = self._entries.pop(entry.key, None)
             if previous is not None:
                 entry.final_check = max(entry.final_check, previous.final_check)
-            self._entries[entry.vitrage_id] = entry
+            self._entries[entry.key] = entry
             while len(self._entries) > self._capacity:
                 _, evicted = self._entries.popitem(last=False)
                 LOG.warning('more than %d Aodh alarms written and not yet verified: '
                             'no longer verifying the one of deduced alarm %s (raise '
                             'cache_size or lower verify_interval)', self._capacity,
-                            evicted.vitrage_id)
+                            safe(evicted.key))
             return was_empty
 
-    def get(self, vitrage_id: str) -> Written | None:
-        """The entry of ``vitrage_id``, if watched."""
+    def get(self, key: str) -> Written | None:
+        """The entry of the deduced alarm ``key``, if watched."""
         with self._lock:
-            return self._entries.get(vitrage_id)
+            return self._entries.get(key)
 
     def entries(self) -> list[Written]:
         """Every entry, least recently written first."""
@@ -118,11 +121,11 @@ class Watchlist:
         Forgets the entry when that was its final check.
         """
         with self._lock:
-            if self._entries.get(entry.vitrage_id) is not entry:
+            if self._entries.get(entry.key) is not entry:
                 return
             entry.checked = True
             if entry.final_check <= listed_at:
-                del self._entries[entry.vitrage_id]
+                del self._entries[entry.key]
 
     def rewritten(self, entry: Written, at: float) -> None:
         """``entry`` was written again at ``at`` (a repair): check it again."""
@@ -134,13 +137,13 @@ class Watchlist:
     def discard(self, entry: Written) -> None:
         """Stop watching ``entry`` (unless a newer write replaced it)."""
         with self._lock:
-            if self._entries.get(entry.vitrage_id) is entry:
-                del self._entries[entry.vitrage_id]
+            if self._entries.get(entry.key) is entry:
+                del self._entries[entry.key]
 
-    def forget(self, vitrage_id: str) -> None:
-        """Stop watching the deduced alarm ``vitrage_id`` (its alarm was deleted)."""
+    def forget(self, key: str) -> None:
+        """Stop watching the deduced alarm ``key`` (its alarm was deleted)."""
         with self._lock:
-            self._entries.pop(vitrage_id, None)
+            self._entries.pop(key, None)
 
     def clear(self) -> list[Written]:
         """Stop watching everything; return what was watched."""

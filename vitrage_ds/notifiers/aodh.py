@@ -1,10 +1,21 @@
 """The Aodh notifier: each deduced alarm becomes exactly one Aodh event alarm.
 
+Messages come in every shape :mod:`vitrage_ds.deduced` parses (vitrage_ds's
+own, the seed's, a Vitrage 15 graph's ``GraphNotifier``); each shape gives
+the same alarm: an event alarm named ``<name>_<affected_resource_id>`` whose
+query holds ``resource_id`` and, when the message has one, ``vitrage_id``.
+Messages about one deduced alarm are told apart from others by their
+:attr:`~vitrage_ds.deduced.DeducedAlarm.key`, and an alarm is theirs as
+:func:`vitrage_ds.notifiers._aodh_alarm.is_mirror` says. Any other event
+type on the topic (``vitrage.alarm.*``, ``vitrage.mark_down.*``, ...) is
+acknowledged (:attr:`Outcome.DONE`) with one debug line.
+
 ``vitrage.deduced_alarm.activate``
     Without an Aodh id, the alarm ``<name>_<affected_resource_id>`` is looked
-    up by name and matched on ``vitrage_id``; when there is none an event
+    up by name and matched (on ``vitrage_id``); when there is none an event
     alarm is created in state ``alarm`` (severity mapped to Aodh's ``low`` /
-    ``moderate`` / ``critical``), else it is updated to state ``alarm``.
+    ``moderate`` / ``critical`` as Vitrage's own Aodh notifier maps it), else
+    it is updated to state ``alarm``.
     With an Aodh id, that alarm is set to ``alarm``: with ``PUT .../state``
     when this notifier did not create it, else with a full ``PUT`` like any
     write to an alarm it created (the order must change with the state;
@@ -24,7 +35,9 @@ Guarantees (see ``doc/source/notifier.rst`` for the reasoning):
   :class:`~vitrage_ds.deduced.Order`; the order of the newest message
   applied is kept in the alarm (see :mod:`vitrage_ds.notifiers._aodh_alarm`)
   and in a bounded per-process cache, and an older or repeated message
-  changes nothing.
+  changes nothing. A message dated more than ``max_clock_skew`` ahead of
+  this host's clock is rejected (logged): applied, it would make every
+  genuine message about its deduced alarm until that date look older.
 * One request per state change of a known alarm: a *fresh* message (its
   time at most ``reorder_window`` old) about an alarm this process knows is
   written with one ``PUT``, without reading first; any other is read first.
@@ -69,6 +82,7 @@ from typing import ClassVar, NamedTuple
 from oslo_config import cfg
 
 from vitrage_ds import deduced
+from vitrage_ds._logsafe import safe
 from vitrage_ds.deduced import DeducedAlarm, DeducedAlarmActivate, Order
 from vitrage_ds.errors import (APIError, BackendError, ConfigurationError,
                                InvalidMessage, MalformedResponse)
@@ -80,7 +94,7 @@ from vitrage_ds.notifiers._aodh_watch import Watchlist, Written
 from vitrage_ds.notifiers._keyed import Bounded, KeyedLocks
 from vitrage_ds.plugin import PluginContext
 
-__all__ = ['AodhNotifier', 'AODH_SEVERITIES', 'DEFAULT_SEVERITY_MAP']
+__all__ = ['AodhNotifier', 'AODH_SEVERITIES', 'DEFAULT_SEVERITY_MAP', 'VITRAGE_SEVERITIES']
 
 LOG = logging.getLogger(__name__)
 
@@ -88,15 +102,15 @@ LOG = logging.getLogger(__name__)
 AODH_SEVERITIES = ('low', 'moderate', 'critical')
 
 #: Vitrage severity (lower case) -> Aodh severity; anything else is ``low``.
+#: As Vitrage 15's own Aodh notifier maps its operational severities.
 DEFAULT_SEVERITY_MAP: Mapping[str, str] = {
     'critical': 'critical',
     'severe': 'moderate',
-    'major': 'moderate',
-    'moderate': 'moderate',
     'warning': 'low',
-    'minor': 'low',
-    'low': 'low',
 }
+
+#: Vitrage's other operational severities (lower case): ``low`` without a warning.
+VITRAGE_SEVERITIES = ('ok', 'n/a')
 
 _ALARMS = 'v2/alarms'
 # The project's event alarms in a stable order: alarm_id, unlike the default
@@ -147,8 +161,10 @@ class AodhNotifier(NotifierPlugin):
                         'the alarm again; ok keeps the order everywhere.'),
         cfg.DictOpt('severity_map', default=dict(DEFAULT_SEVERITY_MAP),
                     help='Vitrage severity to Aodh severity (low, moderate, '
-                         'critical), matched in any letter case. A severity '
-                         'not listed becomes low, with a warning.'),
+                         'critical), matched in any letter case. The default '
+                         'is Vitrage\'s own Aodh notifier\'s. A severity not '
+                         'listed becomes low; with a warning unless it is one '
+                         'of Vitrage\'s (OK, N/A).'),
         cfg.StrOpt('event_type', default='*',
                    help='The event type of the created event alarms\' rule.'),
         cfg.IntOpt('cache_size', default=10_000, min=1,
@@ -183,6 +199,12 @@ class AodhNotifier(NotifierPlugin):
                           'and close() waits for those checks. Clock skew '
                           'between notifier hosts must stay well below '
                           'verify_interval.'),
+        cfg.FloatOpt('max_clock_skew', default=300.0, min=0.0,
+                     help='Seconds a message\'s time may be ahead of this '
+                          'host\'s clock. A message dated later is rejected '
+                          '(logged): applied, it would make every genuine '
+                          'message about its deduced alarm until that date '
+                          'look older, so change nothing.'),
     ]
 
     def __init__(self, context: PluginContext,
@@ -197,6 +219,7 @@ class AodhNotifier(NotifierPlugin):
         self._severities = self._load_severity_map()
         self._interval = float(self.conf.verify_interval)
         self._window = float(self.conf.reorder_window)
+        self._max_skew = float(self.conf.max_clock_skew)
         self._delete_on_deactivate = self.conf.deactivate_action == 'delete'
         self._known: Bounded[str, _Known] = Bounded(self.conf.cache_size)
         self._foreign: Bounded[str, bool] = Bounded(self.conf.cache_size)
@@ -230,11 +253,17 @@ class AodhNotifier(NotifierPlugin):
         return self._client
 
     def aodh_severity(self, severity: str) -> str:
-        """Aodh's severity for a Vitrage one: mapped in any case, else ``low`` (logged)."""
-        mapped = self._severities.get(severity.strip().lower())
+        """Aodh's severity for a Vitrage one: mapped in any case, else ``low``.
+
+        A severity neither mapped nor one of :data:`VITRAGE_SEVERITIES` is
+        logged.
+        """
+        folded = severity.strip().lower()
+        mapped = self._severities.get(folded)
         if mapped is None:
-            LOG.warning('deduced alarm severity %r is not in [%s] severity_map; '
-                        'using low', severity, self.context.group)
+            if folded not in VITRAGE_SEVERITIES:
+                LOG.warning('deduced alarm severity %r is not in [%s] severity_map; '
+                            'using low', safe(severity), self.context.group)
             return 'low'
         return mapped
 
@@ -242,29 +271,38 @@ class AodhNotifier(NotifierPlugin):
 
     def notify(self, msg: Message) -> Outcome:
         """Apply one deduced-alarm message to Aodh; see the module docstring."""
-        if msg.event_type not in deduced.EVENT_TYPES:
-            return Outcome.DONE
         metadata = msg.metadata if isinstance(msg.metadata, Mapping) else {}
+        if msg.event_type not in deduced.EVENT_TYPES:
+            LOG.debug('%s %s: not a deduced-alarm message; acknowledged',
+                      safe(msg.event_type), safe(metadata.get('message_id', '')))
+            return Outcome.DONE
         try:
             alarm = deduced.from_message(msg.event_type, msg.payload)
             order = alarm.order(metadata.get('timestamp'))
         except InvalidMessage as exc:
-            LOG.warning('%s %s rejected: %s', msg.event_type,
-                        metadata.get('message_id', ''), exc)
+            LOG.warning('%s %s rejected: %s', safe(msg.event_type),
+                        safe(metadata.get('message_id', '')), safe(str(exc), 400))
+            return Outcome.REJECT
+        latest = self._clock() + self._max_skew
+        if order.micros / 1_000_000 > latest:
+            LOG.warning('%s %s for deduced alarm %s rejected: dated %s, more than '
+                        'max_clock_skew (%g s) ahead of this host\'s clock',
+                        alarm.event_type, safe(metadata.get('message_id', '')),
+                        safe(alarm.key), order.timestamp, self._max_skew)
             return Outcome.REJECT
         try:
-            with self._locks.hold(alarm.vitrage_id):
+            with self._locks.hold(alarm.key):
                 return self._handle(alarm, order)
         except Exception:  # a bug must not escape into the bus listener
             LOG.exception('%s for deduced alarm %s failed unexpectedly',
-                          alarm.event_type, alarm.vitrage_id)
+                          alarm.event_type, safe(alarm.key))
             return Outcome.RETRY
 
     def _handle(self, msg: DeducedAlarm, order: Order) -> Outcome:
-        last = self._applied.get(msg.vitrage_id)
+        last = self._applied.get(msg.key)
         if last is not None and order <= last:
             LOG.debug('%s for %s is not newer than %s: nothing to do',
-                      msg.event_type, msg.vitrage_id, last)
+                      msg.event_type, safe(msg.key), last)
             return Outcome.DONE
         try:
             for _attempt in range(_ATTEMPTS):
@@ -273,28 +311,28 @@ class AodhNotifier(NotifierPlugin):
                 except _Vanished:
                     continue
                 if applied is not None:
-                    self._note_applied(msg.vitrage_id, applied)
+                    self._note_applied(msg.key, applied)
                 return Outcome.DONE
             LOG.warning('the Aodh alarm of deduced alarm %s kept vanishing; will retry',
-                        msg.vitrage_id)
+                        safe(msg.key))
             return Outcome.RETRY
         except APIError as exc:
             if exc.transient:
                 LOG.warning('%s for %s not applied, will retry: %s',
-                            msg.event_type, msg.vitrage_id, exc)
+                            msg.event_type, safe(msg.key), exc)
                 return Outcome.RETRY
             LOG.error('Aodh refused %s for deduced alarm %s: %s',
-                      msg.event_type, msg.vitrage_id, exc)
+                      msg.event_type, safe(msg.key), exc)
             return Outcome.REJECT
         except BackendError as exc:
             LOG.warning('%s for %s not applied, will retry: %s',
-                        msg.event_type, msg.vitrage_id, exc)
+                        msg.event_type, safe(msg.key), exc)
             return Outcome.RETRY
 
-    def _note_applied(self, vitrage_id: str, order: Order) -> None:
-        last = self._applied.peek(vitrage_id)
+    def _note_applied(self, key: str, order: Order) -> None:
+        last = self._applied.peek(key)
         if last is None or order > last:
-            self._applied.put(vitrage_id, order)
+            self._applied.put(key, order)
 
     # -- applying one message --------------------------------------------
 
@@ -308,7 +346,7 @@ class AodhNotifier(NotifierPlugin):
         state = ALARM_STATE if isinstance(msg, DeducedAlarmActivate) else OK_STATE
         if msg.aodh_alarm_id is not None and self._foreign.get(msg.aodh_alarm_id):
             return self._set_foreign_state(msg.aodh_alarm_id, state, order)
-        known = self._known.get(msg.vitrage_id)
+        known = self._known.get(msg.key)
         if (known is None or not self._fresh(order)
                 or msg.aodh_alarm_id not in (None, known.alarm_id)
                 or (state == OK_STATE and self._delete_on_deactivate)):
@@ -321,9 +359,9 @@ class AodhNotifier(NotifierPlugin):
         except BackendError as exc:
             # Done the safe way instead, which may be retried at any time.
             LOG.info('writing Aodh alarm %s without reading it failed (%s); reading it '
-                     'first', known.alarm_id, exc)
+                     'first', safe(known.alarm_id), exc)
             if isinstance(exc, APIError) and not exc.transient:
-                self._known.pop(msg.vitrage_id)  # what we remember may be out of date
+                self._known.pop(msg.key)  # what we remember may be out of date
             return self._apply_read_first(msg, order, state)
         return order
 
@@ -334,14 +372,14 @@ class AodhNotifier(NotifierPlugin):
     def _apply_read_first(self, msg: DeducedAlarm, order: Order,
                           state: str) -> Order | None:
         target = self._locate(msg)
-        if target is not None and not aodh_alarm.is_mirror(target, msg.vitrage_id):
+        if target is not None and not aodh_alarm.is_mirror(target, msg):
             self._foreign.put(aodh_alarm.alarm_id(target), True)
             return self._set_foreign_state(aodh_alarm.alarm_id(target), state, order)
         if target is not None:
             stored = aodh_alarm.applied_order(target)
             if stored is not None and stored >= order:
                 LOG.debug('Aodh alarm %s already reflects %s (newer than %s)',
-                          aodh_alarm.alarm_id(target), stored, order)
+                          safe(aodh_alarm.alarm_id(target)), stored, order)
                 return stored
         if state == OK_STATE and self._delete_on_deactivate:
             return self._delete(msg, order, target)
@@ -349,7 +387,7 @@ class AodhNotifier(NotifierPlugin):
             if msg.aodh_name is None:
                 LOG.info('%s for %s: Aodh alarm %s not found and no name to '
                          'find it by; nothing to do', msg.event_type,
-                         msg.vitrage_id, msg.aodh_alarm_id)
+                         safe(msg.key), safe(msg.aodh_alarm_id))
                 return order
             return self._create(msg, order, state)
         self._write(target, msg, order, state)
@@ -359,28 +397,28 @@ class AodhNotifier(NotifierPlugin):
         return (self.aodh_severity(msg.severity)
                 if isinstance(msg, DeducedAlarmActivate) else None)
 
-    def _remember(self, vitrage_id: str, alarm: AlarmRecord) -> None:
-        self._known.put(vitrage_id, _Known(aodh_alarm.alarm_id(alarm), alarm))
+    def _remember(self, key: str, alarm: AlarmRecord) -> None:
+        self._known.put(key, _Known(aodh_alarm.alarm_id(alarm), alarm))
 
     def _locate(self, msg: DeducedAlarm) -> AlarmRecord | None:
         """The Aodh alarm of ``msg``: by its Aodh id, a remembered id, or by name."""
         if msg.aodh_alarm_id is not None:
             found = self._get(msg.aodh_alarm_id)
             if found is not None:
-                if aodh_alarm.is_mirror(found, msg.vitrage_id):
-                    self._remember(msg.vitrage_id, found)
+                if aodh_alarm.is_mirror(found, msg):
+                    self._remember(msg.key, found)
                 return found
-        known = self._known.get(msg.vitrage_id)
+        known = self._known.get(msg.key)
         if known is not None and known.alarm_id != msg.aodh_alarm_id:
             found = self._get(known.alarm_id)
-            if found is not None and aodh_alarm.is_mirror(found, msg.vitrage_id):
-                self._remember(msg.vitrage_id, found)
+            if found is not None and aodh_alarm.is_mirror(found, msg):
+                self._remember(msg.key, found)
                 return found
-            self._known.pop(msg.vitrage_id)
+            self._known.pop(msg.key)
         if msg.aodh_name is None:
             return None
-        mirrors = self._mirrors(msg.aodh_name, msg.vitrage_id)
-        return self._dedupe(msg.vitrage_id, mirrors) if mirrors else None
+        mirrors = self._mirrors(msg.aodh_name, msg)
+        return self._dedupe(msg.key, mirrors) if mirrors else None
 
     def _create(self, msg: DeducedAlarm, order: Order, state: str) -> Order | None:
         """Create the alarm, then list by name again and keep the oldest mirror.
@@ -399,24 +437,24 @@ class AodhNotifier(NotifierPlugin):
         if not new_id:
             raise MalformedResponse('POST', self.client.url(_ALARMS),
                                     'the created alarm has no alarm_id')
-        self._remember(msg.vitrage_id, {**body, **alarm})
+        self._remember(msg.key, {**body, **alarm})
         LOG.info('created Aodh alarm %s (%s) for deduced alarm %s in state %s',
-                 new_id, msg.aodh_name, msg.vitrage_id, state)
+                 safe(new_id), safe(msg.aodh_name), safe(msg.key), state)
         # Another process may have created one at the same time.
         self._sleep(self.conf.verify_delay)
-        mirrors = self._mirrors(msg.aodh_name, msg.vitrage_id)
+        mirrors = self._mirrors(msg.aodh_name, msg)
         if not mirrors:
             # Deleted since: by a newer deactivate (deactivate_action =
             # delete) or by hand. Either way not ours to bring back.
-            self._known.pop(msg.vitrage_id)
+            self._known.pop(msg.key)
             return order
-        keep = self._dedupe(msg.vitrage_id, mirrors)
+        keep = self._dedupe(msg.key, mirrors)
         stored = aodh_alarm.applied_order(keep)
         if stored is not None and stored >= order:
             self._watch_write(msg, order, state, msg.aodh_name)
             return stored
         LOG.info('Aodh alarm %s of deduced alarm %s holds %s, older than %s: '
-                 'writing it', aodh_alarm.alarm_id(keep), msg.vitrage_id, stored, order)
+                 'writing it', safe(aodh_alarm.alarm_id(keep)), safe(msg.key), stored, order)
         self._write(keep, msg, order, state)
         return order
 
@@ -441,12 +479,12 @@ class AodhNotifier(NotifierPlugin):
             self.client.put(_alarm_path(target_id), json=body, retry=retry)
         except APIError as exc:
             if exc.status == 404:
-                self._known.pop(msg.vitrage_id)
+                self._known.pop(msg.key)
                 raise _Vanished() from exc
             raise
-        self._remember(msg.vitrage_id, {**body, 'alarm_id': target_id})
-        LOG.info('Aodh alarm %s of deduced alarm %s: state %s (%s)', target_id,
-                 msg.vitrage_id, state, msg.event_type)
+        self._remember(msg.key, {**body, 'alarm_id': target_id})
+        LOG.info('Aodh alarm %s of deduced alarm %s: state %s (%s)', safe(target_id),
+                 safe(msg.key), state, msg.event_type)
 
     def _set_foreign_state(self, target_id: str, state: str, order: Order) -> Order:
         """Set the state of an alarm this notifier did not create; nothing else."""
@@ -457,7 +495,7 @@ class AodhNotifier(NotifierPlugin):
                 self._foreign.pop(target_id)
                 raise _Vanished() from exc
             raise
-        LOG.info('Aodh alarm %s: state %s', target_id, state)
+        LOG.info('Aodh alarm %s: state %s', safe(target_id), state)
         return order
 
     def _delete(self, msg: DeducedAlarm, order: Order,
@@ -466,7 +504,7 @@ class AodhNotifier(NotifierPlugin):
         name = msg.aodh_name or (str(target['name']) if target and target.get('name')
                                  else None)
         if name is not None:
-            doomed += self._mirrors(name, msg.vitrage_id)
+            doomed += self._mirrors(name, msg)
         seen: set[str] = set()
         for alarm in doomed:
             stored = aodh_alarm.applied_order(alarm)
@@ -475,9 +513,9 @@ class AodhNotifier(NotifierPlugin):
                 continue
             seen.add(the_id)
             self._delete_one(the_id)
-            LOG.info('deleted Aodh alarm %s of deduced alarm %s', the_id, msg.vitrage_id)
-        self._known.pop(msg.vitrage_id)
-        self._watch.forget(msg.vitrage_id)
+            LOG.info('deleted Aodh alarm %s of deduced alarm %s', safe(the_id), safe(msg.key))
+        self._known.pop(msg.key)
+        self._watch.forget(msg.key)
         return order
 
     # -- verification ------------------------------------------------------
@@ -486,7 +524,7 @@ class AodhNotifier(NotifierPlugin):
         now = self._clock()
         # The first check doubles as the final one when the message is late.
         final = max(order.micros / 1_000_000 + self._window, now) + self._interval
-        if self._watch.add(Written(msg.vitrage_id, name, msg, order, state, now, final)):
+        if self._watch.add(Written(msg.key, name, msg, order, state, now, final)):
             self._wake.set()
         if self._background and (self._thread is None or not self._thread.is_alive()):
             self._start_verifier()
@@ -542,32 +580,32 @@ class AodhNotifier(NotifierPlugin):
 
     def _check(self, entry: Written, named: list[AlarmRecord], listed_at: float) -> None:
         """Check one write against a listing taken at ``listed_at``; repair it."""
-        vitrage_id = entry.vitrage_id
-        with self._locks.hold(vitrage_id):
-            if self._watch.get(vitrage_id) is not entry or entry.written_at > listed_at:
+        key = entry.key
+        with self._locks.hold(key):
+            if self._watch.get(key) is not entry or entry.written_at > listed_at:
                 return  # written again since the listing: a later round checks it
-            mirrors = [a for a in named if aodh_alarm.is_mirror(a, vitrage_id)]
+            mirrors = [a for a in named if aodh_alarm.is_mirror(a, entry.message)]
             if not mirrors:
                 LOG.info('the Aodh alarm of deduced alarm %s was deleted; no longer '
-                         'verifying it', vitrage_id)
-                self._known.pop(vitrage_id)
+                         'verifying it', safe(key))
+                self._known.pop(key)
                 self._watch.discard(entry)
                 return
-            keep = self._dedupe(vitrage_id, mirrors)
+            keep = self._dedupe(key, mirrors)
             stored = aodh_alarm.applied_order(keep)
             if stored is not None and stored >= entry.order:
-                self._note_applied(vitrage_id, stored)
+                self._note_applied(key, stored)
                 self._watch.checked(entry, listed_at)
                 return
             if entry.repairs >= _MAX_REPAIRS:
                 LOG.error('Aodh alarm %s of deduced alarm %s was overwritten with an '
                           'older state %d times; no longer verifying it',
-                          aodh_alarm.alarm_id(keep), vitrage_id, entry.repairs)
+                          safe(aodh_alarm.alarm_id(keep)), safe(key), entry.repairs)
                 self._watch.discard(entry)
                 return
             LOG.info('Aodh alarm %s of deduced alarm %s holds %s, older than %s '
                      'written by this process: writing it again',
-                     aodh_alarm.alarm_id(keep), vitrage_id, stored, entry.order)
+                     safe(aodh_alarm.alarm_id(keep)), safe(key), stored, entry.order)
             try:
                 self._update(keep, entry.message, entry.order, entry.state)
             except _Vanished:
@@ -576,7 +614,7 @@ class AodhNotifier(NotifierPlugin):
                 if exc.transient:
                     raise
                 LOG.error('Aodh refused to repair alarm %s of deduced alarm %s: %s',
-                          aodh_alarm.alarm_id(keep), vitrage_id, exc)
+                          safe(aodh_alarm.alarm_id(keep)), safe(key), exc)
                 self._watch.discard(entry)
                 return
             self._watch.rewritten(entry, self._clock())
@@ -588,18 +626,18 @@ class AodhNotifier(NotifierPlugin):
         writes from an up-to-date record.
         """
         for name, alarms in listed.items():
-            by_id: dict[str, list[AlarmRecord]] = {}
+            by_key: dict[str, list[AlarmRecord]] = {}
             for alarm in alarms:
-                vitrage_id = aodh_alarm.vitrage_id_of(alarm)
-                if vitrage_id is not None:
-                    by_id.setdefault(vitrage_id, []).append(alarm)
-            for vitrage_id, mirrors in by_id.items():
-                known = self._known.peek(vitrage_id)
+                alarm_key = aodh_alarm.key_of(alarm)
+                if alarm_key is not None:
+                    by_key.setdefault(alarm_key, []).append(alarm)
+            for key, mirrors in by_key.items():
+                known = self._known.peek(key)
                 if known is None or known.record.get('name') != name:
                     continue
-                with self._locks.hold(vitrage_id):
-                    known = self._known.peek(vitrage_id)
-                    if known is None or self._watch.get(vitrage_id) is not None:
+                with self._locks.hold(key):
+                    known = self._known.peek(key)
+                    if known is None or self._watch.get(key) is not None:
                         continue
                     keep = aodh_alarm.survivor(mirrors)
                     listed_order = aodh_alarm.applied_order(keep)
@@ -607,9 +645,9 @@ class AodhNotifier(NotifierPlugin):
                     if (aodh_alarm.alarm_id(keep) != known.alarm_id
                             or (listed_order is not None
                                 and (mine is None or listed_order > mine))):
-                        self._remember(vitrage_id, keep)
+                        self._remember(key, keep)
                         if listed_order is not None:
-                            self._note_applied(vitrage_id, listed_order)
+                            self._note_applied(key, listed_order)
 
     def _start_verifier(self) -> None:
         with self._thread_lock:
@@ -664,11 +702,11 @@ class AodhNotifier(NotifierPlugin):
                                              short_page_ends=True)
         return [a for a in alarms if a.get('name') == aodh_name]
 
-    def _mirrors(self, aodh_name: str, vitrage_id: str) -> list[AlarmRecord]:
-        """Every alarm named ``aodh_name`` that mirrors ``vitrage_id``."""
-        return [a for a in self._named(aodh_name) if aodh_alarm.is_mirror(a, vitrage_id)]
+    def _mirrors(self, aodh_name: str, msg: DeducedAlarm) -> list[AlarmRecord]:
+        """Every alarm named ``aodh_name`` that mirrors the deduced alarm of ``msg``."""
+        return [a for a in self._named(aodh_name) if aodh_alarm.is_mirror(a, msg)]
 
-    def _dedupe(self, vitrage_id: str, mirrors: list[AlarmRecord]) -> AlarmRecord:
+    def _dedupe(self, key: str, mirrors: list[AlarmRecord]) -> AlarmRecord:
         """Delete every mirror but the survivor; remember and return the survivor."""
         keep = aodh_alarm.survivor(mirrors)
         keep_id = aodh_alarm.alarm_id(keep)
@@ -676,8 +714,8 @@ class AodhNotifier(NotifierPlugin):
             if aodh_alarm.alarm_id(alarm) != keep_id:
                 self._delete_one(aodh_alarm.alarm_id(alarm))
                 LOG.info('deleted duplicate Aodh alarm %s of deduced alarm %s '
-                         '(keeping %s)', aodh_alarm.alarm_id(alarm), vitrage_id, keep_id)
-        self._remember(vitrage_id, keep)
+                         '(keeping %s)', safe(aodh_alarm.alarm_id(alarm)), safe(key), safe(keep_id))
+        self._remember(key, keep)
         return keep
 
     def _delete_one(self, the_id: str) -> None:
@@ -711,7 +749,7 @@ class AodhNotifier(NotifierPlugin):
                 LOG.warning('closing with %d Aodh alarms written whose final check '
                             'could not be made (Aodh failing, or messages dated ahead '
                             'of this host\'s clock): deduced alarms %s', len(left),
-                            ', '.join(e.vitrage_id for e in left[:10]))
+                            ', '.join(safe(e.key) for e in left[:10]))
                 return
             latest = self._watch.latest_final_check() or now
             # Soon after a failed round, or a repair to check again.

@@ -23,6 +23,8 @@ from vitrage_ds.notifiers.aodh import AodhNotifier
 from vitrage_ds.plugin import PluginContext
 from vitrage_ds.testing import FakeClock, construct_plugin, load_plugin, new_test_config
 
+from tests.unit.notifiers.test_deduced import GRAPH_ACTIVATION, GRAPH_DEACTIVATION
+
 AODH = 'http://aodh.test/aodh'
 ALARMS = f'{AODH}/v2/alarms'
 T1 = '2024-05-01T12:00:01.000000Z'
@@ -192,11 +194,16 @@ class AodhNotifierTest(_AodhCallsTest):
 
         self.assertEqual([0.25], self.clock.slept)
 
-    def test_severity_is_mapped_in_any_case(self) -> None:
-        for given, expected in (('Critical', 'critical'), ('SEVERE', 'moderate'),
-                                ('warning', 'low'), ('MODERATE', 'moderate'),
-                                ('low', 'low')):
+    def test_severity_is_mapped_as_vitrages_aodh_notifier_maps_it_in_any_case(self) -> None:
+        for given, expected in (('CRITICAL', 'critical'), ('Critical', 'critical'),
+                                ('SEVERE', 'moderate'), ('warning', 'low'),
+                                ('OK', 'low'), ('N/A', 'low')):
             self.assertEqual(expected, self.plugin().aodh_severity(given), given)
+
+    def test_vitrages_own_severities_outside_the_map_are_not_logged(self) -> None:
+        for given in ('OK', 'N/A', 'ok'):
+            self.plugin().aodh_severity(given)
+        self.assertNotIn('severity_map', self.logs.output)
 
     def test_unknown_severity_becomes_low_and_is_logged(self) -> None:
         self.assertEqual('low', self.plugin().aodh_severity('apocalyptic'))
@@ -661,6 +668,199 @@ class AodhNotifierTest(_AodhCallsTest):
         self.assertEqual(('PUT', f'{ALARMS}/a.b_c-1/state'), self.calls()[1])
 
 
+GRAPH_ID = GRAPH_ACTIVATION['vitrage_id']
+
+
+def envelope(timestamp: str, message_id: str = 'm-g') -> dict[str, str]:
+    """A bus envelope as oslo.messaging writes it."""
+    return {'message_id': message_id, 'timestamp': timestamp}
+
+
+class MessageShapesTest(_AodhCallsTest):
+    """Every shape a sender uses gives the same Aodh alarm, exactly once."""
+
+    def test_a_vitrage_graph_activate_creates_the_alarm_of_its_resource(self) -> None:
+        created = {**mirror(at='2024-05-01T12:00:04.500000Z', vitrage_id=GRAPH_ID),
+                   'alarm_id': 'new-1'}
+        self.list_answers([], [created])
+        self.http.post(ALARMS, json=created, status_code=201)
+        msg = Message(ACTIVATE, GRAPH_ACTIVATION, envelope('2024-05-01 12:00:04.500000'))
+
+        self.assertEqual(Outcome.DONE, self.plugin().notify(msg))
+
+        self.assertEqual([('GET', by_name()), ('POST', ALARMS), ('GET', by_name())],
+                         self.calls())
+        body = self.body(1)
+        self.assertEqual(('cpu high_host-1', 'event', 'alarm', 'critical'),
+                         (body['name'], body['type'], body['state'], body['severity']))
+        self.assertEqual([
+            {'field': 'resource_id', 'op': 'eq', 'type': 'string', 'value': 'host-1'},
+            {'field': 'vitrage_id', 'op': 'eq', 'type': 'string', 'value': GRAPH_ID}],
+            body['event_rule']['query'])
+        self.assertTrue(body['description'].endswith(
+            'activate at 2024-05-01T12:00:04.500000Z, sequence 0.'), body['description'])
+
+    def test_a_vitrage_graph_deactivate_sets_the_alarm_to_ok(self) -> None:
+        self.list_answers([mirror(vitrage_id=GRAPH_ID)])
+        self.http.put(f'{ALARMS}/a-1', json={})
+        msg = Message(DEACTIVATE, GRAPH_DEACTIVATION, envelope('2024-05-01 12:00:04.6'))
+
+        self.assertEqual(Outcome.DONE, self.plugin().notify(msg))
+
+        self.assertEqual([('GET', by_name()), ('PUT', f'{ALARMS}/a-1')], self.calls())
+        self.assertEqual('ok', self.body(1)['state'])
+
+    def test_the_seeds_activate_without_vitrage_id_queries_the_resource_only(self) -> None:
+        seed = Message(ACTIVATE, {'name': 'cpu high', 'severity': 'CRITICAL',
+                                  'affected_resource_id': 'host-1'}, envelope(T2))
+        created = _without_vitrage_id(mirror(at=T2))
+        self.list_answers([], [created])
+        self.http.post(ALARMS, json=created, status_code=201)
+
+        self.assertEqual(Outcome.DONE, self.plugin().notify(seed))
+
+        body = self.body(1)
+        self.assertEqual('cpu high_host-1', body['name'])
+        self.assertEqual([{'field': 'resource_id', 'op': 'eq', 'type': 'string',
+                           'value': 'host-1'}], body['event_rule']['query'])
+        self.assertTrue(body['description'].startswith(
+            'Deduced by Vitrage from alarm "cpu high" on resource host-1. Created'),
+            body['description'])
+
+    def test_another_process_finds_the_alarm_of_an_activate_without_vitrage_id(
+            self) -> None:
+        seed = Message(ACTIVATE, {'name': 'cpu high', 'severity': 'CRITICAL',
+                                  'affected_resource_id': 'host-1'}, envelope(T2))
+        self.list_answers([_without_vitrage_id(mirror(at=T1)), mirror('b-2')])
+        self.http.put(f'{ALARMS}/a-1', json={})
+
+        self.assertEqual(Outcome.DONE, self.plugin().notify(seed))
+
+        # The alarm of vitrage_id v-1 is another deduced alarm's: left alone.
+        self.assertEqual([('GET', by_name()), ('PUT', f'{ALARMS}/a-1')], self.calls())
+
+    def test_an_alarm_named_alike_but_made_by_hand_is_not_adopted(self) -> None:
+        seed = Message(ACTIVATE, {'name': 'cpu high', 'severity': 'CRITICAL',
+                                  'affected_resource_id': 'host-1'}, envelope(T2))
+        by_hand = {**_without_vitrage_id(mirror('h-1')), 'description': 'by hand'}
+        created = {**_without_vitrage_id(mirror(at=T2)), 'alarm_id': 'new-1'}
+        self.list_answers([by_hand], [by_hand, created])
+        self.http.post(ALARMS, json=created, status_code=201)
+
+        self.assertEqual(Outcome.DONE, self.plugin().notify(seed))
+
+        self.assertEqual([('GET', by_name()), ('POST', ALARMS), ('GET', by_name())],
+                         self.calls())
+
+    def test_the_seeds_id_only_deactivate_writes_state_and_order_to_our_alarm(
+            self) -> None:
+        self.http.get(f'{ALARMS}/a-1', json=mirror())
+        self.http.put(f'{ALARMS}/a-1', json={})
+
+        self.assertEqual(Outcome.DONE, self.plugin().notify(
+            Message(DEACTIVATE, {'id': 'a-1'}, envelope(T3))))
+
+        self.assertEqual([('GET', f'{ALARMS}/a-1'), ('PUT', f'{ALARMS}/a-1')], self.calls())
+        self.assertEqual(('ok', description('deactivate', T3)),
+                         (self.body(1)['state'], self.body(1)['description']))
+
+    def test_the_seeds_id_only_deactivate_of_an_alarm_not_ours_sets_its_state(
+            self) -> None:
+        self.http.get(f'{ALARMS}/x-1', json=foreign())
+        self.http.put(f'{ALARMS}/x-1/state', json='ok')
+
+        self.assertEqual(Outcome.DONE, self.plugin().notify(
+            Message(DEACTIVATE, {'id': 'x-1'}, envelope(T3))))
+
+        self.assertEqual([('GET', f'{ALARMS}/x-1'), ('PUT', f'{ALARMS}/x-1/state')],
+                         self.calls())
+
+    def test_other_vitrage_event_types_are_acknowledged_with_one_debug_line(self) -> None:
+        debug = self.useFixture(fixtures.FakeLogger(level=logging.DEBUG))
+        plugin = self.plugin()
+        for event_type in ('vitrage.alarm.activate', 'vitrage.alarm.deactivate',
+                           'vitrage.mark_down.activate', 'something.unknown'):
+            self.assertEqual(Outcome.DONE, plugin.notify(
+                Message(event_type, GRAPH_ACTIVATION, envelope(T2))))
+
+        self.assertEqual([], self.calls())
+        lines = [line for line in debug.output.splitlines()
+                 if 'not a deduced-alarm message' in line]
+        self.assertEqual(4, len(lines), debug.output)
+        self.assertEqual('', self.logs.output)  # nothing at INFO or above
+
+    def test_log_lines_escape_what_came_from_the_bus(self) -> None:
+        forged = '\nCRITICAL forged line'
+        plugin = self.plugin()
+
+        plugin.notify(Message(ACTIVATE, {'name': 'x'}, envelope(T2, f'm{forged}')))
+        plugin.notify(Message(ACTIVATE, {**GRAPH_ACTIVATION, 'severity': f'bad{forged}'},
+                              envelope(T2)))
+
+        self.assertIn('CRITICAL forged line', self.logs.output)
+        self.assertEqual([], [line for line in self.logs.output.splitlines()
+                              if line.startswith('CRITICAL')])
+
+
+class FutureMessagesTest(_AodhCallsTest):
+    """A message dated beyond the clock plus max_clock_skew changes nothing."""
+
+    def test_a_message_dated_beyond_the_skew_is_rejected_without_a_call(self) -> None:
+        ahead = '2024-05-01T12:05:06Z'  # NOW + 301 s
+
+        self.assertEqual(Outcome.REJECT, self.plugin().notify(activate(timestamp=ahead)))
+
+        self.assertEqual([], self.calls())
+        self.assertIn('more than max_clock_skew (300 s) ahead', self.logs.output)
+
+    def test_a_message_dated_within_the_skew_is_applied(self) -> None:
+        self.list_answers([mirror()])
+        self.http.put(f'{ALARMS}/a-1', json={})
+
+        self.assertEqual(Outcome.DONE, self.plugin().notify(
+            deactivate(timestamp='2024-05-01T12:05:04Z')))  # NOW + 299 s
+
+        self.assertEqual('ok', self.body(1)['state'])
+
+    def test_the_skew_is_configurable(self) -> None:
+        self.assertEqual(Outcome.REJECT, self.plugin(max_clock_skew=10).notify(
+            activate(timestamp='2024-05-01T12:00:16Z')))
+
+    def test_an_activate_dated_9000_does_not_silence_a_later_deactivate(self) -> None:
+        self.http.put(f'{ALARMS}/a-1', json={})
+        plugin = self.plugin()
+        self.known(plugin)
+
+        self.assertEqual(Outcome.REJECT, plugin.notify(
+            activate(timestamp='9000-01-01T00:00:00Z', sequence=1)))
+        self.assertEqual(Outcome.DONE, plugin.notify(deactivate()))
+
+        self.assertEqual([('PUT', f'{ALARMS}/a-1')], self.calls())
+        self.assertEqual(('ok', description('deactivate', T3)),
+                         (self.body(0)['state'], self.body(0)['description']))
+
+    def test_a_time_near_year_9999_is_rejected_as_invalid(self) -> None:
+        plugin = self.plugin()
+        for msg in (activate(timestamp='9999-12-31T23:59:59.999999Z'),
+                    Message(ACTIVATE, {**GRAPH_ACTIVATION,
+                                       'update_timestamp': '9999-12-31T23:59:59Z'},
+                            envelope(T2))):
+            self.assertEqual(Outcome.REJECT, plugin.notify(msg))
+
+        self.assertEqual([], self.calls())
+        self.assertIn("invalid 'timestamp'", self.logs.output)
+        self.assertIn("invalid 'update_timestamp'", self.logs.output)
+
+
+def _without_vitrage_id(alarm: dict[str, Any]) -> dict[str, Any]:
+    """``alarm`` as created from a message without a vitrage_id."""
+    rule = alarm['event_rule']
+    return {**alarm,
+            'description': alarm['description'].replace(' (vitrage_id v-1)', ''),
+            'event_rule': {**rule, 'query': [q for q in rule['query']
+                                             if q['field'] != 'vitrage_id']}}
+
+
 class AodhVerificationTest(_AodhCallsTest):
     """What the verification rounds and close() ask Aodh after the writes."""
 
@@ -887,7 +1087,7 @@ class AodhVerificationTest(_AodhCallsTest):
         self.assertEqual([], self.clock.slept)
 
     def test_close_gives_up_after_the_longest_wait_and_says_so(self) -> None:
-        plugin = self.plugin()
+        plugin = self.plugin(max_clock_skew=7200)
         self.written(plugin, deactivate(timestamp='2024-05-01T13:00:00Z'))  # an hour ahead
         self.list_answers([mirror(state='ok', kind='deactivate', at='2024-05-01T13:00:00Z')])
 

@@ -267,7 +267,7 @@ class TestNotifierThroughBrokerRestartAndKill(_BrokerTest):
         return alarms(cloud)
 
     def test_every_activation_survives_a_broker_restart_and_a_killed_notifier(self) -> None:
-        queue = f'vitrage_ds-notifier.vitrage.{self.topic}'
+        queue = f'{self.topic}.info'
         first = self.start('notifier', self.config, 'notifier service listening on')
         publisher = DeducedAlarmPublisher(self.transport, topic=self.topic, exchange='vitrage')
 

@@ -27,8 +27,9 @@ LOG = logging.getLogger(__name__)
 class Notifier(command.Command):
     """Run the notifier service until SIGTERM or SIGINT.
 
-    Listens on ``[notifier] exchange``/``topic`` in ``listener_pool`` and
-    calls every notifier plugin enabled by ``[DEFAULT] notifiers`` for each
+    Listens on ``[notifier] exchange``/``topic`` (the queue Vitrage's own
+    notifier consumes, or the ``listener_pool``'s own when set) and calls
+    every notifier plugin enabled by ``[DEFAULT] notifiers`` for each
     message. On SIGTERM or SIGINT it stops taking messages, lets those in
     flight finish (at most ``[notifier] stop_timeout`` seconds; unfinished
     ones are redelivered to another process) and exits 0. A plugin that

@@ -19,10 +19,18 @@ OPTS: list[cfg.Opt] = [
                     'the notifier service listens to.'),
     cfg.StrOpt('exchange', default=DEFAULT_EXCHANGE,
                help='The exchange of that topic.'),
-    cfg.StrOpt('listener_pool', default='vitrage_ds-notifier',
-               help='Listener pool: notifier services of one pool share the '
-                    'messages, each going to one of them, and do not compete '
-                    'with other consumers of the topic.'),
+    cfg.StrOpt('listener_pool', default=None,
+               help='Unset (the default): consume the queues Vitrage\'s own '
+                    'notifier consumes (<topic>.info, the queue Vitrage\'s '
+                    'GraphNotifier and DeducedAlarmPublisher declare), so '
+                    'vitrage-ds notifier replaces vitrage-notifier and no '
+                    'queue is left without a consumer; several processes '
+                    'share the messages. Set to a name to run beside '
+                    'Vitrage\'s notifier instead: the processes of the pool '
+                    'then share a queue of their own, '
+                    '<pool>.<exchange>.<topic>, and get a copy of every '
+                    'message while <topic>.info stays Vitrage\'s notifier\'s '
+                    '(it grows if nothing else consumes it).'),
     cfg.IntOpt('max_retries', default=3, min=0,
                help='Times a message is requeued after a plugin asked for a '
                     'retry (a transient failure) before it is given up.'),

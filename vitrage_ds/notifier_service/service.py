@@ -80,6 +80,12 @@ class NotifierService:
         :func:`vitrage_ds.registry.load_notifiers` loaded).
     :param transport: from :func:`vitrage_ds.bus.get_transport`; the caller
         keeps owning it.
+    :param pool: ``None`` (the default) consumes ``<topic>.<priority>``,
+        the queues Vitrage's own notifier consumes and every publisher of
+        the topic declares, shared with any other pool-less consumer; a name
+        consumes a queue of that pool's own (see
+        :class:`~vitrage_ds.bus.Listener`), for running beside Vitrage's
+        notifier.
     :param plugin_timeout: seconds one plugin may take over one message
         (``None`` or 0: no limit).
     """
@@ -88,7 +94,7 @@ class NotifierService:
                  transport: oslo_messaging.Transport, *,
                  topic: str = options.DEFAULT_TOPIC,
                  exchange: str | None = options.DEFAULT_EXCHANGE,
-                 pool: str | None = 'vitrage_ds-notifier',
+                 pool: str | None = None,
                  max_retries: int = 3,
                  plugin_timeout: float | None = 60.0) -> None:
         self.plugins = dict(plugins)
@@ -107,7 +113,7 @@ class NotifierService:
         options.register_opts(conf)
         group = conf[options.GROUP]
         return cls(plugins, transport, topic=group.topic, exchange=group.exchange,
-                   pool=group.listener_pool, max_retries=group.max_retries,
+                   pool=group.listener_pool or None, max_retries=group.max_retries,
                    plugin_timeout=group.plugin_timeout)
 
     @property

@@ -111,8 +111,9 @@ class NotifierProcessTestCase(testtools.TestCase):
         return self.useFixture(process)
 
     def queue_depth(self) -> int:
-        """Messages in the pool's queue (ready + unacknowledged)."""
-        name = f'vitrage_ds-notifier.{self.exchange}.{self.topic}'
+        """Messages in ``<topic>.info``, the queue the processes share
+        (ready + unacknowledged)."""
+        name = f'{self.topic}.info'
         queue = self.rabbit.queues().get(name)
         return int(queue['messages']) if queue else -1
 

@@ -174,3 +174,25 @@ class PublishCommandTest(NotifierProcessTestCase):
 
         self.assertEqual(1, done.returncode)
         self.assertIn("invalid 'severity'", done.stderr)
+
+
+class QueueTest(NotifierProcessTestCase):
+    """``vitrage-ds notifier`` consumes the queue Vitrage's own notifier consumed."""
+
+    def test_with_the_defaults_no_queue_is_left_holding_messages(self) -> None:
+        notifier = self.start_notifier()
+        transport = get_transport(new_config(), self.rabbit.transport_url)
+        self.addCleanup(transport.cleanup)
+        # The publisher declares <topic>.info, as Vitrage's GraphNotifier does.
+        publisher = DeducedAlarmPublisher(transport, topic=self.topic, exchange=self.exchange)
+        for n in range(20):
+            publisher.activate(vitrage_id=f'v-{n}', name='cpu high', severity='CRITICAL',
+                               affected_resource_id=f'host-{n}')
+
+        wait_until(lambda: len(self.mirrors()) == 20, 'an Aodh alarm per deduced alarm',
+                   timeout=DEADLINE)
+        self.assertEqual(0, notifier.terminate())
+        queues = self.rabbit.queues()
+        self.assertIn(f'{self.topic}.info', queues)
+        self.assertEqual(dict.fromkeys(queues, '0'),
+                         {name: q['messages'] for name, q in queues.items()})

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import IO, Any, Protocol, runtime_checkable
 
+from vitrage_ds.collector._appendfile import AppendFile
 from vitrage_ds.errors import ConfigurationError
 from vitrage_ds.event import Event
 
@@ -30,6 +31,7 @@ __all__ = [
     'QueueSink',
     'Sink',
     'as_sink',
+    'json_lines',
     'sink_from_spec',
 ]
 
@@ -102,8 +104,27 @@ def _json_default(value: object) -> str:
     return str(value)
 
 
+#: Characters JSON allows raw in a string that common line readers take as
+#: line breaks (Python's ``str.splitlines``, JavaScript): written escaped.
+_LINE_BREAKS = (('\u2028', '\\u2028'), ('\u2029', '\\u2029'), ('\x85', '\\u0085'))
+
+
+def json_lines(events: Sequence[Event]) -> str:
+    """``events`` as JSON lines, one :meth:`Event.to_dict` per line.
+
+    Non-ASCII text is kept as it is, except U+0085, U+2028 and U+2029,
+    which are escaped so that no reader splits a line inside a value.
+    """
+    text = ''.join(json.dumps(e.to_dict(), ensure_ascii=False, separators=(',', ':'),
+                              default=_json_default) + '\n' for e in events)
+    for raw, escaped in _LINE_BREAKS:
+        if raw in text:
+            text = text.replace(raw, escaped)
+    return text
+
+
 class JsonLinesSink:
-    """Writes each event as one line of JSON (:meth:`Event.to_dict`).
+    """Writes each event as one line of JSON (:func:`json_lines`).
 
     :param target: ``'-'`` for standard output, a path (opened for append,
         created if missing) or an open text stream (left open at close).
@@ -111,41 +132,51 @@ class JsonLinesSink:
         batch survives a machine crash, not only a process crash.
 
     Each batch is written then flushed before :meth:`deliver` returns.
+    To a path (the ``file:`` sink), a batch lands whole or not at all: a
+    write that fails (a full disk) is undone before the error is raised,
+    so the retry adds no half line and no duplicate; and the sink follows
+    log rotation, reopening the path when it no longer names the open file
+    (see :class:`~vitrage_ds.collector._appendfile.AppendFile`). A stream
+    gets neither: what a failed write left in it stays.
     """
 
     def __init__(self, target: str | os.PathLike[str] | IO[str] = '-', *,
                  fsync: bool = False) -> None:
         self.fsync = fsync
-        self._owned = False
-        self._stream: IO[str]
+        self._file: AppendFile | None = None
+        self._stream: IO[str] | None = None
         if target == '-':
             self._stream = sys.stdout
             self.name = '<stdout>'
         elif isinstance(target, (str, os.PathLike)):
-            self._stream = open(target, 'a', encoding='utf-8')  # noqa: SIM115
-            self._owned = True
             self.name = os.fspath(target)
+            self._file = AppendFile(self.name, fsync=fsync)
         else:
             self._stream = target
             self.name = getattr(target, 'name', repr(target))
         self._lock = threading.Lock()
 
+    @property
+    def reopened(self) -> int:
+        """How many times the file was reopened after a rotation (0 for a stream)."""
+        return self._file.reopened if self._file is not None else 0
+
     def deliver(self, events: Sequence[Event]) -> None:
-        text = ''.join(json.dumps(e.to_dict(), ensure_ascii=False, separators=(',', ':'),
-                                  default=_json_default) + '\n' for e in events)
+        text = json_lines(events)
         with self._lock:
+            if self._file is not None:
+                self._file.append(text.encode('utf-8'))
+                return
+            assert self._stream is not None
             self._stream.write(text)
             self._stream.flush()
-            if self.fsync and self._owned:
-                os.fsync(self._stream.fileno())
 
     def close(self) -> None:
         """Flush; close the file if this sink opened it. Idempotent."""
         with self._lock:
-            if self._owned:
-                if not self._stream.closed:
-                    self._stream.close()
-            else:
+            if self._file is not None:
+                self._file.close()
+            elif self._stream is not None:
                 try:
                     self._stream.flush()
                 except (OSError, ValueError):

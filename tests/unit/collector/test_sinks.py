@@ -6,6 +6,7 @@ import io
 import json
 import os
 import queue
+import resource
 import threading
 from typing import Any
 
@@ -96,6 +97,16 @@ class TestJsonLines(testtools.TestCase):
         JsonLinesSink(stream).deliver(EVENTS[1:])
         self.assertIn('caf\u00e9', stream.getvalue())
 
+    def test_line_and_paragraph_separators_are_escaped(self) -> None:
+        name = 'one\u2028two\u2029three\x85four'
+        sink = JsonLinesSink(self.path)
+        self.addCleanup(sink.close)
+        sink.deliver([entity('a', name=name), entity('b', name='x')])
+        with open(self.path, encoding='utf-8') as f:
+            text = f.read()
+        self.assertEqual(2, len(text.splitlines()))
+        self.assertEqual(name, json.loads(text.splitlines()[0])['name'])
+
     def test_dash_means_standard_output(self) -> None:
         out = self.useFixture(fixtures.StringStream('stdout'))
         self.useFixture(fixtures.MonkeyPatch('sys.stdout', out.stream))
@@ -104,6 +115,82 @@ class TestJsonLines(testtools.TestCase):
         sink.close()
         out.stream.seek(0)
         self.assertEqual('a', json.loads(out.stream.read())['vitrage_ds_entity_id'])
+
+
+class _FileSizeLimit(fixtures.Fixture):
+    """A real write failure: this process may not grow a file beyond ``size`` bytes.
+
+    Python ignores SIGXFSZ, so a write past the limit fails with EFBIG,
+    as on a full disk; the limit is lifted at clean-up.
+    """
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def _setUp(self) -> None:
+        soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        self.addCleanup(resource.setrlimit, resource.RLIMIT_FSIZE, (soft, hard))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (self.size, hard))
+
+
+class TestJsonLinesFile(testtools.TestCase):
+    """The file: sink: whole batches, rotation."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.dir = self.useFixture(fixtures.TempDir()).path
+        self.path = os.path.join(self.dir, 'events.jsonl')
+        self.sink = JsonLinesSink(self.path)
+        self.addCleanup(self.sink.close)
+
+    def ids(self, path: str | None = None) -> list[str]:
+        with open(path or self.path, encoding='utf-8') as f:
+            return [json.loads(line)['vitrage_ds_entity_id'] for line in f]
+
+    def test_a_batch_that_does_not_fit_leaves_the_file_as_it_was(self) -> None:
+        self.sink.deliver([entity('a')])
+        size = os.path.getsize(self.path)
+        batch = [entity(f'b{n}', description='x' * 200) for n in range(20)]
+        with _FileSizeLimit(size + 1000):
+            self.assertRaises(OSError, self.sink.deliver, batch)
+        self.assertEqual(size, os.path.getsize(self.path))
+
+    def test_the_retry_after_a_failed_write_adds_the_batch_once(self) -> None:
+        self.sink.deliver([entity('a')])
+        batch = [entity(f'b{n}', description='x' * 200) for n in range(20)]
+        with _FileSizeLimit(os.path.getsize(self.path) + 1000):
+            self.assertRaises(OSError, self.sink.deliver, batch)
+        self.sink.deliver(batch)
+        self.assertEqual(['a'] + [f'b{n}' for n in range(20)], self.ids())
+
+    def test_after_the_file_is_moved_the_next_batch_goes_to_a_new_file(self) -> None:
+        self.sink.deliver([entity('a')])
+        os.rename(self.path, self.path + '.1')
+        self.sink.deliver([entity('b')])
+        self.assertEqual((['a'], ['b'], 1),
+                         (self.ids(self.path + '.1'), self.ids(), self.sink.reopened))
+
+    def test_after_the_file_is_deleted_it_is_created_again(self) -> None:
+        self.sink.deliver([entity('a')])
+        os.unlink(self.path)
+        self.sink.deliver([entity('b')])
+        self.assertEqual(['b'], self.ids())
+
+    def test_a_truncated_file_is_appended_to_from_its_new_end(self) -> None:
+        self.sink.deliver([entity('a')])
+        os.truncate(self.path, 0)  # logrotate's copytruncate
+        self.sink.deliver([entity('b')])
+        self.assertEqual((['b'], 0), (self.ids(), self.sink.reopened))
+
+    def test_the_same_file_is_not_reopened(self) -> None:
+        self.sink.deliver([entity('a')])
+        self.sink.deliver([entity('b')])
+        self.assertEqual(0, self.sink.reopened)
+
+    def test_a_closed_sink_refuses_a_batch(self) -> None:
+        self.sink.close()
+        self.assertRaises(ValueError, self.sink.deliver, [entity('a')])
 
 
 class TestAsSink(testtools.TestCase):

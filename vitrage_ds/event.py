@@ -1,9 +1,15 @@
 """The event model: one entity state, as drivers produce and sinks receive it.
 
 An :class:`Event` is immutable. Serialised with :meth:`Event.to_dict` it is a
-flat JSON-safe dict: the driver's own fields (the blueprint's names) plus the
-Vitrage-compatible metadata keys below, so a Vitrage graph can consume it as
-it consumes Vitrage's own datasource events.
+flat JSON-safe dict: the driver's own fields, with the seed's field names
+(``stack_id``, ``name``, ``status``...; ``alarm_id``, ``sync_type``...), plus
+the metadata keys below. That is vitrage_ds's own format: the metadata keys
+borrow Vitrage's names (``vitrage_entity_type``, ``vitrage_datasource_action``,
+``vitrage_event_type``, ``vitrage_sample_date``), but a Vitrage graph does not
+read these events as it reads its own datasources' (Vitrage's transformers
+read each service's raw keys). Vitrage consumes vitrage_ds through the
+adapters of :mod:`vitrage_ds.vitrage`, which give its transformers the dicts
+they read; see ``doc/source/running-with-vitrage.rst``.
 """
 
 from __future__ import annotations

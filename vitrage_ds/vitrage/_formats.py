@@ -20,6 +20,7 @@ Aodh driver, ``timestamp`` and ``state_timestamp`` in Aodh's
 from __future__ import annotations
 
 import datetime
+import threading
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
@@ -28,6 +29,7 @@ from vitrage_ds.event import Event, parse_time
 
 __all__ = [
     'AODH_KEYS',
+    'AlarmStates',
     'HEAT_RESOURCE_TYPES',
     'StackTree',
     'aodh_alarm',
@@ -189,3 +191,83 @@ def aodh_alarm(fields: Mapping[str, Any]) -> dict[str, Any]:
     if fields.get('vitrage_id'):
         alarm['vitrage_id'] = fields['vitrage_id']
     return alarm
+
+
+_ALARM = 'alarm'
+_DELETE_ENTITY = 'delete_entity'
+
+
+class AlarmStates:
+    """What the Aodh adapter sends Vitrage, as Vitrage's own Aodh driver chooses.
+
+    Vitrage's transformer makes a vertex of every alarm it is given, so only
+    alarms in state ``alarm`` are sent, plus those that were and no longer
+    are (the transformer deletes their vertex) and, as deletes, those that
+    were and are gone. Remembers the last fields of every alarm (bounded by
+    what Aodh has: a poll replaces them all), to complete notifications and
+    to send deletes. Thread-safe: polls and notifications may interleave.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._known: dict[str, Mapping[str, Any]] = {}
+        self._raised: set[str] = set()
+
+    def polled(self, events: Iterable[Event], *, changes_only: bool = False
+               ) -> list[dict[str, Any]]:
+        """The alarms to send after a complete poll.
+
+        :param changes_only: only alarms whose state changed since the last
+            poll, new alarms in state ``alarm``, and deletes (Vitrage's
+            ``get_changes``); else every alarm in state ``alarm`` too
+            (``get_all``).
+        """
+        sent: list[dict[str, Any]] = []
+        with self._lock:
+            known, raised = self._known, self._raised
+            self._known, self._raised = {}, set()
+            for event in events:
+                fields = event.fields
+                self._known[event.entity_id] = fields
+                now_raised = fields.get('state') == _ALARM
+                if now_raised:
+                    self._raised.add(event.entity_id)
+                before = known.get(event.entity_id)
+                changed = before is None or before.get('state') != fields.get('state')
+                if ((now_raised or event.entity_id in raised)
+                        and (changed or not changes_only)):
+                    sent.append(aodh_alarm(fields))
+            for alarm_id in sorted(raised - self._known.keys()):
+                gone = aodh_alarm(known[alarm_id])
+                gone['vitrage_event_type'] = _DELETE_ENTITY
+                sent.append(gone)
+        return sent
+
+    def notified(self, event: Event, event_type: str) -> dict[str, Any] | None:
+        """The alarm to send after a notification's ``event``, or ``None``.
+
+        ``None`` when the alarm neither is nor was in state ``alarm`` (a
+        deletion of an alarm never sent among them: Vitrage has no vertex
+        for it).
+        """
+        with self._lock:
+            was_raised = event.entity_id in self._raised
+            now_raised = not event.deleted and event.fields.get('state') == _ALARM
+            if event.deleted:
+                self._known.pop(event.entity_id, None)
+            else:
+                self._known[event.entity_id] = event.fields
+            if now_raised:
+                self._raised.add(event.entity_id)
+            else:
+                self._raised.discard(event.entity_id)
+        if not (now_raised or was_raised):
+            return None
+        alarm = aodh_alarm(event.fields)
+        alarm['vitrage_event_type'] = _DELETE_ENTITY if event.deleted else event_type
+        return alarm
+
+    def lookup(self, entity_id: str) -> Mapping[str, Any] | None:
+        """The fields last seen of alarm ``entity_id``."""
+        with self._lock:
+            return self._known.get(entity_id)

@@ -148,3 +148,72 @@ class TestAodhAlarm(testtools.TestCase):
         alarm = _formats.aodh_alarm({'alarm_id': 'a1', 'state_timestamp': 'garbage'})
         for key in ('timestamp', 'state_timestamp'):
             datetime.datetime.strptime(alarm[key], TIME_FORMAT)
+
+
+def _alarm(index: int, state: str, deleted: bool = False) -> Event:
+    fields = alarm_fields(samples.alarm('event', index, state=state))
+    return Event('aodh', 'aodh', fields['alarm_id'], fields, Action.SNAPSHOT,
+                 'delete_entity' if deleted else None)
+
+
+def _sent(alarms: list[dict[str, Any]]) -> list[tuple[str, str | None, str | None]]:
+    return [(a['alarm_id'], a['state'], a.get('vitrage_event_type')) for a in alarms]
+
+
+A, B, C = (samples.alarm_id(i) for i in (1, 2, 3))
+
+
+class TestAlarmStates(testtools.TestCase):
+    """What the Aodh adapter sends Vitrage: as Vitrage's own Aodh driver chooses."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.states = _formats.AlarmStates()
+
+    def test_a_poll_sends_the_raised_alarms_only(self) -> None:
+        sent = self.states.polled([_alarm(1, 'alarm'), _alarm(2, 'ok'),
+                                   _alarm(3, 'insufficient data')])
+        self.assertEqual([(A, 'alarm', None)], _sent(sent))
+
+    def test_an_alarm_no_longer_raised_is_sent_once_more(self) -> None:
+        self.states.polled([_alarm(1, 'alarm')])
+        self.assertEqual([(A, 'ok', None)], _sent(self.states.polled([_alarm(1, 'ok')])))
+        self.assertEqual([], self.states.polled([_alarm(1, 'ok')]))
+
+    def test_a_raised_alarm_that_is_gone_is_a_delete(self) -> None:
+        self.states.polled([_alarm(1, 'alarm'), _alarm(2, 'ok')])
+        self.assertEqual([(A, 'alarm', 'delete_entity')], _sent(self.states.polled([])))
+
+    def test_a_raised_alarm_is_sent_by_every_poll_but_changes_only_once(self) -> None:
+        self.states.polled([_alarm(1, 'alarm')])
+        self.assertEqual([(A, 'alarm', None)], _sent(self.states.polled([_alarm(1, 'alarm')])))
+        self.assertEqual([], self.states.polled([_alarm(1, 'alarm')], changes_only=True))
+        self.assertEqual([(B, 'alarm', None)],
+                         _sent(self.states.polled([_alarm(1, 'alarm'), _alarm(2, 'alarm')],
+                                                  changes_only=True)))
+
+    def test_a_notification_raising_an_alarm_is_sent(self) -> None:
+        alarm = self.states.notified(_alarm(1, 'alarm'), 'alarm.state_transition')
+        assert alarm is not None
+        self.assertEqual((A, 'alarm.state_transition'), (alarm['alarm_id'],
+                                                         alarm['vitrage_event_type']))
+
+    def test_a_notification_about_a_quiet_alarm_sends_nothing(self) -> None:
+        self.assertIsNone(self.states.notified(_alarm(1, 'ok'), 'alarm.creation'))
+        self.assertIsNone(self.states.notified(_alarm(1, 'ok', deleted=True), 'alarm.deletion'))
+
+    def test_the_deletion_of_a_raised_alarm_is_a_delete(self) -> None:
+        self.states.polled([_alarm(1, 'alarm')])
+        alarm = self.states.notified(_alarm(1, 'alarm', deleted=True), 'alarm.deletion')
+        assert alarm is not None
+        self.assertEqual('delete_entity', alarm['vitrage_event_type'])
+        self.assertIsNone(self.states.lookup(A))
+        self.assertEqual([], self.states.polled([]))  # deleted once, not again
+
+    def test_the_lookup_knows_the_last_fields(self) -> None:
+        self.states.polled([_alarm(1, 'ok')])
+        self.states.notified(_alarm(1, 'alarm'), 'alarm.state_transition')
+        known = self.states.lookup(A)
+        assert known is not None
+        self.assertEqual('alarm', known['state'])
+        self.assertIsNone(self.states.lookup(C))

@@ -13,15 +13,18 @@ from typing import Any
 import oslo_messaging  # type: ignore[import-untyped]
 from oslo_messaging.notify.dispatcher import NotificationResult  # type: ignore[import-untyped]
 
+from vitrage_ds._logsafe import safe
 from vitrage_ds.bus.transport import register_opts
 from vitrage_ds.notifier import Outcome
 
-__all__ = ['Handler', 'Listener', 'Notification']
+__all__ = ['MAX_MESSAGE_ID_LENGTH', 'Handler', 'Listener', 'Notification', 'why_unaccountable']
 
 LOG = logging.getLogger(__name__)
 
 #: Most message ids whose redeliveries a listener remembers at once.
 _MAX_TRACKED = 10_000
+#: Longest message id a listener keeps track of (a UUID has 36 characters).
+MAX_MESSAGE_ID_LENGTH = 255
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,15 +50,47 @@ class Notification:
 Handler = Callable[[Notification], Outcome]
 
 
+def trackable(message_id: object) -> bool:
+    """Whether ``message_id`` can key bookkeeping: a string of bounded length."""
+    return isinstance(message_id, str) and len(message_id) <= MAX_MESSAGE_ID_LENGTH
+
+
+def why_unaccountable(event_type: object, message_id: object, publisher_id: object) -> str:
+    """Why an envelope cannot be accounted for, or ``''`` when it can.
+
+    Whoever can publish on the bus chooses these fields; oslo.messaging
+    hands them over as they came. A message id (when there is one) must
+    be a string of at most :data:`MAX_MESSAGE_ID_LENGTH` characters, the
+    event type a non-empty string and the publisher id, when there is one,
+    a string.
+    """
+    if message_id is not None and not trackable(message_id):
+        if isinstance(message_id, str):
+            return f'its message_id is longer than {MAX_MESSAGE_ID_LENGTH} characters'
+        return f'its message_id is a {type(message_id).__name__}, not a string'
+    if not isinstance(event_type, str) or not event_type:
+        return 'its event_type is not a non-empty string'
+    if publisher_id is not None and not isinstance(publisher_id, str):
+        return f'its publisher_id is a {type(publisher_id).__name__}, not a string'
+    return ''
+
+
 class _Redeliveries:
-    """How many times each message was requeued, for the newest ids."""
+    """How many times each message was requeued, for the newest ids.
+
+    Bounded (:data:`_MAX_TRACKED` ids); an id that is not
+    :func:`trackable` is never stored, and nothing here raises.
+    """
 
     def __init__(self) -> None:
         self._counts: collections.OrderedDict[str, int] = collections.OrderedDict()
         self._lock = threading.Lock()
 
-    def bump(self, message_id: str) -> int:
-        """Count one more failed delivery of ``message_id``; return the total."""
+    def bump(self, message_id: object) -> int:
+        """Count one more failed delivery of ``message_id``; return the total
+        (1 for an id that cannot be tracked)."""
+        if not isinstance(message_id, str) or not trackable(message_id):
+            return 1
         with self._lock:
             count = self._counts.pop(message_id, 0) + 1
             self._counts[message_id] = count
@@ -63,8 +98,8 @@ class _Redeliveries:
                 self._counts.popitem(last=False)
             return count
 
-    def forget(self, message_id: str | None) -> None:
-        if message_id is not None:
+    def forget(self, message_id: object) -> None:
+        if isinstance(message_id, str) and trackable(message_id):
             with self._lock:
                 self._counts.pop(message_id, None)
 
@@ -122,17 +157,25 @@ class Listener:
     * :attr:`Outcome.DONE`: acknowledged.
     * :attr:`Outcome.RETRY`, or the handler raised (logged with its
       traceback): requeued, so this or another listener of the pool gets it
-      again; once the same ``message_id`` has been requeued ``max_retries``
-      times by this listener, the next failure is logged and the message
-      acknowledged (a poison message never loops forever). Each requeue
-      waits first -- ``retry_backoff`` seconds, doubling with every failure
-      of that message, at most ``retry_backoff_max`` -- so a transient
-      failure lasting seconds does not spend the retries in milliseconds
-      (with the defaults, three retries span seven seconds). The wait holds
-      one handler thread and the unacknowledged message; :meth:`stop` cuts
-      it short (the message is requeued at once).
+      again. With ``max_retries=None`` it is requeued as often as it fails;
+      otherwise once the same ``message_id`` has been requeued
+      ``max_retries`` times by this listener, the next failure is logged
+      and the message acknowledged (a poison message never loops forever).
+      Each requeue waits first -- ``retry_backoff`` seconds, doubling with
+      every failure of that message, at most ``retry_backoff_max`` -- so a
+      failure is never retried in a hot loop (with the defaults, three
+      retries span seven seconds). The wait holds one handler thread and
+      the unacknowledged message (so the messages waiting at once are at
+      most ``[DEFAULT] executor_thread_pool_size``, and the others keep
+      flowing on the other threads); :meth:`stop` cuts it short (the
+      message is requeued at once, for the next listener).
     * :attr:`Outcome.REJECT`, or anything that is not an :class:`Outcome`:
       logged and acknowledged.
+    * An envelope that cannot be accounted for (see :func:`why_unaccountable`:
+      a ``message_id`` that is not a string, an event type that is not one)
+      is acknowledged at once with one error line, without calling the
+      handler. Nothing the bus sends makes this listener raise into
+      oslo.messaging (which would requeue the message at once, forever).
 
     Delivery is at least once: a message whose acknowledgement was lost
     (connection dropped, process killed) comes again. The handler is
@@ -159,7 +202,8 @@ class Listener:
     :param targets: ``(exchange, topic)`` pairs, at least one.
     :param handler: called once per delivery.
     :param pool: the listener pool (see above).
-    :param max_retries: requeues of one message before it is given up.
+    :param max_retries: requeues of one message before it is given up;
+        ``None``: no limit.
     :param retry_backoff: seconds before the first requeue of a message.
     :param retry_backoff_max: most seconds before any requeue.
     :param executor: oslo.messaging's executor.
@@ -169,14 +213,14 @@ class Listener:
                  targets: Sequence[tuple[str | None, str]],
                  handler: Handler, *,
                  pool: str | None = 'vitrage_ds',
-                 max_retries: int = 3,
+                 max_retries: int | None = 3,
                  retry_backoff: float = 1.0,
                  retry_backoff_max: float = 30.0,
                  executor: str = 'threading') -> None:
         if not targets:
             raise ValueError('a Listener needs at least one (exchange, topic) target')
-        if max_retries < 0:
-            raise ValueError('max_retries must be >= 0')
+        if max_retries is not None and max_retries < 0:
+            raise ValueError('max_retries must be >= 0 or None')
         if retry_backoff < 0 or retry_backoff_max < 0:
             raise ValueError('retry_backoff and retry_backoff_max must be >= 0')
         register_opts(transport.conf)
@@ -223,8 +267,15 @@ class Listener:
 
     @property
     def rejected(self) -> int:
-        """Deliveries acknowledged without success (rejected or retries spent)."""
+        """Deliveries acknowledged without success (rejected, retries spent
+        or unaccountable)."""
         return self._count('rejected')
+
+    @property
+    def unaccountable(self) -> int:
+        """Deliveries acknowledged unhandled because their envelope could
+        not be accounted for (also counted in :attr:`rejected`)."""
+        return self._count('unaccountable')
 
     def _count(self, name: str) -> int:
         with self._counts_lock:
@@ -307,20 +358,41 @@ class Listener:
 
     # -- dispatch --------------------------------------------------------
 
-    def _on_message(self, priority: str, publisher_id: str, event_type: str,
-                    payload: Any, metadata: Mapping[str, Any]) -> str:
+    def _on_message(self, priority: str, publisher_id: Any, event_type: Any,
+                    payload: Any, metadata: Any) -> str:
         """Run the handler on one delivery; never raises into oslo.messaging."""
+        try:
+            return self._dispatch(priority, publisher_id, event_type, payload, metadata)
+        except Exception as exc:
+            # The bookkeeping itself failed (the handler's failures are
+            # caught inside): oslo.messaging would requeue at once, forever.
+            message_id = metadata.get('message_id') if isinstance(metadata, Mapping) else None
+            LOG.error('could not account for %s notification %s (%s: %s); acknowledged',
+                      safe(event_type), safe(message_id), type(exc).__name__, safe(exc))
+            self._bump('rejected')
+            return NotificationResult.HANDLED
+
+    def _dispatch(self, priority: str, publisher_id: Any, event_type: Any,
+                  payload: Any, metadata: Mapping[str, Any]) -> str:
         message_id = metadata.get('message_id')
         self._bump('received')
+        reason = why_unaccountable(event_type, message_id, publisher_id)
+        if reason:
+            LOG.error('unaccountable %s notification (event_type %s, message_id %s, '
+                      'publisher %s): %s; acknowledged', priority, safe(event_type),
+                      safe(message_id), safe(publisher_id), reason)
+            self._bump('unaccountable')
+            self._bump('rejected')
+            return NotificationResult.HANDLED
         note = Notification(event_type=event_type, payload=payload,
                             metadata=types.MappingProxyType(dict(metadata)),
-                            priority=priority, publisher_id=publisher_id)
+                            priority=priority, publisher_id=publisher_id or '')
         try:
             outcome: Any = self._handler(note)
         except Exception:
             LOG.exception('handler failed on %s notification %s (%s); '
                           'treating it as a transient failure',
-                          event_type, message_id, priority)
+                          safe(event_type), safe(message_id), priority)
             outcome = Outcome.RETRY
         if outcome is Outcome.DONE:
             self._redeliveries.forget(message_id)
@@ -330,30 +402,34 @@ class Listener:
             return self._retry(event_type, message_id)
         if outcome is Outcome.REJECT:
             LOG.warning('rejected %s notification %s; acknowledged',
-                        event_type, message_id)
+                        safe(event_type), safe(message_id))
         else:
-            LOG.error('handler returned %r, not an Outcome, for %s notification '
-                      '%s; acknowledged as rejected', outcome, event_type, message_id)
+            LOG.error('handler returned %s, not an Outcome, for %s notification '
+                      '%s; acknowledged as rejected', safe(repr(outcome)), safe(event_type),
+                      safe(message_id))
         self._redeliveries.forget(message_id)
         self._bump('rejected')
         return NotificationResult.HANDLED
 
     def _retry(self, event_type: str, message_id: str | None) -> str:
-        if message_id is None:
+        if message_id is None and self.max_retries is not None:
             LOG.error('%s notification without message_id cannot be retried '
-                      'a bounded number of times; acknowledged', event_type)
+                      'a bounded number of times; acknowledged', safe(event_type))
             self._bump('rejected')
             return NotificationResult.HANDLED
-        failures = self._redeliveries.bump(message_id)
-        if failures > self.max_retries:
+        # Without an id to count by, an unbounded retry waits the longest.
+        failures = (self._redeliveries.bump(message_id) if message_id is not None
+                    else 31)
+        if self.max_retries is not None and failures > self.max_retries:
             LOG.error('giving up on %s notification %s after %d retries; '
-                      'acknowledged', event_type, message_id, self.max_retries)
+                      'acknowledged', safe(event_type), safe(message_id), self.max_retries)
             self._redeliveries.forget(message_id)
             self._bump('rejected')
             return NotificationResult.HANDLED
         delay = min(self.retry_backoff * 2 ** min(failures - 1, 30), self.retry_backoff_max)
-        LOG.info('requeueing %s notification %s in %.1f s (retry %d/%d)',
-                 event_type, message_id, delay, failures, self.max_retries)
+        LOG.info('requeueing %s notification %s in %.1f s (retry %d/%s)',
+                 safe(event_type), safe(message_id), delay, failures,
+                 'unlimited' if self.max_retries is None else self.max_retries)
         self._pause(delay)
         self._bump('requeued')
         return NotificationResult.REQUEUE

@@ -31,15 +31,28 @@ OPTS: list[cfg.Opt] = [
                     '<pool>.<exchange>.<topic>, and get a copy of every '
                     'message while <topic>.info stays Vitrage\'s notifier\'s '
                     '(it grows if nothing else consumes it).'),
-    cfg.IntOpt('max_retries', default=3, min=0,
+    cfg.IntOpt('max_retries', default=-1, min=-1,
                help='Times a message is requeued after a plugin asked for a '
-                    'retry (a transient failure) before it is given up.'),
+                    'retry (a transient failure: Aodh answering 5xx, 429, '
+                    'timing out or unreachable) before it is given up. -1 '
+                    '(the default): no limit, so a transient failure never '
+                    'loses a deduced alarm however long it lasts; each '
+                    'requeue waits retry_backoff, doubling, at most '
+                    'retry_backoff_max.'),
+    cfg.FloatOpt('retry_backoff', default=1.0, min=0.0,
+                 help='Seconds before the first requeue of a message, '
+                      'doubling with each failure of that message.'),
+    cfg.FloatOpt('retry_backoff_max', default=30.0, min=0.0,
+                 help='The most seconds before any requeue: once the '
+                      'failure clears, a waiting message is tried again '
+                      'within this time.'),
     cfg.FloatOpt('plugin_timeout', default=60.0, min=0.0,
                  help='Seconds a notifier plugin may take over one message. '
                       'A plugin still busy then is abandoned for that '
-                      'message, which counts as rejected by it (logged); '
-                      'the other plugins still get the message, so a hung '
-                      'plugin cannot stall the service. 0: no limit.'),
+                      'message, which counts as a transient failure '
+                      '(requeued after the backoff); the other plugins '
+                      'still get the message, so a hung plugin cannot stall '
+                      'the service. 0: no limit.'),
     cfg.FloatOpt('stop_timeout', default=30.0, min=0.0,
                  help='Seconds vitrage-ds notifier waits, when stopping, for '
                       'in-flight messages to finish.'),

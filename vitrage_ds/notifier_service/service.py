@@ -12,7 +12,9 @@ import oslo_messaging  # type: ignore[import-untyped]
 from oslo_config import cfg
 
 from vitrage_ds._guard import Guard, PluginTimeout
+from vitrage_ds._logsafe import safe
 from vitrage_ds.bus import Listener, Notification
+from vitrage_ds.bus.listener import trackable
 from vitrage_ds.notifier import Message, NotifierPlugin, Outcome
 from vitrage_ds.notifier_service import options
 
@@ -27,20 +29,25 @@ _PLUGIN_WORKERS = 64
 
 
 class _Progress:
-    """Which plugins already finished with a message that is being retried."""
+    """Which plugins already finished with a message that is being retried.
+
+    Bounded (:data:`_MAX_TRACKED` messages); a message id that cannot key
+    bookkeeping (not a string, or too long) is never stored, and nothing
+    here raises: such a message simply has every plugin called again.
+    """
 
     def __init__(self) -> None:
         self._done: collections.OrderedDict[str, frozenset[str]] = collections.OrderedDict()
         self._lock = threading.Lock()
 
-    def finished(self, message_id: str | None) -> frozenset[str]:
-        if message_id is None:
+    def finished(self, message_id: object) -> frozenset[str]:
+        if not isinstance(message_id, str) or not trackable(message_id):
             return frozenset()
         with self._lock:
             return self._done.get(message_id, frozenset())
 
-    def remember(self, message_id: str | None, finished: frozenset[str]) -> None:
-        if message_id is None:
+    def remember(self, message_id: object, finished: frozenset[str]) -> None:
+        if not isinstance(message_id, str) or not trackable(message_id):
             return
         with self._lock:
             self._done[message_id] = finished
@@ -48,8 +55,8 @@ class _Progress:
             while len(self._done) > _MAX_TRACKED:
                 self._done.popitem(last=False)
 
-    def forget(self, message_id: str | None) -> None:
-        if message_id is not None:
+    def forget(self, message_id: object) -> None:
+        if isinstance(message_id, str) and trackable(message_id):
             with self._lock:
                 self._done.pop(message_id, None)
 
@@ -61,17 +68,19 @@ class NotifierService:
     the message is acknowledged only after the last one returned:
 
     * all returned :attr:`Outcome.DONE`: acknowledged;
-    * one returned :attr:`Outcome.RETRY`: requeued (at most ``max_retries``
-      times, by the bus layer). On a redelivery to this process only the
-      plugins that asked for the retry are called again; another process
-      of the pool calls them all, which plugins must tolerate (the contract
-      requires redelivered messages to be harmless);
-    * otherwise, if one returned :attr:`Outcome.REJECT`, raised (logged
-      with its traceback), returned something that is not an
-      :class:`Outcome`, or took longer than ``plugin_timeout`` (abandoned;
-      once all of a plugin's threads are stuck it is skipped at once): the
-      other plugins are still called, then the message is logged and
-      acknowledged.
+    * one returned :attr:`Outcome.RETRY` or took longer than
+      ``plugin_timeout`` (abandoned, a transient failure; once all of a
+      plugin's threads are stuck it is skipped at once): requeued by the bus
+      layer after a capped exponential backoff, as often as it takes unless
+      ``max_retries`` bounds it, while the other messages keep flowing. On
+      a redelivery to this process only the plugins that asked for the
+      retry are called again; another process calls them all, which
+      plugins must tolerate (the contract requires redelivered messages to
+      be harmless);
+    * otherwise, if one returned :attr:`Outcome.REJECT` (a permanent
+      refusal), raised (logged with its traceback) or returned something
+      that is not an :class:`Outcome`: the other plugins are still called,
+      then the message is logged and acknowledged.
 
     Messages are handled concurrently (the bus layer's thread pool);
     plugins must be thread-safe.
@@ -86,6 +95,11 @@ class NotifierService:
         consumes a queue of that pool's own (see
         :class:`~vitrage_ds.bus.Listener`), for running beside Vitrage's
         notifier.
+    :param max_retries: requeues of one message before it is given up;
+        ``None`` (the default): as many as it takes.
+    :param retry_backoff: seconds before the first requeue of a message,
+        doubling with each failure of it.
+    :param retry_backoff_max: the most seconds before any requeue.
     :param plugin_timeout: seconds one plugin may take over one message
         (``None`` or 0: no limit).
     """
@@ -95,7 +109,9 @@ class NotifierService:
                  topic: str = options.DEFAULT_TOPIC,
                  exchange: str | None = options.DEFAULT_EXCHANGE,
                  pool: str | None = None,
-                 max_retries: int = 3,
+                 max_retries: int | None = None,
+                 retry_backoff: float = 1.0,
+                 retry_backoff_max: float = 30.0,
                  plugin_timeout: float | None = 60.0) -> None:
         self.plugins = dict(plugins)
         self._guards = {name: Guard(f'notifier plugin {name}', plugin_timeout,
@@ -104,7 +120,9 @@ class NotifierService:
         self.exchange = exchange
         self._progress = _Progress()
         self._listener = Listener(transport, [(exchange, topic)], self.handle,
-                                  pool=pool, max_retries=max_retries)
+                                  pool=pool, max_retries=max_retries,
+                                  retry_backoff=retry_backoff,
+                                  retry_backoff_max=retry_backoff_max)
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts, plugins: Mapping[str, NotifierPlugin],
@@ -113,7 +131,10 @@ class NotifierService:
         options.register_opts(conf)
         group = conf[options.GROUP]
         return cls(plugins, transport, topic=group.topic, exchange=group.exchange,
-                   pool=group.listener_pool or None, max_retries=group.max_retries,
+                   pool=group.listener_pool or None,
+                   max_retries=None if group.max_retries < 0 else group.max_retries,
+                   retry_backoff=group.retry_backoff,
+                   retry_backoff_max=group.retry_backoff_max,
                    plugin_timeout=group.plugin_timeout)
 
     @property
@@ -124,8 +145,9 @@ class NotifierService:
     def start(self) -> None:
         """Start listening. Idempotent."""
         self._listener.start()
-        LOG.info('notifier service listening on %s/%s with %s',
+        LOG.info('notifier service listening on %s/%s%s with %s',
                  self.exchange or '(default exchange)', self.topic,
+                 f' in pool {self._listener.pool}' if self._listener.pool else '',
                  ', '.join(self.plugins) or 'no plugins')
 
     def stop(self, timeout: float | None = None) -> bool:
@@ -158,30 +180,33 @@ class NotifierService:
             finished.add(name)
         if retry:
             self._progress.remember(message_id, frozenset(finished))
-            LOG.info('%s %s: %s asked for a retry', note.event_type, message_id,
-                     ', '.join(retry))
+            LOG.info('%s %s: %s asked for a retry', safe(note.event_type),
+                     safe(message_id), ', '.join(retry))
             return Outcome.RETRY
         self._progress.forget(message_id)
         if rejected:
-            LOG.warning('%s %s: rejected by %s', note.event_type, message_id,
+            LOG.warning('%s %s: rejected by %s', safe(note.event_type), safe(message_id),
                         ', '.join(rejected))
             return Outcome.REJECT
         return Outcome.DONE
 
     def _call(self, name: str, plugin: NotifierPlugin, msg: Message,
               message_id: Any) -> Outcome | None:
+        """What ``plugin`` made of ``msg``; ``None`` when it failed unexpectedly."""
         try:
-            outcome = self._guards[name].call(f'notify({msg.event_type!r:.100})',
+            outcome = self._guards[name].call(f'notify({safe(msg.event_type, 100)})',
                                               plugin.notify, msg)
         except PluginTimeout as exc:
-            LOG.error('%s on %s; the other plugins still run', exc, message_id)
-            return None
+            # Slow is transient: Aodh hanging must not lose the message.
+            LOG.warning('%s on %s; will retry it, the other plugins still run',
+                        exc, safe(message_id))
+            return Outcome.RETRY
         except Exception:
             LOG.exception('notifier plugin %s raised on %s %s; the other plugins '
-                          'still run', name, msg.event_type, message_id)
+                          'still run', name, safe(msg.event_type), safe(message_id))
             return None
         if not isinstance(outcome, Outcome):
-            LOG.error('notifier plugin %s returned %r, not an Outcome, on %s %s',
-                      name, outcome, msg.event_type, message_id)
+            LOG.error('notifier plugin %s returned %s, not an Outcome, on %s %s',
+                      name, safe(repr(outcome)), safe(msg.event_type), safe(message_id))
             return None
         return outcome

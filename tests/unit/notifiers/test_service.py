@@ -117,6 +117,43 @@ class HandleTest(testtools.TestCase):
         self.assertEqual(Outcome.REJECT, outcome)
         self.assertIn("notifier plugin odd returned 'yes', not an Outcome", self.logs.output)
 
+    def test_a_plugin_that_times_out_is_a_transient_failure(self) -> None:
+        release = threading.Event()
+        self.addCleanup(release.set)
+        slow = Scripted('slow', lambda m: release.wait(DEADLINE) and Outcome.DONE)
+        service = NotifierService({'slow': slow}, self.transport, topic='t-slow',
+                                  exchange='vitrage', plugin_timeout=0.05)
+
+        self.assertEqual(Outcome.RETRY, service.handle(note()))
+        self.assertIn('will retry it', self.logs.output)
+
+    def test_a_message_id_that_cannot_key_the_bookkeeping_raises_nothing(self) -> None:
+        answers = iter([Outcome.RETRY, Outcome.DONE])
+        flaky = Scripted('flaky', lambda m: next(answers))
+        service = self.service(flaky)
+        unhashable = Notification(event_type='vitrage.deduced_alarm.activate', payload={},
+                                  metadata={'message_id': ['m', 1]}, priority='info',
+                                  publisher_id='vitrage.graph')
+
+        self.assertEqual(Outcome.RETRY, service.handle(unhashable))
+        self.assertEqual(Outcome.DONE, service.handle(unhashable))
+
+    def test_the_logged_ids_cannot_forge_a_line(self) -> None:
+        self.service(Scripted('picky', lambda m: Outcome.REJECT)).handle(
+            note('m-1\nCRITICAL forged', event_type='vitrage.x\nCRITICAL forged'))
+
+        self.assertNotIn('\nCRITICAL forged', self.logs.output)
+        self.assertIn('CRITICAL forged', self.logs.output)
+
+    def test_event_types_no_plugin_cares_about_are_acknowledged_without_a_warning(
+            self) -> None:
+        self.logs = self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
+        service = self.service(Scripted('aodh'))
+        for event_type in ('vitrage.alarm.activate', 'vitrage.alarm.deactivate',
+                           'vitrage.mark_down.set', 'something.else'):
+            self.assertEqual(Outcome.DONE, service.handle(note(event_type=event_type)))
+        self.assertEqual('', self.logs.output)
+
 
 class OverTheBusTest(testtools.TestCase):
     """Publisher to service on the in-process fake:// transport."""

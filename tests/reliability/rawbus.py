@@ -1,0 +1,115 @@
+"""Services on a RabbitMQ vhost, and raw messages no oslo.messaging publisher would send.
+
+:func:`publish_raw` puts one ``messagingv2`` envelope on an exchange exactly
+as given (a ``message_id`` that is a list, a newline in an event type), as a
+broken or hostile sender on the bus could. :class:`ServicesOnRabbit` runs
+``vitrage-ds collect`` and ``vitrage-ds notifier`` against the emulated
+cloud on a private vhost, for the tests that feed them such messages.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+import uuid
+from pathlib import Path
+from typing import Any
+
+import amqp  # type: ignore[import-untyped]  # kombu's AMQP client
+import fixtures
+import testtools
+from testtools import content
+
+from vitrage_ds.bus import get_transport
+from vitrage_ds.config import new_config
+from vitrage_ds.testing import EmulatedCloud, RabbitVhost
+from vitrage_ds.testing.process import ServiceProcess
+
+#: Bound on anything that should happen; never a measured time.
+DEADLINE = 60.0
+
+
+def publish_raw(transport_url: str, exchange: str, routing_key: str,
+                message: dict[str, Any]) -> None:
+    """Publish ``message`` as the body of a 2.0 envelope, untouched.
+
+    The exchange must exist (a listener on it declared it).
+    """
+    url = urllib.parse.urlsplit(transport_url)
+    conn = amqp.Connection(f'{url.hostname}:{url.port or 5672}',
+                           userid=urllib.parse.unquote(url.username or 'guest'),
+                           password=urllib.parse.unquote(url.password or 'guest'),
+                           virtual_host=urllib.parse.unquote(url.path[1:]) or '/')
+    conn.connect()
+    try:
+        channel = conn.channel()
+        body = json.dumps({'oslo.version': '2.0', 'oslo.message': json.dumps(message)})
+        channel.basic_publish(amqp.Message(body, content_type='application/json',
+                                           content_encoding='utf-8'),
+                              exchange=exchange, routing_key=routing_key)
+    finally:
+        conn.close()
+
+
+def envelope(event_type: Any, payload: Any, *, message_id: Any = None,
+             publisher_id: Any = 'test.host', priority: str = 'INFO') -> dict[str, Any]:
+    """A notification as oslo.messaging's Notifier builds it, any field overridable."""
+    return {'message_id': str(uuid.uuid4()) if message_id is None else message_id,
+            'publisher_id': publisher_id, 'event_type': event_type, 'priority': priority,
+            'payload': payload, 'timestamp': '2026-01-01 12:00:00.000000'}
+
+
+class ServicesOnRabbit(testtools.TestCase):
+    """An emulated cloud, a vhost, and configurations for both services."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.rabbit = self.useFixture(RabbitVhost())
+        self.cloud = self.useFixture(EmulatedCloud(seed=47))
+        self.tmp = Path(self.useFixture(fixtures.TempDir()).path)
+        self.topic = f'vitrage.graph.{uuid.uuid4().hex[:8]}'
+        self.events_file = self.tmp / 'events.jsonl'
+        headers = ','.join(f'{k}:{v}' for k, v in self.cloud.noauth_headers().items())
+        self.config = self.tmp / 'vitrage_ds.conf'
+        self.config.write_text('\n'.join([
+            '[DEFAULT]', 'drivers = heat.stack, aodh', 'notifiers = aodh',
+            f'transport_url = {self.rabbit.transport_url}',
+            '[service_credentials]', 'auth_type = none',
+            '[http]', 'retries = 0', 'timeout = 5', f'headers = {headers}',
+            '[collector]', 'mode = diff', f'sinks = file:{self.events_file}',
+            'stop_timeout = 30',
+            '[driver.heat.stack]', f'endpoint_override = {self.cloud.heat_endpoint()}',
+            'poll_interval = 3600',
+            '[driver.aodh]', f'endpoint_override = {self.cloud.aodh_endpoint}',
+            'poll_interval = 3600',
+            '[notifier]', f'topic = {self.topic}', 'exchange = vitrage',
+            'retry_backoff = 0.5', 'retry_backoff_max = 2',
+            '[notifier.aodh]', f'endpoint_override = {self.cloud.aodh_endpoint}',
+            'verify_delay = 0.0', '']))
+        self.transport = get_transport(new_config(), self.rabbit.transport_url)
+        self.addCleanup(self.transport.cleanup)
+        self._count = 0
+
+    def start(self, command: str) -> ServiceProcess:
+        """``vitrage-ds COMMAND`` once it listens; its log becomes a detail."""
+        self._count += 1
+        log = self.tmp / f'{command}-{self._count}.log'
+        ready = 'collector started' if command == 'collect' else 'notifier service listening'
+        process = ServiceProcess(self.config, [command], log, ready=ready, deadline=DEADLINE)
+        self.addCleanup(lambda: self.addDetail(log.name, content.text_content(
+            process.output()[-20_000:])))
+        return self.useFixture(process)
+
+    def events(self) -> list[dict[str, Any]]:
+        if not self.events_file.exists():
+            return []
+        with open(self.events_file, encoding='utf-8') as f:
+            return [json.loads(line) for line in f if line.endswith('\n')]
+
+    def depths(self) -> dict[str, int]:
+        """Messages in every queue of the vhost (ready + unacknowledged)."""
+        return {name: int(q['messages']) for name, q in self.rabbit.queues().items()}
+
+    def all_queues_empty(self) -> bool:
+        depths = self.depths()
+        return bool(depths) and not any(depths.values())

@@ -21,7 +21,7 @@ COUNTERS = ('faults_tried', 'messages_sent', 'messages_processed', 'lost',
             'false_deletions', 'duplicate_alarms', 'secrets_found', 'bad_inputs_tried',
             'broker_restarts', 'processes_killed', 'future_dated_notifications',
             'sink_writes_rotated', 'sink_writes_failed', 'poison_envelopes_tried',
-            'longest_aodh_outage_s')
+            'longest_aodh_outage_s', 'future_dated_messages')
 
 _counts: collections.Counter[str] = collections.Counter()
 _matrix: dict[str, dict[str, str]] = {}

@@ -85,10 +85,15 @@ class ServicesOnRabbit(testtools.TestCase):
             '[notifier]', f'topic = {self.topic}', 'exchange = vitrage',
             'retry_backoff = 0.5', 'retry_backoff_max = 2',
             '[notifier.aodh]', f'endpoint_override = {self.cloud.aodh_endpoint}',
-            'verify_delay = 0.0', '']))
+            'verify_delay = 0.0', *self.extra_config(), '']))
         self.transport = get_transport(new_config(), self.rabbit.transport_url)
         self.addCleanup(self.transport.cleanup)
         self._count = 0
+
+    def extra_config(self) -> list[str]:
+        """Lines appended to the configuration (a group may come again:
+        its options there win)."""
+        return []
 
     def start(self, command: str) -> ServiceProcess:
         """``vitrage-ds COMMAND`` once it listens; its log becomes a detail."""

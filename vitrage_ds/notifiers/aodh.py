@@ -276,12 +276,17 @@ class AodhNotifier(NotifierPlugin):
             LOG.debug('%s %s: not a deduced-alarm message; acknowledged',
                       safe(msg.event_type), safe(metadata.get('message_id', '')))
             return Outcome.DONE
+        invalid: str | None = None
         try:
             alarm = deduced.from_message(msg.event_type, msg.payload)
             order = alarm.order(metadata.get('timestamp'))
         except InvalidMessage as exc:
+            invalid = str(exc)
+        if invalid is not None:
+            # Logged outside the except block: oslo.log would append the
+            # exception, unescaped, to the line.
             LOG.warning('%s %s rejected: %s', safe(msg.event_type),
-                        safe(metadata.get('message_id', '')), safe(str(exc), 400))
+                        safe(metadata.get('message_id', '')), safe(invalid, 400))
             return Outcome.REJECT
         latest = self._clock() + self._max_skew
         if order.micros / 1_000_000 > latest:
@@ -319,14 +324,14 @@ class AodhNotifier(NotifierPlugin):
         except APIError as exc:
             if exc.transient:
                 LOG.warning('%s for %s not applied, will retry: %s',
-                            msg.event_type, safe(msg.key), exc)
+                            msg.event_type, safe(msg.key), safe(str(exc), 500))
                 return Outcome.RETRY
             LOG.error('Aodh refused %s for deduced alarm %s: %s',
-                      msg.event_type, safe(msg.key), exc)
+                      msg.event_type, safe(msg.key), safe(str(exc), 500))
             return Outcome.REJECT
         except BackendError as exc:
             LOG.warning('%s for %s not applied, will retry: %s',
-                        msg.event_type, safe(msg.key), exc)
+                        msg.event_type, safe(msg.key), safe(str(exc), 500))
             return Outcome.RETRY
 
     def _note_applied(self, key: str, order: Order) -> None:
@@ -359,7 +364,7 @@ class AodhNotifier(NotifierPlugin):
         except BackendError as exc:
             # Done the safe way instead, which may be retried at any time.
             LOG.info('writing Aodh alarm %s without reading it failed (%s); reading it '
-                     'first', safe(known.alarm_id), exc)
+                     'first', safe(known.alarm_id), safe(str(exc), 500))
             if isinstance(exc, APIError) and not exc.transient:
                 self._known.pop(msg.key)  # what we remember may be out of date
             return self._apply_read_first(msg, order, state)
@@ -555,7 +560,7 @@ class AodhNotifier(NotifierPlugin):
                     self._refresh(listed)
             except BackendError as exc:
                 LOG.warning('verifying the Aodh alarms this process wrote failed, '
-                            'will try again: %s', exc)
+                            'will try again: %s', safe(str(exc), 500))
                 return False
             except Exception:  # a bug must not kill the verifier
                 LOG.exception('verifying the Aodh alarms this process wrote failed')
@@ -614,7 +619,7 @@ class AodhNotifier(NotifierPlugin):
                 if exc.transient:
                     raise
                 LOG.error('Aodh refused to repair alarm %s of deduced alarm %s: %s',
-                          safe(aodh_alarm.alarm_id(keep)), safe(key), exc)
+                          safe(aodh_alarm.alarm_id(keep)), safe(key), safe(str(exc), 500))
                 self._watch.discard(entry)
                 return
             self._watch.rewritten(entry, self._clock())

@@ -95,12 +95,13 @@ class ServicesOnRabbit(testtools.TestCase):
         its options there win)."""
         return []
 
-    def start(self, command: str) -> ServiceProcess:
-        """``vitrage-ds COMMAND`` once it listens; its log becomes a detail."""
+    def start(self, command: str, *options: str) -> ServiceProcess:
+        """``vitrage-ds [OPTIONS] COMMAND`` once it listens; its log becomes a detail."""
         self._count += 1
         log = self.tmp / f'{command}-{self._count}.log'
         ready = 'collector started' if command == 'collect' else 'notifier service listening'
-        process = ServiceProcess(self.config, [command], log, ready=ready, deadline=DEADLINE)
+        process = ServiceProcess(self.config, [*options, command], log, ready=ready,
+                                 deadline=DEADLINE)
         self.addCleanup(lambda: self.addDetail(log.name, content.text_content(
             process.output()[-20_000:])))
         return self.useFixture(process)

@@ -11,6 +11,7 @@ import oslo_messaging  # type: ignore[import-untyped]
 from oslo_messaging import transport as om_transport  # type: ignore[import-untyped]
 from oslo_serialization import jsonutils
 
+from vitrage_ds._logsafe import safe
 from vitrage_ds.errors import DeliveryFailed, InvalidMessage
 
 __all__ = ['PRIORITIES', 'Publisher']
@@ -134,7 +135,7 @@ class Publisher:
                 f'{event_type} was not delivered to '
                 f'{self.exchange or "(default exchange)"}/{self.topic}: '
                 f'{type(failure).__name__} (the log has the broker\'s answer)') from failure
-        LOG.debug('published %s (%s) on %s/%s', event_type, level,
+        LOG.debug('published %s (%s) on %s/%s', safe(event_type), level,
                   self.exchange or '(default exchange)', self.topic)
 
     def close(self) -> None:

@@ -37,7 +37,8 @@ Guarantees (see ``doc/source/notifier.rst`` for the reasoning):
   and in a bounded per-process cache, and an older or repeated message
   changes nothing. A message dated more than ``max_clock_skew`` ahead of
   this host's clock is rejected (logged): applied, it would make every
-  genuine message about its deduced alarm until that date look older.
+  genuine message about its deduced alarm until that date look older. An
+  order that far ahead found in an alarm counts as unknown (logged).
 * One request per state change of a known alarm: a *fresh* message (its
   time at most ``reorder_window`` old) about an alarm this process knows is
   written with one ``PUT``, without reading first; any other is read first.
@@ -356,7 +357,7 @@ class AodhNotifier(NotifierPlugin):
                 or msg.aodh_alarm_id not in (None, known.alarm_id)
                 or (state == OK_STATE and self._delete_on_deactivate)):
             return self._apply_read_first(msg, order, state)
-        stored = aodh_alarm.applied_order(known.record)
+        stored = self._stored(known.record)
         if stored is not None and stored >= order:
             return stored
         try:
@@ -370,6 +371,19 @@ class AodhNotifier(NotifierPlugin):
             return self._apply_read_first(msg, order, state)
         return order
 
+    def _stored(self, alarm: AlarmRecord) -> Order | None:
+        """The order ``alarm`` holds, or ``None`` when unknown or dated beyond
+        ``max_clock_skew``: such an order (written before that check, or by
+        a host whose clock ran ahead) must not make genuine messages look
+        older, so the next message is written over it."""
+        stored = aodh_alarm.applied_order(alarm)
+        if stored is not None and stored.micros / 1_000_000 > self._clock() + self._max_skew:
+            LOG.warning('Aodh alarm %s holds a change dated %s, more than max_clock_skew '
+                        'ahead of this host\'s clock: taken as unknown',
+                        safe(alarm.get('alarm_id')), stored.timestamp)
+            return None
+        return stored
+
     def _fresh(self, order: Order) -> bool:
         """Whether ``order``'s time is within ``reorder_window`` of now."""
         return order.micros / 1_000_000 >= self._clock() - self._window
@@ -381,7 +395,7 @@ class AodhNotifier(NotifierPlugin):
             self._foreign.put(aodh_alarm.alarm_id(target), True)
             return self._set_foreign_state(aodh_alarm.alarm_id(target), state, order)
         if target is not None:
-            stored = aodh_alarm.applied_order(target)
+            stored = self._stored(target)
             if stored is not None and stored >= order:
                 LOG.debug('Aodh alarm %s already reflects %s (newer than %s)',
                           safe(aodh_alarm.alarm_id(target)), stored, order)
@@ -454,7 +468,7 @@ class AodhNotifier(NotifierPlugin):
             self._known.pop(msg.key)
             return order
         keep = self._dedupe(msg.key, mirrors)
-        stored = aodh_alarm.applied_order(keep)
+        stored = self._stored(keep)
         if stored is not None and stored >= order:
             self._watch_write(msg, order, state, msg.aodh_name)
             return stored
@@ -512,7 +526,7 @@ class AodhNotifier(NotifierPlugin):
             doomed += self._mirrors(name, msg)
         seen: set[str] = set()
         for alarm in doomed:
-            stored = aodh_alarm.applied_order(alarm)
+            stored = self._stored(alarm)
             the_id = aodh_alarm.alarm_id(alarm)
             if the_id in seen or (stored is not None and stored >= order):
                 continue
@@ -597,7 +611,7 @@ class AodhNotifier(NotifierPlugin):
                 self._watch.discard(entry)
                 return
             keep = self._dedupe(key, mirrors)
-            stored = aodh_alarm.applied_order(keep)
+            stored = self._stored(keep)
             if stored is not None and stored >= entry.order:
                 self._note_applied(key, stored)
                 self._watch.checked(entry, listed_at)
@@ -645,8 +659,8 @@ class AodhNotifier(NotifierPlugin):
                     if known is None or self._watch.get(key) is not None:
                         continue
                     keep = aodh_alarm.survivor(mirrors)
-                    listed_order = aodh_alarm.applied_order(keep)
-                    mine = aodh_alarm.applied_order(known.record)
+                    listed_order = self._stored(keep)
+                    mine = self._stored(known.record)
                     if (aodh_alarm.alarm_id(keep) != known.alarm_id
                             or (listed_order is not None
                                 and (mine is None or listed_order > mine))):

@@ -839,6 +839,25 @@ class FutureMessagesTest(_AodhCallsTest):
         self.assertEqual(('ok', description('deactivate', T3)),
                          (self.body(0)['state'], self.body(0)['description']))
 
+    def test_an_alarm_already_holding_a_change_from_the_future_is_corrected(self) -> None:
+        self.list_answers([mirror(at='9000-01-01T00:00:00.000000Z')])
+        self.http.put(f'{ALARMS}/a-1', json={})
+
+        self.assertEqual(Outcome.DONE, self.plugin().notify(deactivate()))
+
+        self.assertEqual([('GET', by_name()), ('PUT', f'{ALARMS}/a-1')], self.calls())
+        self.assertEqual(('ok', description('deactivate', T3)),
+                         (self.body(1)['state'], self.body(1)['description']))
+        self.assertIn('holds a change dated 9000-01-01T00:00:00.000000Z, more than '
+                      'max_clock_skew ahead', self.logs.output)
+
+    def test_a_change_within_the_skew_still_wins_over_an_older_message(self) -> None:
+        self.list_answers([mirror(state='ok', kind='deactivate', at='2024-05-01T12:04:00Z')])
+
+        self.assertEqual(Outcome.DONE, self.plugin().notify(activate()))
+
+        self.assertEqual([('GET', by_name())], self.calls())
+
     def test_a_time_near_year_9999_is_rejected_as_invalid(self) -> None:
         plugin = self.plugin()
         for msg in (activate(timestamp='9999-12-31T23:59:59.999999Z'),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
+import sys
 import threading
 from types import FrameType
 from typing import Any
@@ -29,9 +31,14 @@ class Collect(command.Command):
     reconciles and delivers the events to ``[collector] sinks`` (JSON lines
     on standard output by default; logs then go to standard error). On
     SIGTERM or SIGINT it stops taking notifications, finishes those in
-    flight and the polls in progress (at most ``[collector] stop_timeout``
-    seconds; unfinished notifications go back to the queue), closes the
-    sinks and exits 0.
+    flight and the polls in progress, closes the sinks and exits 0.
+
+    ``[collector] stop_timeout`` bounds the exit: work still running after
+    it (a handler blocked in a slow API call, a hung poll) is abandoned and
+    the process exits at once, at most :data:`EXIT_GRACE` seconds later
+    whatever else blocks. A notification abandoned so was never
+    acknowledged: the broker gives it to another collector of the pool, or
+    to this one when it starts again.
     """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
@@ -67,13 +74,21 @@ class Collect(command.Command):
                 pass
             timeout = conf[options.GROUP].stop_timeout
             LOG.info('collector stopping: finishing in-flight notifications and polls')
-            if not collector.stop(timeout):
-                LOG.warning('in-flight work did not finish within %s s; unfinished '
-                            'notifications will be redelivered', timeout)
+            watchdog = threading.Timer(timeout + EXIT_GRACE, _exit_now,
+                                       args=(f'the stop took longer than {timeout} s',))
+            watchdog.daemon = True
+            watchdog.start()
+            drained = collector.stop(timeout)
             listener = collector.listener
             if listener is not None:
                 LOG.info('notifications: %d handled, %d requeued, %d rejected',
                          listener.handled, listener.requeued, listener.rejected)
+            if not drained:
+                # Threads still blocked in slow calls would hold the
+                # interpreter's exit for as long as the calls take.
+                _exit_now(f'in-flight work did not finish within {timeout} s; '
+                          f'unacknowledged notifications will be redelivered')
+            watchdog.cancel()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -110,6 +125,26 @@ def _collect_once(conf: cfg.ConfigOpts, client_factory: Any) -> int:
     finally:
         collector.stop(0)
     return 1 if failed else 0
+
+
+#: Most seconds the exit may take beyond ``[collector] stop_timeout``.
+EXIT_GRACE = 2.0
+
+
+def _exit_now(reason: str) -> None:
+    """Flush the logs and standard streams, then end the process (status 0)."""
+    LOG.warning('%s; exiting now', reason)
+    for handler in logging.getLogger().handlers:
+        try:
+            handler.flush()
+        except Exception:  # a broken handler must not keep the process alive
+            pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    os._exit(0)
 
 
 def _setter(event: threading.Event) -> Any:

@@ -230,8 +230,14 @@ class Collector:
         loaded and the transport it created. Messages never handed to the
         collector stay on the bus.
 
-        :param timeout: seconds for draining notifications and polls,
-            shared; ``None`` waits as long as they take.
+        :param timeout: seconds for draining notifications and polls and
+            for a delivery in progress to end, shared; ``None`` waits as
+            long as they take. Past it, what is still running is abandoned:
+            a notification still being handled is neither acknowledged nor
+            requeued by this process (the broker redelivers it once the
+            process's connection closes), a poll still running changes
+            nothing, and sinks still in use are left to close with the
+            process.
         :returns: whether everything drained in time.
         """
         with self._state_lock:
@@ -242,10 +248,18 @@ class Collector:
             if self._listener is not None:
                 drained = self._listener.stop(_left(deadline)) and drained
             drained = self._scheduler.stop(_left(deadline)) and drained
-            with self._sink_lock:
-                self._closed = True
-                for sink in self._sinks:
-                    _quietly(sink.close, f'closing sink {sink!r}')
+            self._closed = True  # a delivery not yet begun now fails (and is retried)
+            left = _left(deadline)
+            if self._sink_lock.acquire(timeout=-1 if left is None else left):
+                try:
+                    for sink in self._sinks:
+                        _quietly(sink.close, f'closing sink {sink!r}')
+                finally:
+                    self._sink_lock.release()
+            else:
+                LOG.warning('a delivery to the sinks was still in progress at the stop; '
+                            'the sinks were left to close with the process')
+                drained = False
             if self._owns_drivers:
                 for driver in self._drivers.values():
                     _quietly(driver.close, f'closing driver {driver!r}')

@@ -283,6 +283,26 @@ class TestLifecycle(_Base):
         collector.stop()
         self.assertRaises(CollectorStopped, collector.poll, 'scripted')
 
+    def test_a_delivery_stuck_in_a_sink_does_not_hold_the_stop_past_its_timeout(self) -> None:
+        release = threading.Event()
+        self.addCleanup(release.set)
+        entered = threading.Event()
+
+        def stuck(event: Any) -> None:
+            entered.set()
+            release.wait(60)
+        collector = Collector(self.conf, stuck, drivers={'scripted': self.driver()},
+                              sleep=lambda s: True)
+        handler = threading.Thread(target=collector.handle,
+                                   args=('scripted.change', notification('a'), {}), daemon=True)
+        handler.start()
+        self.assertTrue(entered.wait(10))
+        stopped = threading.Thread(target=collector.stop, args=(0.2,), daemon=True)
+        stopped.start()
+        stopped.join(10)  # a bound on a broken test, not a timing
+        self.assertFalse(stopped.is_alive(), 'stop() waited for the stuck delivery')
+        self.assertIn('a delivery to the sinks was still in progress', self.log.output)
+
     def test_stop_is_idempotent_and_wait_returns(self) -> None:
         collector = self.collector(sleep=lambda s: True)
         collector.start()

@@ -14,6 +14,7 @@ from typing import Any
 from cliff import command
 from oslo_config import cfg
 
+from vitrage_ds._logsafe import safe
 from vitrage_ds.cli.app import app_of
 from vitrage_ds.collector import options
 from vitrage_ds.collector.service import Collector
@@ -120,7 +121,8 @@ def _collect_once(conf: cfg.ConfigOpts, client_factory: Any) -> int:
             try:
                 collector.poll(name)
             except Exception as exc:
-                LOG.error('poll of %s failed: %s: %s', name, type(exc).__name__, exc)
+                LOG.error('poll of %s failed: %s: %s', name, type(exc).__name__,
+                          safe(str(exc), 1000))
                 failed.append(name)
     finally:
         collector.stop(0)

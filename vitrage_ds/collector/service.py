@@ -331,7 +331,8 @@ class Collector:
                     f'handle_notification({event_type!r:.100})', driver.handle_notification,
                     event_type, payload, metadata, self._caches[name].lookup))
             except PluginTimeout as exc:
-                LOG.error('%s; the %s notification was dropped for it', exc, safe(event_type))
+                LOG.error('%s; the %s notification was dropped for it', safe(str(exc), 500),
+                          safe(event_type))
                 continue
             except Exception:
                 LOG.exception('driver %s raised on a %s notification (a driver '

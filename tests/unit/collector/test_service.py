@@ -143,6 +143,16 @@ class TestNotifications(_Base):
         self.assertEqual(Outcome.DONE, collector.handle('scripted.change', notification('a'), {}))
         self.assertIn('driver scripted raised', self.log.output)
 
+    def test_a_newline_in_the_event_type_forges_no_log_line(self) -> None:
+        driver = self.driver()
+        driver.handle_notification = _raising  # type: ignore[method-assign]
+        collector = self.collector(driver, self.driver('other'))
+        self.sink.fail_next()  # the other driver's delivery fails: logged too
+        collector.handle('scripted.change\nCRITICAL forged', notification('a'), {})
+        self.assertIn('driver scripted raised', self.log.output)
+        self.assertIn('will come again', self.log.output)
+        self.assertNotIn('\nCRITICAL forged', self.log.output)
+
     def test_the_driver_looks_up_the_collector_cache(self) -> None:
         driver = self.driver(snapshot=[entity('a', status='known')])
         collector = self.collector(driver)

@@ -80,9 +80,10 @@ HTTP_OPTS = [
                       'with jitter.'),
     cfg.FloatOpt('retry_backoff_max', default=30.0, min=0.0,
                  help='Upper bound of one retry delay in seconds.'),
-    cfg.IntOpt('max_concurrency', default=10, min=1,
+    cfg.IntOpt('max_parallel_calls', default=10, min=1, deprecated_name='max_concurrency',
                help='Most API calls one fan-out (e.g. one call per stack) '
-                    'keeps in flight at once.'),
+                    'keeps in flight at once; each client keeps one more '
+                    'connection open per host.'),
     cfg.DictOpt('headers', default={},
                 help='Extra headers sent with every API call, e.g. the '
                      'identity headers of a service running without '

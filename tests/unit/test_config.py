@@ -32,7 +32,7 @@ class TestListOpts(testtools.TestCase):
         self.assertIn('auth_type', [o.dest for o in groups['service_credentials']])
         self.assertIn('password', [o.dest for o in groups['service_credentials']])
         self.assertEqual(['timeout', 'retries', 'retry_backoff', 'retry_backoff_max',
-                          'max_concurrency', 'headers'], [o.dest for o in groups['http']])
+                          'max_parallel_calls', 'headers'], [o.dest for o in groups['http']])
 
     def test_every_installed_plugin_has_its_own_group(self) -> None:
         groups = _groups()

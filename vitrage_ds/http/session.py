@@ -1,8 +1,14 @@
-"""Building API clients from configuration or from a clouds.yaml cloud."""
+"""Building API clients from configuration, from a clouds.yaml cloud or from a host's session.
+
+How many calls a plugin's client keeps in flight and how many connections it
+keeps open come from its group's ``max_parallel_calls`` and
+``max_connections`` when the plugin defines them (see :data:`PARALLEL_CALLS`
+and :data:`CONNECTIONS`), else from ``[http] max_parallel_calls``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from keystoneauth1 import loading as ks_loading
@@ -11,57 +17,90 @@ from oslo_config import cfg
 
 from vitrage_ds.config import CREDENTIALS_GROUP, http_options
 from vitrage_ds.errors import ConfigurationError
-from vitrage_ds.http._transport import streamline
 from vitrage_ds.http.client import Client, RetryPolicy
+from vitrage_ds.http.transport import PooledSession
 from vitrage_ds.plugin import ClientFactory
 
-__all__ = ['client_factory_from_conf', 'client_factory_from_cloud',
-           'client_factory_from_session']
+__all__ = ['CONNECTIONS', 'PARALLEL_CALLS', 'client_factory_from_cloud',
+           'client_factory_from_conf', 'client_factory_from_session']
+
+#: A plugin option: the most calls the plugin's client keeps in flight in
+#: one fan-out (unset: ``[http] max_parallel_calls``).
+PARALLEL_CALLS = 'max_parallel_calls'
+#: A plugin option: connections the plugin's client keeps open to its
+#: service, for a plugin called from several threads at once (the notifier
+#: service's); at least one more than its parallel calls.
+CONNECTIONS = 'max_connections'
+
+#: Builds the keystoneauth session of one client, given its pool size.
+SessionFor = Callable[[int], ks_session.Session]
+
+
+def plugin_option(options: Any, name: str) -> Any:
+    """The value of option ``name`` of a plugin's group, ``None`` when the
+    plugin has no such option (``options`` is an oslo.config group, or a
+    namespace in scripts and tests)."""
+    if isinstance(options, Mapping):
+        # (an oslo.config group raises NoSuchOptError, not KeyError, from get)
+        return options[name] if name in options else None  # noqa: SIM401
+    return vars(options).get(name)
 
 
 def client_factory_from_session(session: ks_session.Session, conf: cfg.ConfigOpts,
                                 endpoint_lookup: Callable[[str], str] | None = None
                                 ) -> ClientFactory:
-    """A factory of :class:`Client` sharing one keystoneauth ``session``.
+    """A factory of :class:`Client` sharing one keystoneauth ``session``,
+    such as a host's: the session is used as it is, never changed (its
+    adapters, retries and pool stay the host's).
 
     The endpoint of a plugin's client is its group's ``endpoint_override``
     or, failing that, the catalog entry found by ``endpoint_lookup`` (by
     default the session's own catalog, with ``[service_credentials]``
     ``interface`` and ``region_name``). Looking it up is deferred to the
-    first call. Timeouts, retries, concurrency and headers come from
+    first call. Timeouts, retries, parallel calls and headers come from
     ``[http]`` (``[vitrage_ds_http]`` inside a host, see
-    :func:`vitrage_ds.config.register_opts`); a plugin group that defines
-    its own ``max_concurrency`` overrides ``[http] max_concurrency`` when it
-    is set.
+    :func:`vitrage_ds.config.register_opts`); a plugin group's own
+    ``max_parallel_calls``, when set, overrides ``[http]``'s.
     """
+    return _factory(lambda _pool_size: session, conf, endpoint_lookup)
+
+
+def _factory(session_for: SessionFor, conf: cfg.ConfigOpts,
+             endpoint_lookup: Callable[[str], str] | None) -> ClientFactory:
     creds = conf[CREDENTIALS_GROUP]
     http = http_options(conf)
 
-    def catalog(service_type: str) -> str:
-        if endpoint_lookup is not None:
-            return endpoint_lookup(service_type)
-        # '' (not found) makes the Client raise BackendError on first use.
-        return session.get_endpoint(service_type=service_type,
-                                    interface=creds.interface,
-                                    region_name=creds.region_name) or ''
-
     def factory(service_type: str, options: Any) -> Client:
-        override = getattr(options, 'endpoint_override', None)
+        parallel = plugin_option(options, PARALLEL_CALLS) or http.max_parallel_calls
+        # One more than the fan-out's calls: a listing's page read ahead.
+        session = session_for(max(parallel + 1, plugin_option(options, CONNECTIONS) or 0))
+
+        def catalog() -> str:
+            if endpoint_lookup is not None:
+                return endpoint_lookup(service_type)
+            # '' (not found) makes the Client raise BackendError on first use.
+            return session.get_endpoint(service_type=service_type,
+                                        interface=creds.interface,
+                                        region_name=creds.region_name) or ''
+
         endpoint: str | Callable[[], str] = (
-            override or (lambda: catalog(service_type)))
+            plugin_option(options, 'endpoint_override') or catalog)
         return Client(session, endpoint,
                       timeout=http.timeout,
                       retry=RetryPolicy(http.retries, http.retry_backoff,
                                         http.retry_backoff_max),
                       headers=http.headers,
-                      max_concurrency=(getattr(options, 'max_concurrency', None)
-                                       or http.max_concurrency))
+                      max_parallel_calls=parallel)
 
     return factory
 
 
 def client_factory_from_conf(conf: cfg.ConfigOpts) -> ClientFactory:
     """A client factory from ``[service_credentials]`` (what services use).
+
+    Each client gets a keystoneauth session of its own, on a
+    :class:`~vitrage_ds.http.transport.PooledSession` sized to it; all share
+    one authentication (one token).
 
     ``auth_type = none`` needs every plugin's ``endpoint_override``.
 
@@ -72,17 +111,21 @@ def client_factory_from_conf(conf: cfg.ConfigOpts) -> ClientFactory:
         raise ConfigurationError(
             f'[{CREDENTIALS_GROUP}] auth_type is not set: set it (e.g. password '
             f'or none) or use --os-cloud')
-    session = ks_loading.load_session_from_conf_options(
-        conf, CREDENTIALS_GROUP, auth=auth)
-    streamline(session.session)
-    return client_factory_from_session(session, conf)
+
+    def session_for(pool_size: int) -> ks_session.Session:
+        session: ks_session.Session = ks_loading.load_session_from_conf_options(
+            conf, CREDENTIALS_GROUP, auth=auth, session=PooledSession(pool_size))
+        return session
+
+    return _factory(session_for, conf, None)
 
 
 def client_factory_from_cloud(cloud: str, conf: cfg.ConfigOpts) -> ClientFactory:
     """A client factory from a clouds.yaml cloud, as ``openstack --os-cloud`` does.
 
     TLS settings (``cacert``, ``verify``) and the endpoints (catalog or
-    ``<service>_endpoint_override``) come from the cloud's entry.
+    ``<service>_endpoint_override``) come from the cloud's entry. Each
+    client gets a session of its own as with :func:`client_factory_from_conf`.
 
     :raises ConfigurationError: the cloud is not defined.
     """
@@ -93,8 +136,15 @@ def client_factory_from_cloud(cloud: str, conf: cfg.ConfigOpts) -> ClientFactory
         region = openstack.config.OpenStackConfig().get_one(cloud=cloud)
     except sdk_exc.ConfigException as exc:
         raise ConfigurationError(f'cloud {cloud!r}: {exc}') from exc
-    session = region.get_session()
-    streamline(session.session)
+    cloud_session = region.get_session()
+
+    def session_for(pool_size: int) -> ks_session.Session:
+        return ks_session.Session(
+            auth=cloud_session.auth, session=PooledSession(pool_size),
+            verify=cloud_session.verify, cert=cloud_session.cert,
+            timeout=cloud_session.timeout, user_agent=cloud_session.user_agent,
+            app_name=cloud_session.app_name, app_version=cloud_session.app_version,
+            additional_user_agent=cloud_session.additional_user_agent)
 
     def lookup(service_type: str) -> str:
         override = region.get_endpoint(service_type)
@@ -102,4 +152,4 @@ def client_factory_from_cloud(cloud: str, conf: cfg.ConfigOpts) -> ClientFactory
             return override
         return region.get_endpoint_from_catalog(service_type) or ''
 
-    return client_factory_from_session(session, conf, lookup)
+    return _factory(session_for, conf, lookup)

@@ -87,6 +87,7 @@ from vitrage_ds._logsafe import safe
 from vitrage_ds.deduced import DeducedAlarm, DeducedAlarmActivate, Order
 from vitrage_ds.errors import (APIError, BackendError, ConfigurationError,
                                InvalidMessage, MalformedResponse)
+from vitrage_ds.http import paging
 from vitrage_ds.http.client import Client
 from vitrage_ds.notifier import Message, NotifierPlugin, Outcome
 from vitrage_ds.notifiers import _aodh_alarm as aodh_alarm
@@ -172,13 +173,13 @@ class AodhNotifier(NotifierPlugin):
                    help='Deduced alarms whose Aodh alarm and newest applied '
                         'message this process remembers; also the most '
                         'written alarms waiting for verification.'),
-        cfg.IntOpt('max_concurrency', default=64, min=1,
+        cfg.IntOpt('max_connections', deprecated_name='max_concurrency', default=64, min=1,
                    help='Connections to Aodh kept open for reuse: the most '
                         'messages the notifier service hands this plugin at '
                         'once ([DEFAULT] executor_thread_pool_size, 64 by '
                         'default). Past it, a connection is closed after its '
                         'call and urllib3 warns "Connection pool is full". '
-                        'Overrides [http] max_concurrency for this plugin.'),
+                        'At least [http] max_parallel_calls + 1.'),
         cfg.FloatOpt('verify_delay', default=0.1, min=0.0,
                      help='Seconds to wait after creating an alarm before '
                           'listing by name again to delete a duplicate '
@@ -717,8 +718,8 @@ class AodhNotifier(NotifierPlugin):
         """
         params = [('q.field', 'name'), ('q.op', 'eq'), ('q.value', aodh_name)]
         # A few alarms at most share a name: a short page is the last one.
-        alarms = self.client.paginate_marker(_ALARMS, 'alarm_id', params, limit=_PAGE,
-                                             short_page_ends=True)
+        alarms = paging.short_listing(
+            paging.marker_pages(self.client, _ALARMS, 'alarm_id', params, _PAGE), _PAGE)
         return [a for a in alarms if a.get('name') == aodh_name]
 
     def _mirrors(self, aodh_name: str, msg: DeducedAlarm) -> list[AlarmRecord]:

@@ -6,6 +6,7 @@ import threading
 from typing import Any
 
 from vitrage_ds.errors import APIError, MalformedResponse, PageLoopError
+from vitrage_ds.http import paging
 from tests.unit.http.base import AODH, HEAT, TOKENS, HTTPTestCase
 
 
@@ -249,6 +250,42 @@ class MarkerPagingTest(HTTPTestCase):
         self.assertRaises(MalformedResponse, list,
                           self.client(AODH).paginate_marker('v2/alarms', 'alarm_id'))
 
+    def test_paginate_marker_can_start_after_a_marker(self) -> None:
+        self.http.get(f'{AODH}/v2/alarms', [{'json': self._alarms('c', 'd')}, {'json': []}])
+
+        items = list(self.client(AODH).paginate_marker('v2/alarms', 'alarm_id', limit=4,
+                                                       marker='b'))
+
+        self.assertEqual(['c', 'd'], [a['alarm_id'] for a in items])
+        self.assert_calls([('POST', TOKENS),
+                           ('GET', f'{AODH}/v2/alarms?limit=4&marker=b'),
+                           ('GET', f'{AODH}/v2/alarms?limit=4&marker=d')])
+
+
+class ShortListingTest(HTTPTestCase):
+    """``short_listing``: a small filtered lookup ends at its first short page."""
+
+    def lookup(self, limit: int) -> list[str]:
+        client = self.client(AODH)
+        pages = paging.marker_pages(client, 'v2/alarms', 'alarm_id', [('q.field', 'name')],
+                                    limit)
+        return [a['alarm_id'] for a in paging.short_listing(pages, limit)]
+
+    def test_a_short_first_page_is_the_only_request(self) -> None:
+        self.http.get(f'{AODH}/v2/alarms', json=[{'alarm_id': 'a'}])
+
+        self.assertEqual(['a'], self.lookup(limit=2))
+        self.assert_calls([('POST', TOKENS), ('GET', f'{AODH}/v2/alarms?q.field=name&limit=2')])
+
+    def test_a_full_page_is_followed_by_the_next(self) -> None:
+        self.http.get(f'{AODH}/v2/alarms', [{'json': [{'alarm_id': 'a'}, {'alarm_id': 'b'}]},
+                                            {'json': [{'alarm_id': 'c'}]}])
+
+        self.assertEqual(['a', 'b', 'c'], self.lookup(limit=2))
+        self.assert_calls([('POST', TOKENS),
+                           ('GET', f'{AODH}/v2/alarms?q.field=name&limit=2'),
+                           ('GET', f'{AODH}/v2/alarms?q.field=name&limit=2&marker=b')])
+
 
 class MarkerPrefetchTest(HTTPTestCase):
     """``prefetch=True``: the next page is asked for while the caller works."""
@@ -303,110 +340,3 @@ class MarkerPrefetchTest(HTTPTestCase):
         self.assertEqual('a', next(pages)['alarm_id'])
         error = self.assertRaises(APIError, next, pages)
         self.assertEqual(403, error.status)
-
-
-class MarkerRangesTest(HTTPTestCase):
-    """``read_marker_ranges``: ranges read at once, split at known ids."""
-
-    IDS = [f'a{i}' for i in range(10)]
-
-    def setUp(self) -> None:
-        super().setUp()
-        self.listing = list(self.IDS)
-
-        def answer(request: Any, context: Any) -> Any:
-            marker = request.qs.get('marker', [None])[0]
-            limit = int(request.qs['limit'][0])
-            start = 0
-            if marker is not None:
-                if marker not in self.listing:  # as Aodh 23 answers
-                    context.status_code = 500
-                    return {'error_message': {'faultstring': f'Marker {marker} not found.'}}
-                start = self.listing.index(marker) + 1
-            return [{'alarm_id': i} for i in self.listing[start:start + limit]]
-        self.http.get(f'{AODH}/v2/alarms', json=answer)
-
-    def read(self, starts: list[str], limit: int = 4) -> list[str]:
-        return self.client(AODH).read_marker_ranges(
-            'v2/alarms', 'alarm_id', starts, lambda item: item['alarm_id'], limit=limit)
-
-    def test_each_range_starts_at_its_marker_and_stops_at_the_next_start(self) -> None:
-        ids = self.read(['a2', 'a5'])
-
-        self.assertEqual(self.IDS, ids)
-        self.assertEqual(sorted([('POST', TOKENS),
-                                 ('GET', f'{AODH}/v2/alarms?limit=1'),
-                                 ('GET', f'{AODH}/v2/alarms?limit=4&marker=a0'),
-                                 ('GET', f'{AODH}/v2/alarms?limit=4&marker=a2'),
-                                 ('GET', f'{AODH}/v2/alarms?limit=4&marker=a5'),
-                                 ('GET', f'{AODH}/v2/alarms?limit=4&marker=a9')]),
-                         sorted(self.calls()))
-
-    def test_one_item_is_asked_for_alone_before_the_other_ranges(self) -> None:
-        self.read(['a2', 'a5'])
-        self.assertEqual([('POST', TOKENS), ('GET', f'{AODH}/v2/alarms?limit=1')],
-                         self.calls()[:2])
-
-    def test_an_empty_listing_costs_one_request(self) -> None:
-        self.listing.clear()
-        self.assertEqual([], self.read(['a2', 'a5']))
-        self.assertEqual([('POST', TOKENS), ('GET', f'{AODH}/v2/alarms?limit=1')],
-                         self.calls())
-
-    def test_a_range_pages_on_until_it_meets_the_next_start(self) -> None:
-        ids = self.read(['a8'], limit=3)
-        self.assertEqual(self.IDS, ids)
-        self.assertIn(('GET', f'{AODH}/v2/alarms?limit=3&marker=a6'), self.calls())
-
-    def test_starts_out_of_order_still_read_every_item_once(self) -> None:
-        ids = self.read(['a7', 'a2'])
-        self.assertEqual(sorted(self.IDS), sorted(ids))
-        self.assertEqual(len(self.IDS), len(ids))
-
-    def test_a_gone_start_is_not_retried_and_the_listing_is_read_in_one_go(self) -> None:
-        self.listing.remove('a5')
-
-        ids = self.read(['a2', 'a5'])
-
-        self.assertEqual([i for i in self.IDS if i != 'a5'], ids)
-        self.assertEqual(1, self.calls().count(('GET', f'{AODH}/v2/alarms?limit=4&marker=a5')))
-        self.assertEqual([], self.sleeps)
-        self.assertEqual([('GET', f'{AODH}/v2/alarms?limit=4'),
-                          ('GET', f'{AODH}/v2/alarms?limit=4&marker=a3'),
-                          ('GET', f'{AODH}/v2/alarms?limit=4&marker=a8'),
-                          ('GET', f'{AODH}/v2/alarms?limit=4&marker=a9')],
-                         self.calls()[-4:])
-
-    def test_no_starts_reads_the_listing_in_one_go(self) -> None:
-        self.assertEqual(self.IDS, self.read([]))
-        self.assertEqual(5, len(self.calls()))  # the token, three pages, an empty one
-
-    def test_a_range_failing_after_its_first_page_raises_after_the_retries(self) -> None:
-        self.http.get(f'{AODH}/v2/alarms?limit=3&marker=a3', status_code=503)
-        error = self.assertRaises(APIError, self.read, ['a5'], limit=3)
-        self.assertEqual(503, error.status)
-        self.assertEqual(3, len(self.sleeps))
-
-    def test_a_failure_of_the_first_range_raises_and_is_not_read_again(self) -> None:
-        self.http.get(f'{AODH}/v2/alarms?limit=1', status_code=403,
-                      json={'error_message': {'faultstring': 'no'}})
-        error = self.assertRaises(APIError, self.read, ['a2', 'a5'])
-        self.assertEqual(403, error.status)
-        self.assertEqual([('POST', TOKENS), ('GET', f'{AODH}/v2/alarms?limit=1')],
-                         self.calls())  # no other range started
-
-    def test_what_transform_raises_is_raised(self) -> None:
-        def transform(item: dict[str, Any]) -> str:
-            if item['alarm_id'] == 'a6':
-                raise ValueError('a6 is odd')
-            return str(item['alarm_id'])
-
-        error = self.assertRaises(
-            ValueError, self.client(AODH).read_marker_ranges,
-            'v2/alarms', 'alarm_id', ['a2', 'a5'], transform, limit=4)
-        self.assertIn('a6 is odd', str(error))
-
-    def test_paginate_marker_can_start_after_a_marker(self) -> None:
-        items = self.client(AODH).paginate_marker('v2/alarms', 'alarm_id', limit=4,
-                                                  marker='a6')
-        self.assertEqual(['a7', 'a8', 'a9'], [a['alarm_id'] for a in items])

@@ -14,7 +14,9 @@ from keystoneauth1 import fixture as ks_fixture
 from vitrage_ds.config import load_config
 from vitrage_ds.errors import BackendError, ConfigurationError
 from vitrage_ds.http.client import Client
-from vitrage_ds.http.session import client_factory_from_cloud, client_factory_from_conf
+from vitrage_ds.http.session import (client_factory_from_cloud, client_factory_from_conf,
+                                     client_factory_from_session)
+from vitrage_ds.http.transport import PooledSession
 from tests.unit.http.base import (AODH, HEAT, KEYSTONE, PASSWORD, TOKEN, TOKENS, HTTPTestCase,
                                   use_netrc)
 
@@ -24,7 +26,8 @@ def _options(**values: Any) -> Any:
     return types.SimpleNamespace(**{'endpoint_override': None, **values})
 
 
-class FromConfigTest(HTTPTestCase):
+class ConfigTestCase(HTTPTestCase):
+    """Clients from a configuration file written by the test."""
 
     def setUp(self) -> None:
         super().setUp()
@@ -49,6 +52,9 @@ class FromConfigTest(HTTPTestCase):
 
     def client_for(self, conf: Any, service_type: str, **options: Any) -> Client:
         return client_factory_from_conf(conf)(service_type, _options(**options))
+
+
+class FromConfigTest(ConfigTestCase):
 
     def test_catalog_endpoint_is_called_with_no_version_discovery(self) -> None:
         self.http.get(f'{HEAT}/stacks', json={'stacks': []})
@@ -170,6 +176,66 @@ class FromConfigTest(HTTPTestCase):
 
         self.assertEqual(['keystone.test:5000', 'heat.test:8004'], looked_up)
         self.assertEqual(['keystone.test:5000', 'heat.test:8004'], netrc_read)
+
+
+class PoolTest(ConfigTestCase):
+    """Connections kept per client: its parallel calls and one page read ahead."""
+
+    def pool_size(self, client: Client) -> int:
+        http = client.session.session
+        self.assertIsInstance(http, PooledSession)
+        return int(http.pool_size)
+
+    def test_a_client_keeps_one_more_connection_than_its_parallel_calls(self) -> None:
+        client = self.client_for(self.password_conf(), 'orchestration')
+        self.assertEqual((10, 11), (client.max_parallel_calls, self.pool_size(client)))
+
+    def test_a_plugin_s_own_parallel_calls_size_its_pool(self) -> None:
+        client = self.client_for(self.password_conf(), 'orchestration', max_parallel_calls=3)
+        self.assertEqual((3, 4), (client.max_parallel_calls, self.pool_size(client)))
+
+    def test_a_plugin_s_connections_size_its_pool(self) -> None:
+        client = self.client_for(self.password_conf(), 'alarming', max_connections=64)
+        self.assertEqual((10, 64), (client.max_parallel_calls, self.pool_size(client)))
+
+    def test_the_old_http_option_name_still_loads(self) -> None:
+        path = os.path.join(self.dir, 'old.conf')
+        with open(path, 'w') as out:
+            out.write('[service_credentials]\nauth_type = none\n[http]\nmax_concurrency = 4\n')
+        client = self.client_for(load_config(['--config-file', path]), 'orchestration',
+                                 endpoint_override=HEAT)
+        self.assertEqual((4, 5), (client.max_parallel_calls, self.pool_size(client)))
+
+    def test_clients_share_one_token(self) -> None:
+        self.http.get(f'{HEAT}/stacks', json={'stacks': []})
+        self.http.get(f'{AODH}/v2/alarms', json=[])
+        factory = client_factory_from_conf(self.password_conf())
+        heat, aodh = factory('orchestration', _options()), factory('alarming', _options())
+
+        heat.get('stacks')
+        aodh.get('v2/alarms')
+
+        self.assertIsNot(heat.session.session, aodh.session.session)
+        self.assertEqual(1, [c[0] for c in self.calls()].count('POST'))
+
+
+class HostSessionTest(HTTPTestCase):
+    """A host's session is used as the host built it."""
+
+    def test_its_adapters_are_left_as_they_are(self) -> None:
+        self.http.stop()  # requests-mock would stand in for any adapter
+        session = self.password_session()
+        retrying = requests.adapters.HTTPAdapter(max_retries=5)
+        session.session.mount('http://', retrying)
+        factory = client_factory_from_session(session, load_config([]))
+
+        client = factory('orchestration', {'endpoint_override': HEAT,
+                                           'max_parallel_calls': 30})
+
+        self.assertIs(session, client.session)
+        self.assertIs(retrying, session.session.get_adapter(HEAT))
+        self.assertEqual(5, retrying.max_retries.total)
+        self.assertEqual(30, client.max_parallel_calls)
 
 
 class FromCloudTest(HTTPTestCase):

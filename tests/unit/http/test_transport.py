@@ -1,8 +1,9 @@
-"""Streamlined sessions send exactly what requests would, whichever path a call takes."""
+"""PooledSession: what requests would send, with the environment read once per host."""
 
 from __future__ import annotations
 
 import http.server
+import io
 from typing import Any
 
 import fixtures
@@ -12,7 +13,7 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
 from tests.unit.http.base import LoopbackServer, use_netrc
-from vitrage_ds.http._transport import streamline
+from vitrage_ds.http.transport import PooledSession
 
 # Calls as keystoneauth makes them: redirects never followed.
 PLAIN: dict[str, Any] = {'allow_redirects': False, 'timeout': 7.0}
@@ -64,7 +65,7 @@ class _Recorder(BaseAdapter):
                           'kwargs': kwargs})
         resp = requests.Response()
         resp.status_code = 200
-        resp._content = b'{}'
+        resp.raw = io.BytesIO(b'{}')
         resp.request = request
         resp.url = request.url or ''
         return resp
@@ -73,13 +74,11 @@ class _Recorder(BaseAdapter):
         pass
 
 
-def _session(streamlined: bool) -> tuple[requests.Session, _Recorder]:
-    session = requests.Session()
+def _session(pooled: bool) -> tuple[requests.Session, _Recorder]:
+    session = PooledSession(3) if pooled else requests.Session()
     recorder = _Recorder()
     session.mount('http://', recorder)
     session.mount('https://', recorder)
-    if streamlined:
-        streamline(session)
     return session, recorder
 
 
@@ -98,8 +97,8 @@ class SameRequestsTest(testtools.TestCase):
             for params in PARAMS:
                 for headers in HEADERS:
                     outcomes = []
-                    for streamlined in (False, True):
-                        session, recorder = _session(streamlined)
+                    for pooled in (False, True):
+                        session, recorder = _session(pooled)
                         try:
                             session.request(method, url, params=params, headers=headers,
                                             **{**PLAIN, **kwargs})
@@ -125,58 +124,14 @@ class SameRequestsTest(testtools.TestCase):
         self.assert_same('GET')
 
 
-class PathTest(testtools.TestCase):
-    """Which calls skip requests' preparation, and which take it."""
+class PoolTest(testtools.TestCase):
 
-    def setUp(self) -> None:
-        super().setUp()
-        self.session, self.recorder = _session(streamlined=True)
-        self.prepared: list[str] = []
-        prepare = self.session.prepare_request
-
-        def counted(request: requests.Request) -> requests.PreparedRequest:
-            self.prepared.append(str(request.url))
-            return prepare(request)
-
-        self.session.prepare_request = counted  # type: ignore[method-assign]
-
-    def test_a_plain_call_is_not_prepared_by_requests(self) -> None:
-        self.session.request('GET', URLS[0], params={'limit': 1}, **PLAIN)
-
-        self.assertEqual([], self.prepared)
-        self.assertEqual(f'{URLS[0]}?limit=1', self.recorder.sent[0]['url'])
-
-    def test_a_call_with_a_body_is(self) -> None:
-        self.session.request('POST', URLS[0], json={'a': 1}, **PLAIN)
-        self.assertEqual([URLS[0]], self.prepared)
-
-    def test_a_call_following_redirects_is(self) -> None:
-        self.session.request('GET', URLS[0], timeout=1.0)
-        self.assertEqual([URLS[0]], self.prepared)
-
-    def test_a_url_requests_would_rewrite_is(self) -> None:
-        self.session.request('GET', 'http://Heat.Test/v1', **PLAIN)
-        self.assertEqual(['http://Heat.Test/v1'], self.prepared)
-
-    def test_every_call_is_once_session_wide_auth_is_set(self) -> None:
-        self.session.auth = ('user', 'secret')
-        self.session.request('GET', URLS[0], **PLAIN)
-        self.assertEqual([URLS[0]], self.prepared)
-
-    def test_every_call_is_while_session_send_is_replaced(self) -> None:
-        # A mock or an instrumentation wrapping Session.send sees every call.
-        seen: list[str] = []
-        send = requests.Session.send
-
-        def wrapped(session: requests.Session, request: Any, **kwargs: Any) -> Any:
-            seen.append(request.url)
-            return send(session, request, **kwargs)
-
-        self.useFixture(fixtures.MonkeyPatch('requests.Session.send', wrapped))
-        self.session.request('GET', URLS[0], **PLAIN)
-
-        self.assertEqual([URLS[0]], seen)
-        self.assertEqual([URLS[0]], self.prepared)
+    def test_each_scheme_keeps_pool_size_connections_per_host(self) -> None:
+        session = PooledSession(7)
+        self.addCleanup(session.close)
+        for prefix in ('http://', 'https://'):
+            adapter = session.get_adapter(f'{prefix}heat.test')
+            self.assertEqual(7, adapter.poolmanager.connection_pool_kw['maxsize'])
 
 
 class _CookieHandler(http.server.BaseHTTPRequestHandler):
@@ -203,9 +158,8 @@ class LoopbackTest(testtools.TestCase):
     def setUp(self) -> None:
         super().setUp()
         self.base = self.useFixture(LoopbackServer(_CookieHandler)).url
-        self.session = requests.Session()
+        self.session = PooledSession(2)
         self.addCleanup(self.session.close)
-        streamline(self.session)
 
     def test_a_cookie_the_service_sets_is_sent_back(self) -> None:
         self.session.request('GET', f'{self.base}/login', **PLAIN)

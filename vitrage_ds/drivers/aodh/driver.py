@@ -22,6 +22,7 @@ from vitrage_ds.drivers.aodh.notifications import (
     apply_change,
     parse_change,
 )
+from vitrage_ds.drivers.aodh.ranges import read_marker_ranges
 from vitrage_ds.errors import APIError, BackendError
 from vitrage_ds.event import (DELETE_ENTITY, Action, Event, Phase, Version, parse_time,
                               utcnow_iso)
@@ -84,7 +85,7 @@ class AodhDriver(Driver):
         cfg.BoolOpt('parallel_ranges', default=True,
                     help='Read the alarm listing as ranges at once, split at '
                          'alarm ids the previous poll saw, up to [http] '
-                         'max_concurrency requests in flight; when false, '
+                         'max_parallel_calls requests in flight; when false, '
                          'page by page in one go (the first poll always '
                          'does).'),
         cfg.BoolOpt('all_projects', default=True,
@@ -120,7 +121,7 @@ class AodhDriver(Driver):
         Later polls read it as ranges at once, split at every
         :data:`_RANGE_SPAN` of a page's worth of the ids the previous poll
         saw (about ``pages + 3`` requests); nothing is missed when those ids
-        are gone (see :meth:`vitrage_ds.http.client.Client.read_marker_ranges`).
+        are gone (see :func:`vitrage_ds.drivers.aodh.ranges.read_marker_ranges`).
 
         :raises vitrage_ds.errors.BackendError: any page failed or was
             malformed; a 403 says which role or option it takes.
@@ -142,9 +143,8 @@ class AodhDriver(Driver):
         starts = self._range_starts if self.conf.parallel_ranges else []
         try:
             with self.gc_paused():
-                events = self.client.read_marker_ranges(
-                    ALARMS_PATH, 'alarm_id', starts, event, params=params,
-                    limit=self.conf.page_size)
+                events = read_marker_ranges(self.client, ALARMS_PATH, 'alarm_id', starts,
+                                            event, params=params, limit=self.conf.page_size)
         except APIError as exc:
             if exc.status != 403:
                 raise

@@ -125,9 +125,9 @@ class HeatStackDriver(Driver):
         cfg.IntOpt('page_size', default=1000, min=0,
                    help='Stacks asked for per page of the stack listing '
                         '(limit); 0 asks for all of them in one response.'),
-        cfg.IntOpt('max_concurrency', min=1,
+        cfg.IntOpt('max_parallel_calls', deprecated_name='max_concurrency', min=1,
                    help='Most resources calls in flight at once; by default '
-                        '[http] max_concurrency.'),
+                        '[http] max_parallel_calls.'),
     )
 
     def __init__(self, context: PluginContext) -> None:

@@ -347,13 +347,13 @@ class TestBounds(testtools.TestCase):
         self.cloud.heat.populate(12, 2)
 
     def engine(self, **options: Any) -> HeatTables:
-        conf = self.cloud.make_conf('password', http={'retries': 0, 'max_concurrency': 10},
+        conf = self.cloud.make_conf('password', http={'retries': 0, 'max_parallel_calls': 10},
                                     overrides={'driver.heat.stack': options})
         return HeatTables.from_config(conf)
 
     def test_per_stack_calls_reach_the_driver_s_max_concurrency_never_more(self) -> None:
         in_flight = _InFlight(self.cloud, 'heat.resources.list', 3)
-        rows = self.engine(max_concurrency=3).fetch(['resources'])['resources'].rows
+        rows = self.engine(max_parallel_calls=3).fetch(['resources'])['resources'].rows
         self.assertEqual((24, 3), (len(rows), in_flight.most))
         self.assertEqual({'heat.stacks.list': 1, 'heat.resources.list': 12}, dict(Counter(
             r.route for r in self.cloud.requests.filter(service='orchestration'))))

@@ -383,12 +383,12 @@ class TestOptions(HeatTestCase):
         self.assertIn('show_nested = false', str(error))
 
     def test_max_concurrency_overrides_the_http_default(self) -> None:
-        driver = self.driver(http={'max_concurrency': 10}, max_concurrency=3)
+        driver = self.driver(http={'max_parallel_calls': 10}, max_parallel_calls=3)
 
         self.assertEqual(3, driver._api().max_concurrency)
 
     def test_max_concurrency_defaults_to_the_http_option(self) -> None:
-        driver = self.driver(http={'max_concurrency': 7})
+        driver = self.driver(http={'max_parallel_calls': 7})
 
         self.assertEqual(7, driver._api().max_concurrency)
 

@@ -16,7 +16,7 @@ Rules, in the order they are applied to one incoming event:
   notification's envelope time (updates).
 * **Times from the future.** A source time or an observed time later than
   the collector's own clock plus ``max_clock_skew`` is not believed (a
-  forged notification dated 9999, a source host whose clock runs fast): the
+  forged notification dated 9000, a source host whose clock runs fast): the
   source time is ignored, so the event is ordered by when it was observed
   after the state it follows, and an observed time is replaced by the
   collector's clock. Counted in :attr:`Stats.future` and logged (one

@@ -185,6 +185,52 @@ def run_driver(impl: str, kind: str, cloud: CloudHost, python: str | os.PathLike
     return DriverRun(impl, output, requests, wall, repeat)
 
 
+@dataclasses.dataclass(frozen=True)
+class CommandRun:
+    """One ``vitrage-ds`` command, timed as a user sees it."""
+
+    seconds: float  # process start to exit
+    requests: dict[str, int]  # by route, Keystone's included
+    events: int  # lines its file sink received
+
+
+def run_collect_once(cloud: CloudHost, python: str | os.PathLike[str], drivers: str, *,
+                     pinned: bool = True, timeout: float = 900.0) -> CommandRun:
+    """``vitrage-ds collect --once`` with only ``drivers`` enabled, as a user runs it.
+
+    The project's ``vitrage-ds`` console script (beside ``python``) runs with
+    the same credentials as the runners and a ``file:`` sink; the clock runs
+    from the process's start (interpreter, imports, configuration, plugin
+    loading, authentication) to its exit (the events delivered).
+
+    :raises RuntimeError: the command failed (its stderr's tail says why).
+    """
+    command = Path(python).parent / 'vitrage-ds'
+    with tempfile.TemporaryDirectory(prefix='bench-cli-') as tmp:
+        conf = Path(tmp) / 'vitrage_ds.conf'
+        conf.write_text(f'[DEFAULT]\ndrivers = {drivers}\n\n' + _conf_text('vitrage_ds',
+                                                                            cloud.info))
+        sink = Path(tmp) / 'events.jsonl'
+        err = Path(tmp) / 'stderr'
+        cpus = set(CLIENT_CPUS) if pinned and CLIENT_CPUS else None
+        cloud.clear_requests()
+        began = time.perf_counter()
+        with open(err, 'w') as stderr:
+            proc = subprocess.run(
+                [str(command), '--config-file', str(conf), 'collect', '--once',
+                 '--sink', f'file:{sink}'],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, cwd=tmp,
+                timeout=timeout, check=False,
+                preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
+        seconds = time.perf_counter() - began
+        if proc.returncode != 0 or not sink.exists():
+            raise RuntimeError(f'vitrage-ds collect --once exited {proc.returncode}:\n'
+                               f'{err.read_text()[-3000:]}')
+        with open(sink, 'rb') as lines:
+            events = sum(1 for _ in lines)
+    return CommandRun(seconds, cloud.request_counts(), events)
+
+
 def ratio(reference: float, ours: float) -> float | None:
     """``reference / ours``: how many times less vitrage_ds needs."""
     if ours <= 0:

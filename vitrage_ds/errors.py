@@ -85,8 +85,8 @@ class APIError(BackendError):
 
     @property
     def transient(self) -> bool:
-        """Whether the same call may succeed later (429 and 5xx)."""
-        return self.status == 429 or self.status >= 500
+        """Whether the same call may succeed later: 408, 429 and 5xx."""
+        return self.status in (408, 429) or self.status >= 500
 
 
 class ConnectionFailed(BackendError):

@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeVar
 from vitrage_ds.errors import MalformedResponse, PageLoopError
 from vitrage_ds.http.failures import safe_url
 
-__all__ = ['Getter', 'Params', 'items_of', 'link_pages', 'marker_page', 'marker_pages',
+__all__ = ['Getter', 'Params', 'link_pages', 'marker_page', 'marker_pages',
            'marker_query', 'read_ahead', 'short_listing']
 
 T = TypeVar('T')
@@ -36,7 +36,7 @@ class Getter(Protocol):
     def url(self, path: str) -> str: ...
 
 
-def items_of(body: Any, key: str | None, url: str) -> list[Any]:
+def _items_of(body: Any, key: str | None, url: str) -> list[Any]:
     """The list under ``key`` of a decoded body (the body itself when ``key``
     is ``None``).
 
@@ -73,7 +73,7 @@ def link_pages(client: Getter, path: str, key: str, params: Mapping[str, Any] | 
     seen_ids: set[Any] = set()
     while True:
         body = client.get(path, params=query)
-        items = items_of(body, key, url)
+        items = _items_of(body, key, url)
         fresh = []
         for item in items:
             item_id = item.get(id_key) if isinstance(item, dict) else None
@@ -132,7 +132,7 @@ def marker_page(client: Getter, path: str, id_key: str, query: Params,
     :raises MalformedResponse: the page is not a list of items with a
         string or integer ``id_key``.
     """
-    items = items_of(client.get(path, params=query, retry=retry), key, client.url(path))
+    items = _items_of(client.get(path, params=query, retry=retry), key, client.url(path))
     for item in items:
         if not isinstance(item, dict) or not isinstance(item.get(id_key), (str, int)):
             raise MalformedResponse('GET', safe_url(client.url(path)),

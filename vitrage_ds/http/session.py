@@ -36,7 +36,7 @@ CONNECTIONS = 'max_connections'
 SessionFor = Callable[[int], ks_session.Session]
 
 
-def plugin_option(options: Any, name: str) -> Any:
+def _plugin_option(options: Any, name: str) -> Any:
     """The value of option ``name`` of a plugin's group, ``None`` when the
     plugin has no such option (``options`` is an oslo.config group, or a
     namespace in scripts and tests)."""
@@ -71,9 +71,9 @@ def _factory(session_for: SessionFor, conf: cfg.ConfigOpts,
     http = http_options(conf)
 
     def factory(service_type: str, options: Any) -> Client:
-        parallel = plugin_option(options, PARALLEL_CALLS) or http.max_parallel_calls
+        parallel = _plugin_option(options, PARALLEL_CALLS) or http.max_parallel_calls
         # One more than the fan-out's calls: a listing's page read ahead.
-        session = session_for(max(parallel + 1, plugin_option(options, CONNECTIONS) or 0))
+        session = session_for(max(parallel + 1, _plugin_option(options, CONNECTIONS) or 0))
 
         def catalog() -> str:
             if endpoint_lookup is not None:
@@ -84,7 +84,7 @@ def _factory(session_for: SessionFor, conf: cfg.ConfigOpts,
                                         region_name=creds.region_name) or ''
 
         endpoint: str | Callable[[], str] = (
-            plugin_option(options, 'endpoint_override') or catalog)
+            _plugin_option(options, 'endpoint_override') or catalog)
         return Client(session, endpoint,
                       timeout=http.timeout,
                       retry=RetryPolicy(http.retries, http.retry_backoff,

@@ -63,12 +63,12 @@ class _InFlight:
 class ConcurrencyTest(testtools.TestCase):
     """Real concurrent connections (requests-mock serialises its callbacks)."""
 
-    def test_at_most_max_concurrency_calls_are_in_flight(self) -> None:
+    def test_at_most_max_parallel_calls_are_in_flight(self) -> None:
         total, limit = 9, 3
         in_flight = _InFlight(limit, total)
         server = self.useFixture(LoopbackServer(_InFlightHandler, in_flight))
         client = Client(ks_session.Session(auth=noauth.NoAuth()), f'{server.url}/v1',
-                        max_concurrency=limit, retry=RetryPolicy(retries=0))
+                        max_parallel_calls=limit, retry=RetryPolicy(retries=0))
 
         results = client.fan_out(lambda i: client.get(f'stacks/s{i}'), range(total))
 
@@ -93,7 +93,7 @@ class FanOutTest(HTTPTestCase):
             failed.wait(GUARD)
             return i
 
-        client = self.client(max_concurrency=2)
+        client = self.client(max_parallel_calls=2)
         error = self.assertRaises(ValueError, client.fan_out, call, range(10))
 
         self.assertEqual('stack 0 failed', str(error))
@@ -109,7 +109,7 @@ class FanOutTest(HTTPTestCase):
                 raise AssertionError('no call started before all items were read')
             yield 1
 
-        results = self.client(max_concurrency=2).fan_out(
+        results = self.client(max_parallel_calls=2).fan_out(
             lambda i: first_called.set() or i * 10, items())
 
         self.assertEqual([0, 10], results)
@@ -121,7 +121,7 @@ class FanOutTest(HTTPTestCase):
             yield 0
             raise BackendError('page 2 failed')
 
-        error = self.assertRaises(BackendError, self.client(max_concurrency=3).fan_out,
+        error = self.assertRaises(BackendError, self.client(max_parallel_calls=3).fan_out,
                                   started.append, items())
 
         self.assertEqual(('page 2 failed', [0]), (str(error), started))
@@ -131,6 +131,10 @@ class FanOutTest(HTTPTestCase):
 
     def test_one_at_a_time_keeps_the_order_of_calls(self) -> None:
         order: list[int] = []
-        results = self.client(max_concurrency=1).fan_out(lambda i: order.append(i) or i * 2,
+        results = self.client(max_parallel_calls=1).fan_out(lambda i: order.append(i) or i * 2,
                                                           range(4))
         self.assertEqual(([0, 2, 4, 6], [0, 1, 2, 3]), (results, order))
+
+    def test_max_concurrency_is_the_deprecated_name_of_max_parallel_calls(self) -> None:
+        client = self.client(max_concurrency=3)
+        self.assertEqual((3, 3), (client.max_parallel_calls, client.max_concurrency))

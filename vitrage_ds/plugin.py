@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 from oslo_config import cfg
 
 if TYPE_CHECKING:
     from vitrage_ds.http.client import Client
 
-__all__ = ['Plugin', 'PluginContext', 'ClientFactory']
+__all__ = ['Plugin', 'PluginContext', 'ClientFactory', 'Lazy']
+
+T = TypeVar('T')
 
 #: Builds an API client for a service type with a plugin's options group.
 ClientFactory = Callable[[str, Any], 'Client']
@@ -92,3 +95,27 @@ class Plugin:
 
     def close(self) -> None:
         """Release what the plugin holds (connections, threads). Idempotent."""
+
+
+class Lazy(Generic[T]):
+    """A value ``build()`` makes on first use: once, however many threads ask at once.
+
+    Plugins hold their API clients so (``Lazy(lambda: context.client('alarming'))``):
+    constructing a plugin builds no client, and the threads that handle its
+    first calls at the same time share one. When ``build`` raises, nothing
+    is kept and the next call builds again.
+    """
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build: Callable[[], T] | None = build
+        self._value: T | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> T:
+        """The value, built now if this is the first call."""
+        if self._build is not None:
+            with self._lock:
+                if self._build is not None:
+                    self._value = self._build()
+                    self._build = None
+        return cast(T, self._value)

@@ -17,7 +17,7 @@ from vitrage_ds import registry
 from vitrage_ds.bus import get_transport
 from vitrage_ds.deduced import ACTIVATE, DEACTIVATE, DeducedAlarmActivate, Order, format_time
 from vitrage_ds.notifier import Message, Outcome
-from vitrage_ds.notifiers import _aodh_alarm
+from vitrage_ds.notifiers.aodh import record
 from vitrage_ds.notifier_service import DeducedAlarmPublisher, NotifierService
 
 
@@ -165,7 +165,7 @@ class AodhNotifierTest(base.RealServicesTestCase):
         # Another process writes an older message over it.
         older = DeducedAlarmActivate(vitrage_id='v-r1', name='repair', severity='critical',
                                      affected_resource_id='v-r1')
-        self.client.put(f'v2/alarms/{alarm["alarm_id"]}', json=_aodh_alarm.update_body(
+        self.client.put(f'v2/alarms/{alarm["alarm_id"]}', json=record.update_body(
             alarm, older, Order(now + 1), state='alarm', severity='critical'))
 
         plugin.close()

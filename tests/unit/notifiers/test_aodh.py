@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import fixtures
@@ -158,6 +159,27 @@ class _AodhCallsTest(testtools.TestCase):
 
 class AodhNotifierTest(_AodhCallsTest):
     """What each message costs and writes."""
+
+    def test_the_first_messages_at_once_share_one_client(self) -> None:
+        built: list[object] = []
+        second = threading.Event()
+
+        def factory(service_type: str, options: Any) -> Any:
+            built.append(service_type)
+            if len(built) == 1:
+                second.wait(0.5)  # long enough for an unguarded caller to build too
+            else:
+                second.set()
+            return object()
+
+        plugin = construct_plugin(AodhNotifier, 'notifier', name='aodh',
+                                  client_factory=factory, options={'endpoint_override': AODH})
+        self.addCleanup(plugin.close)
+        with ThreadPoolExecutor(4) as callers:
+            clients = list(callers.map(lambda _: plugin.client, range(4)))
+
+        self.assertEqual(['alarming'], built)
+        self.assertEqual(1, len({id(c) for c in clients}))
 
     # -- activate ---------------------------------------------------------
 

@@ -1,14 +1,16 @@
 """What one notifier process wrote to Aodh and still has to check.
 
 The Aodh notifier writes a known alarm with one ``PUT`` and checks it later,
-in batches (see :mod:`vitrage_ds.notifiers.aodh`). This module is the
+in batches (:mod:`vitrage_ds.notifiers.aodh.verifier`). This module is the
 bookkeeping of those checks: one :class:`Written` per deduced alarm, with
 when it was written and when its last check is due. It makes no request.
 
 Every written alarm gets a first check ``interval`` seconds after the write
 (repeated after each repair) and a final one at or after
-:attr:`Written.final_check`; it is forgotten after the final check found it
-in order. Thread-safe.
+:attr:`Written.final_check`: its message's time plus ``window``, plus
+``interval`` (the first check doubles as the final one when the message is
+that late already). It is forgotten after the final check found it in
+order. Thread-safe.
 """
 
 from __future__ import annotations
@@ -60,17 +62,27 @@ class Watchlist:
 
     :param capacity: the most entries kept.
     :param interval: seconds between a write and its first check.
+    :param window: seconds after its message's time that a write may still
+        be overwritten by an older message (``reorder_window``).
     """
 
-    def __init__(self, capacity: int, interval: float) -> None:
+    def __init__(self, capacity: int, interval: float, window: float) -> None:
         self._capacity = capacity
         self._interval = interval
+        self._window = window
         self._entries: collections.OrderedDict[str, Written] = collections.OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         with self._lock:
             return len(self._entries)
+
+    def wrote(self, message: DeducedAlarm, order: Order, state: str, aodh_name: str,
+              now: float) -> bool:
+        """Watch the write of ``message`` (applied as ``order``, in ``state``)
+        that completed at ``now``; see :meth:`add`."""
+        final = max(order.micros / 1_000_000 + self._window, now) + self._interval
+        return self.add(Written(message.key, aodh_name, message, order, state, now, final))
 
     def add(self, entry: Written) -> bool:
         """Watch ``entry``, replacing the deduced alarm's previous one.

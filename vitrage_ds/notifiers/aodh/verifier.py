@@ -1,0 +1,274 @@
+"""Checking later what the Aodh notifier wrote, in batches, on a thread of its own.
+
+The :class:`~vitrage_ds.notifiers.aodh.mirror.Mirror` writes a known alarm
+with one ``PUT``, without reading it first, and watches the write
+(:mod:`~vitrage_ds.notifiers.aodh.watchlist`). The verifier's rounds, at
+most every ``verify_interval``, check the writes that are due:
+
+* each write is checked ``verify_interval`` after it and once more after
+  its message's time plus ``reorder_window`` (plus ``verify_interval``);
+* a round lists the project's event alarms once, or lists by name each
+  alarm due when that takes fewer requests;
+* duplicates are deleted, and an older state written over ours by another
+  process is written again (at most :data:`MAX_REPAIRS` times);
+* a round that finds newer states other processes wrote remembers them, so
+  that this process drops older messages without a request.
+
+Every process verifies what it wrote, and an older message can only be
+written without reading while it is fresh, that is before the final check
+of whoever wrote the newer one. A message is acknowledged once written,
+before it is verified: a process killed before its final check leaves an
+older state written over its write by another process (in that window)
+unrepaired. :meth:`Verifier.close` waits for the final checks (at most
+``reorder_window + 2 * verify_interval``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+
+from vitrage_ds import aodh_api
+from vitrage_ds._logsafe import safe
+from vitrage_ds.errors import APIError, BackendError
+from vitrage_ds.notifiers.aodh.alarms import AodhAlarms, Vanished
+from vitrage_ds.notifiers.aodh.mirror import Mirror
+from vitrage_ds.notifiers.aodh.record import AlarmRecord, alarm_id, is_mirror, key_of, survivor
+from vitrage_ds.notifiers.aodh.watchlist import Watchlist, Written
+
+__all__ = ['MAX_REPAIRS', 'Verifier']
+
+LOG = logging.getLogger(__name__)
+
+#: Repairs of one write before the verifier gives up on it (someone keeps
+#: writing older states: not another notifier process, which would stop).
+MAX_REPAIRS = 3
+# Rounds close() tries again (verify_interval apart) after its deadline
+# when the last one failed.
+_CLOSE_RETRIES = 3
+
+
+class Verifier:
+    """The verification rounds of one notifier, and the thread that runs them.
+
+    :param mirror: what writes (and repairs) the alarms.
+    :param alarms: the requests to Aodh.
+    :param watchlist: the writes to check.
+    :param interval: ``verify_interval``.
+    :param window: ``reorder_window``.
+    :param name: the thread's name.
+    :param background: whether a thread runs the rounds; without it only
+        :meth:`verify` and :meth:`close` do.
+    :param clock: the time in seconds since the epoch.
+    :param sleep: waits in :meth:`close`.
+    """
+
+    def __init__(self, mirror: Mirror, alarms: AodhAlarms, watchlist: Watchlist, *,
+                 interval: float, window: float, name: str, background: bool,
+                 clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+        self._mirror = mirror
+        self._aodh = alarms
+        self._watch = watchlist
+        self._interval = interval
+        self._window = window
+        self._name = name
+        self._background = background
+        self._clock = clock
+        self._sleep = sleep
+        # Requests a listing of every event alarm costs, as last seen.
+        self._listing_cost = 2
+        self._round_lock = threading.Lock()
+        self._thread_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+
+    def watched(self, was_empty: bool) -> None:
+        """A write was watched: wake the thread (started if need be)."""
+        if was_empty:
+            self._wake.set()
+        if self._background and (self._thread is None or not self._thread.is_alive()):
+            self._start()
+
+    # -- rounds ------------------------------------------------------------
+
+    def verify(self) -> bool:
+        """Run one verification round now, over the writes that are due.
+
+        Never raises: a round that fails is logged and the next one tries
+        again.
+
+        :returns: whether the round completed (or had nothing to do).
+        """
+        return self._verify(everything=False)
+
+    def _verify(self, *, everything: bool) -> bool:
+        with self._round_lock:
+            started = self._clock()
+            entries = self._watch.entries() if everything else self._watch.due(started)
+            if not entries:
+                return True
+            try:
+                listed, complete = self._listing({e.aodh_name for e in entries})
+                if complete:
+                    entries = self._watch.entries()  # every one is listed: check all
+                for entry in entries:
+                    self._check(entry, listed.get(entry.aodh_name, []), started)
+                if complete:
+                    self._refresh(listed)
+            except BackendError as exc:
+                LOG.warning('verifying the Aodh alarms this process wrote failed, '
+                            'will try again: %s', safe(str(exc), 500))
+                return False
+            except Exception:  # a bug must not kill the verifier
+                LOG.exception('verifying the Aodh alarms this process wrote failed')
+                return False
+            return True
+
+    def _listing(self, names: set[str]) -> tuple[dict[str, list[AlarmRecord]], bool]:
+        """The alarms named ``names``, by name; whether every event alarm is there.
+
+        One listing by name per name, or one listing of every event alarm
+        of the project when that takes fewer requests.
+        """
+        if len(names) <= self._listing_cost:
+            return {name: self._aodh.named(name) for name in names}, False
+        alarms = self._aodh.event_alarms()
+        self._listing_cost = len(alarms) // aodh_api.PAGE_SIZE + 2
+        by_name: dict[str, list[AlarmRecord]] = {}
+        for alarm in alarms:
+            by_name.setdefault(str(alarm.get('name')), []).append(alarm)
+        return by_name, True
+
+    def _check(self, entry: Written, named: list[AlarmRecord], listed_at: float) -> None:
+        """Check one write against a listing taken at ``listed_at``; repair it."""
+        key = entry.key
+        with self._mirror.locks.hold(key):
+            if self._watch.get(key) is not entry or entry.written_at > listed_at:
+                return  # written again since the listing: a later round checks it
+            mirrors = [a for a in named if is_mirror(a, entry.message)]
+            if not mirrors:
+                LOG.info('the Aodh alarm of deduced alarm %s was deleted; no longer '
+                         'verifying it', safe(key))
+                self._mirror.forget(key)
+                self._watch.discard(entry)
+                return
+            keep = self._mirror.dedupe(key, mirrors)
+            stored = self._mirror.stored(keep)
+            if stored is not None and stored >= entry.order:
+                self._mirror.note_applied(key, stored)
+                self._watch.checked(entry, listed_at)
+                return
+            if entry.repairs >= MAX_REPAIRS:
+                LOG.error('Aodh alarm %s of deduced alarm %s was overwritten with an '
+                          'older state %d times; no longer verifying it',
+                          safe(alarm_id(keep)), safe(key), entry.repairs)
+                self._watch.discard(entry)
+                return
+            LOG.info('Aodh alarm %s of deduced alarm %s holds %s, older than %s '
+                     'written by this process: writing it again',
+                     safe(alarm_id(keep)), safe(key), stored, entry.order)
+            try:
+                self._mirror.update(keep, entry.message, entry.order, entry.state)
+            except Vanished:
+                return  # the next round finds it gone, or its replacement
+            except APIError as exc:
+                if exc.transient:
+                    raise
+                LOG.error('Aodh refused to repair alarm %s of deduced alarm %s: %s',
+                          safe(alarm_id(keep)), safe(key), safe(str(exc), 500))
+                self._watch.discard(entry)
+                return
+            self._watch.rewritten(entry, self._clock())
+
+    def _refresh(self, listed: Mapping[str, list[AlarmRecord]]) -> None:
+        """Remember newer states other processes wrote to alarms this one knows.
+
+        So that this process drops older messages without a request, and
+        writes from an up-to-date record.
+        """
+        for name, alarms in listed.items():
+            by_key: dict[str, list[AlarmRecord]] = {}
+            for alarm in alarms:
+                alarm_key = key_of(alarm)
+                if alarm_key is not None:
+                    by_key.setdefault(alarm_key, []).append(alarm)
+            for key, mirrors in by_key.items():
+                known = self._mirror.known(key)
+                if known is None or known.get('name') != name:
+                    continue
+                with self._mirror.locks.hold(key):
+                    known = self._mirror.known(key)
+                    if known is None or self._watch.get(key) is not None:
+                        continue
+                    keep = survivor(mirrors)
+                    listed_order = self._mirror.stored(keep)
+                    mine = self._mirror.stored(known)
+                    if (alarm_id(keep) != alarm_id(known)
+                            or (listed_order is not None
+                                and (mine is None or listed_order > mine))):
+                        self._mirror.remember(key, keep)
+                        if listed_order is not None:
+                            self._mirror.note_applied(key, listed_order)
+
+    # -- the thread --------------------------------------------------------
+
+    def _start(self) -> None:
+        with self._thread_lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stopping.clear()
+            self._thread = threading.Thread(target=self._loop, daemon=True, name=self._name)
+            self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            if not len(self._watch):
+                self._wake.wait()
+                self._wake.clear()
+                continue
+            if self._stopping.wait(self._interval):
+                return
+            self.verify()
+
+    def _stop(self) -> None:
+        with self._thread_lock:
+            thread, self._thread = self._thread, None
+            self._stopping.set()
+            self._wake.set()
+        if thread is not None:
+            thread.join()
+
+    def close(self) -> None:
+        """Stop the thread after the final checks of every write.
+
+        Checks every watched write at once, then waits until the last final
+        check is due, at most ``reorder_window + 2 * verify_interval``, and
+        checks again, so that a draining service leaves its alarms settled.
+        A failed round is tried again every ``verify_interval``, at most
+        three times past that deadline. What is still unverified then (Aodh
+        failing, or messages dated ahead of this host's clock) is logged and
+        forgotten. Idempotent; a later write starts a new thread.
+        """
+        self._stop()
+        if not len(self._watch):
+            return
+        deadline = self._clock() + self._window + 2 * self._interval
+        completed = self._verify(everything=True)
+        while len(self._watch):
+            now = self._clock()
+            if now >= deadline and (completed or
+                                    now >= deadline + _CLOSE_RETRIES * self._interval):
+                left = self._watch.clear()
+                LOG.warning('closing with %d Aodh alarms written whose final check '
+                            'could not be made (Aodh failing, or messages dated ahead '
+                            'of this host\'s clock): deduced alarms %s', len(left),
+                            ', '.join(safe(e.key) for e in left[:10]))
+                return
+            latest = self._watch.latest_final_check() or now
+            # Soon after a failed round, or a repair to check again.
+            wake_at = (min(latest, deadline) if completed and latest > now
+                       else now + self._interval)
+            self._sleep(wake_at - now)
+            completed = self._verify(everything=True)

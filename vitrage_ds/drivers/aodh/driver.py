@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
 from oslo_config import cfg
 
+from vitrage_ds import aodh_api
 from vitrage_ds._logsafe import safe
 from vitrage_ds.driver import Driver, Lookup
 from vitrage_ds.drivers.aodh.alarm_types import TYPES
@@ -27,23 +27,16 @@ from vitrage_ds.errors import APIError, BackendError
 from vitrage_ds.event import (DELETE_ENTITY, Action, Event, Phase, Version, parse_time,
                               utcnow_iso)
 from vitrage_ds.http.client import Client
-from vitrage_ds.plugin import PluginContext
+from vitrage_ds.plugin import Lazy, PluginContext
 
 __all__ = ['ALARMS_PATH', 'SERVICE_TYPE', 'AodhDriver']
 
 LOG = logging.getLogger(__name__)
 
-#: The catalog service type of Aodh.
-SERVICE_TYPE = 'alarming'
-#: The alarm collection, relative to the versionless Aodh endpoint.
-ALARMS_PATH = '/v2/alarms'
-
-#: The query Aodh needs to list every project's alarms (admin only).
-_ALL_PROJECTS = (('q.field', 'all_projects'), ('q.op', 'eq'), ('q.value', 'true'))
-#: Pages are ordered by the immutable alarm id: Aodh's default order
-#: (timestamp, descending) moves an alarm updated during a poll to a page
-#: already read, so marker paging would miss it.
-_ORDER = (('sort', 'alarm_id:asc'),)
+#: The catalog service type of Aodh (:data:`vitrage_ds.aodh_api.SERVICE_TYPE`).
+SERVICE_TYPE = aodh_api.SERVICE_TYPE
+#: The alarm collection (:data:`vitrage_ds.aodh_api.ALARMS`).
+ALARMS_PATH = aodh_api.ALARMS
 
 #: A range of a parallel poll holds this share of a page of the previous
 #: poll's alarms: the rest of its first page absorbs alarms created since.
@@ -54,11 +47,11 @@ _MAX_UNKNOWN_TYPES = 100
 
 _FORBIDDEN_ALL = (
     'listing every project\'s alarms (all_projects=true) needs the admin role '
-    '(Aodh policy "telemetry:get_alarms:all_projects"): give it to the '
+    f'(Aodh policy "{aodh_api.ALL_PROJECTS_POLICY}"): give it to the '
     'credentials vitrage_ds uses, or set [driver.aodh] all_projects = false '
     'to poll only their own project')
 _FORBIDDEN_OWN = ('the credentials may not list alarms of their own project '
-                  '(Aodh policy "telemetry:get_alarms")')
+                  f'(Aodh policy "{aodh_api.LIST_POLICY}")')
 
 
 class AodhDriver(Driver):
@@ -80,7 +73,7 @@ class AodhDriver(Driver):
     event_types = tuple(CHANGE_KINDS)
     exchanges = ('aodh',)
     options = (
-        cfg.IntOpt('page_size', default=1000, min=1,
+        cfg.IntOpt('page_size', default=aodh_api.PAGE_SIZE, min=1,
                    help='Alarms asked for in each page of GET /v2/alarms.'),
         cfg.BoolOpt('parallel_ranges', default=True,
                     help='Read the alarm listing as ranges at once, split at '
@@ -97,7 +90,7 @@ class AodhDriver(Driver):
 
     def __init__(self, context: PluginContext) -> None:
         super().__init__(context)
-        self._client: Client | None = None
+        self._client = Lazy(lambda: self.context.client(SERVICE_TYPE))
         self._lock = threading.Lock()
         self._unknown_types: set[str] = set()
         self._own_project: str | None = None
@@ -108,10 +101,7 @@ class AodhDriver(Driver):
     @property
     def client(self) -> Client:
         """The Aodh API client, built on first use."""
-        with self._lock:
-            if self._client is None:
-                self._client = self.context.client(SERVICE_TYPE)
-            return self._client
+        return self._client()
 
     def get_all(self) -> list[Event]:
         """Every alarm Aodh has, one ``SNAPSHOT`` event each, in alarm id order.
@@ -139,12 +129,16 @@ class AodhDriver(Driver):
             return self._event(alarm, Action.SNAPSHOT, None,
                                alarm_version(alarm, observed), sampled)
 
-        params = [*(_ALL_PROJECTS if all_projects else ()), *_ORDER]
+        # Ordered by the immutable alarm id: Aodh's default order (timestamp,
+        # descending) moves an alarm updated during a poll to a page already
+        # read, so marker paging would miss it.
+        params = [*(aodh_api.ALL_PROJECTS if all_projects else ()), *aodh_api.BY_ALARM_ID]
         starts = self._range_starts if self.conf.parallel_ranges else []
         try:
             with self.gc_paused():
-                events = read_marker_ranges(self.client, ALARMS_PATH, 'alarm_id', starts,
-                                            event, params=params, limit=self.conf.page_size)
+                events = read_marker_ranges(self.client, ALARMS_PATH, aodh_api.MARKER_KEY,
+                                            starts, event, params=params,
+                                            limit=self.conf.page_size)
         except APIError as exc:
             if exc.status != 403:
                 raise
@@ -233,26 +227,15 @@ class AodhDriver(Driver):
 
     def _fetch(self, change: AlarmChange) -> dict[str, Any] | None:
         """The alarm as Aodh has it now, or ``None`` (logged) when it cannot be had."""
-        path = f'{ALARMS_PATH}/{urllib.parse.quote(change.alarm_id, safe="")}'
         try:
-            body = self.client.get(path)
-        except APIError as exc:
-            if exc.status == 404:
-                LOG.info('Aodh notification %s for alarm %s dropped: the alarm '
-                         'is gone', safe(change.event_type), safe(change.alarm_id))
-            else:
-                LOG.error('Aodh notification %s for alarm %s dropped: %s',
-                          safe(change.event_type), safe(change.alarm_id), safe(str(exc)))
-            return None
-        except BackendError as exc:
+            body = aodh_api.get_alarm(self.client, change.alarm_id)
+        except BackendError as exc:  # a malformed answer included
             LOG.error('Aodh notification %s for alarm %s dropped: %s',
                       safe(change.event_type), safe(change.alarm_id), safe(str(exc)))
             return None
-        if not isinstance(body, dict) or body.get('alarm_id') != change.alarm_id:
-            LOG.error('Aodh notification %s for alarm %s dropped: GET %s answered '
-                      'no such alarm', safe(change.event_type), safe(change.alarm_id),
-                      safe(path))
-            return None
+        if body is None:
+            LOG.info('Aodh notification %s for alarm %s dropped: the alarm '
+                     'is gone', safe(change.event_type), safe(change.alarm_id))
         return body
 
     # -- mapping ---------------------------------------------------------

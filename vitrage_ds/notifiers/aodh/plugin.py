@@ -105,7 +105,8 @@ class AodhNotifier(NotifierPlugin):
                         'messages the notifier service hands this plugin at '
                         'once ([DEFAULT] executor_thread_pool_size, 64 by '
                         'default). Past it, a connection is closed after its '
-                        'call and urllib3 warns "Connection pool is full".'),
+                        'call and urllib3 warns "Connection pool is full". '
+                        'At least [http] max_parallel_calls + 1.'),
         cfg.FloatOpt('verify_delay', default=0.1, min=0.0,
                      help='Seconds to wait after creating an alarm before '
                           'listing by name again to delete a duplicate '

@@ -13,14 +13,15 @@ from vitrage_ds import _gc
 from vitrage_ds.event import Event
 from vitrage_ds.plugin import Plugin
 
-__all__ = ['Driver', 'Lookup']
+__all__ = ['Driver', 'Lookup', 'no_lookup']
 
 #: Read-only view of the collector's cache: ``lookup(entity_type, entity_id)``
 #: returns the fields last delivered for that entity, or ``None``.
 Lookup = Callable[[str, str], Mapping[str, Any] | None]
 
 
-def _no_lookup(entity_type: str, entity_id: str) -> Mapping[str, Any] | None:
+def no_lookup(entity_type: str, entity_id: str) -> Mapping[str, Any] | None:
+    """The :data:`Lookup` of a caller that knows nothing: always ``None``."""
     return None
 
 
@@ -97,7 +98,7 @@ class Driver(Plugin):
 
     def handle_notification(self, event_type: str, payload: Any,
                             metadata: Mapping[str, Any],
-                            lookup: Lookup = _no_lookup) -> list[Event]:
+                            lookup: Lookup = no_lookup) -> list[Event]:
         """Turn one bus notification into events (``action=UPDATE``).
 
         :param event_type: the notification's event type.

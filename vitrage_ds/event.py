@@ -17,7 +17,8 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     'Version',
     'LATEST',
     'METADATA_KEYS',
+    'envelope_time',
     'parse_time',
     'utcnow_iso',
 ]
@@ -116,6 +118,15 @@ def parse_time(value: object) -> float | None:
     except (OverflowError, ValueError):
         return None
     return seconds if seconds < LATEST else None
+
+
+def envelope_time(metadata: object, now: Callable[[], float] = time.time) -> float:
+    """When a bus notification was sent, as POSIX seconds: its envelope's
+    ``timestamp`` (``metadata['timestamp']``), else ``now()`` when the
+    envelope has none, an unparsable one or one not after the epoch."""
+    stamp = metadata.get('timestamp') if isinstance(metadata, Mapping) else None
+    seconds = parse_time(stamp)
+    return seconds if seconds is not None and seconds > 0 else now()
 
 
 def _parse_lenient(value: str) -> datetime.datetime | None:

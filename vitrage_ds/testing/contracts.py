@@ -114,7 +114,7 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from vitrage_ds.driver import Driver, Lookup
+from vitrage_ds.driver import Driver, Lookup, no_lookup
 from vitrage_ds.errors import BackendError
 from vitrage_ds.event import METADATA_KEYS, Action, Event, Version, parse_time
 from vitrage_ds.notifier import Message, NotifierPlugin, Outcome
@@ -180,10 +180,6 @@ def malformed_payloads(samples: Sequence[Any] = ()) -> Iterator[tuple[str, Any]]
             yield f'sample {index} without {key}', {k: v for k, v in sample.items() if k != key}
 
 
-def _no_lookup(entity_type: str, entity_id: str) -> Mapping[str, Any] | None:
-    return None
-
-
 class _PluginTests(_TestCase):
     """What both suites share.
 
@@ -242,7 +238,7 @@ class DriverContractTests(_PluginTests):
 
     def _lookup(self) -> Lookup:
         make_lookup = getattr(self, 'make_lookup', None)
-        return _no_lookup if make_lookup is None else make_lookup()
+        return no_lookup if make_lookup is None else make_lookup()
 
     def _min_snapshot_size(self) -> int:
         return int(self._setting('min_snapshot_size', 2))

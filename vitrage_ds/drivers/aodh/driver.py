@@ -12,7 +12,7 @@ from oslo_config import cfg
 
 from vitrage_ds import aodh_api
 from vitrage_ds._logsafe import safe
-from vitrage_ds.driver import Driver, Lookup
+from vitrage_ds.driver import Driver, Lookup, no_lookup
 from vitrage_ds.drivers.aodh.alarm_types import TYPES
 from vitrage_ds.drivers.aodh.fields import ENTITY_TYPE, alarm_fields, alarm_version
 from vitrage_ds.drivers.aodh.notifications import (
@@ -24,7 +24,7 @@ from vitrage_ds.drivers.aodh.notifications import (
 )
 from vitrage_ds.drivers.aodh.ranges import read_marker_ranges
 from vitrage_ds.errors import APIError, BackendError
-from vitrage_ds.event import (DELETE_ENTITY, Action, Event, Phase, Version, parse_time,
+from vitrage_ds.event import (DELETE_ENTITY, Action, Event, Phase, Version, envelope_time,
                               utcnow_iso)
 from vitrage_ds.http.client import Client
 from vitrage_ds.plugin import Lazy, PluginContext
@@ -177,7 +177,7 @@ class AodhDriver(Driver):
 
     def handle_notification(self, event_type: str, payload: Any,
                             metadata: Mapping[str, Any],
-                            lookup: Lookup | None = None) -> list[Event]:
+                            lookup: Lookup = no_lookup) -> list[Event]:
         """One event for one alarm notification; none for bad input.
 
         Never raises: a malformed notification, an alarm that is gone by
@@ -199,11 +199,9 @@ class AodhDriver(Driver):
             return []
 
     def _apply(self, change: AlarmChange, metadata: Mapping[str, Any],
-               lookup: Lookup | None) -> list[Event]:
-        observed = _observed(metadata)
-        known = None
-        if not change.standalone and lookup is not None:
-            known = lookup(ENTITY_TYPE, change.alarm_id)
+               lookup: Lookup) -> list[Event]:
+        observed = envelope_time(metadata)
+        known = None if change.standalone else lookup(ENTITY_TYPE, change.alarm_id)
         if self._foreign(change.project_id or (known or {}).get('project_id')):
             LOG.debug('Aodh notification %s for alarm %s of another project '
                       'ignored: all_projects is false', safe(change.event_type),
@@ -259,11 +257,6 @@ class AodhDriver(Driver):
         LOG.warning('Aodh alarm type %s is unknown to this driver: its alarms '
                     'get the generic fields only (known types: %s)', safe(repr(alarm_type)),
                     ', '.join(sorted(TYPES)))
-
-
-def _observed(metadata: Mapping[str, Any]) -> float:
-    stamp = metadata.get('timestamp') if isinstance(metadata, Mapping) else None
-    return parse_time(stamp) or time.time()
 
 
 def _message_id(metadata: Mapping[str, Any]) -> str:

@@ -3,7 +3,9 @@
 See :mod:`vitrage_ds.drivers.heat.driver` for the API calls it makes and
 :mod:`vitrage_ds.drivers.heat.fields` for how Heat's bodies become fields;
 :mod:`~vitrage_ds.drivers.heat.tables` and :mod:`~vitrage_ds.drivers.heat.search`
-read Heat as relational tables and search its stacks.
+read Heat as relational tables and search its stacks. All three call Heat
+through :mod:`vitrage_ds.drivers.heat.api` (paths, paging, the policy
+fallback).
 """
 
 from vitrage_ds.drivers.heat.driver import (ALL_PROJECTS, GLOBAL_INDEX_POLICY,

@@ -2,7 +2,7 @@
 
 Both read Heat with the ``heat.stack`` driver's client and options
 (``[driver.heat.stack]``: ``endpoint_override``, ``all_projects``,
-``page_size``, ``show_nested``, ``max_concurrency``), from the
+``page_size``, ``show_nested``, ``max_parallel_calls``), from the
 configuration files or ``--os-cloud``.
 """
 

@@ -1,7 +1,11 @@
 """The Heat datasource: stacks and their resources, from polls and notifications.
 
-The API calls of one poll (:meth:`HeatStackDriver.get_all`), all on the
-orchestration endpoint ``{endpoint} = .../v1/{project_id}``:
+The driver is its API calls plus its field mapping
+(:mod:`~vitrage_ds.drivers.heat.fields`): the calls go through
+:class:`~vitrage_ds.drivers.heat.api.HeatAPI`, which knows Heat's paths,
+paging and policy fallback, on the core's HTTP client. The calls of one poll
+(:meth:`HeatStackDriver.get_all`), all on the orchestration endpoint
+``{endpoint} = .../v1/{project_id}``:
 
 1. ``GET {endpoint}/stacks?global_tenant=true&show_nested=true&limit=N``,
    then each page's ``rel=next`` link until a page has none. Heat's default
@@ -15,7 +19,7 @@ orchestration endpoint ``{endpoint} = .../v1/{project_id}``:
    policy takes effect without a restart.
 2. For each stack not being deleted, one
    ``GET {endpoint}/stacks/{stack_name}/{stack_id}/resources?nested_depth=D``,
-   with at most ``max_concurrency`` calls in flight. The full name/id path
+   with at most ``max_parallel_calls`` calls in flight. The full name/id path
    needs no redirect and no per-stack ``GET`` of the stack itself.
 
 That is ``stacks + pages`` requests (one more after a 403). Nested stacks are
@@ -24,7 +28,7 @@ call; ``nested_depth`` is for setups that list top-level stacks only.
 
 On a notification (:meth:`HeatStackDriver.handle_notification`) the payload
 gives the stack's event; after ``*.end`` and ``*.error`` one resources call
-(not retried, at most ``max_concurrency`` at once across notifications)
+(not retried, at most ``max_parallel_calls`` at once across notifications)
 gives its resources' events. ``*.start`` makes no call, and
 ``delete.start``/``delete.end`` are deletes without a call.
 """
@@ -35,14 +39,17 @@ import logging
 import threading
 import time
 import urllib.parse
-from collections.abc import Generator, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from oslo_config import cfg
 
+from vitrage_ds import config
 from vitrage_ds._logsafe import safe
 from vitrage_ds.driver import Driver, Lookup
 from vitrage_ds.drivers.heat import links
+from vitrage_ds.drivers.heat.api import (ALL_PROJECTS, GLOBAL_INDEX_POLICY, PROJECT,
+                                         RESOURCES, STACKS, HeatAPI, path)
 from vitrage_ds.drivers.heat.events import (DELETED_STATUSES, RESOURCE, STACK,
                                             Observation, StackInfo,
                                             resource_events, stack_event)
@@ -56,18 +63,12 @@ from vitrage_ds.event import Action, Event, Phase, parse_time
 from vitrage_ds.plugin import PluginContext
 
 if TYPE_CHECKING:
-    from vitrage_ds.http.client import Client
+    from vitrage_ds.plugin import ClientFactory
 
 __all__ = ['ALL_PROJECTS', 'GLOBAL_INDEX_POLICY', 'PROJECT', 'HeatStackDriver']
 
 LOG = logging.getLogger(__name__)
 
-#: ``scope`` of events when the poll listed every project's stacks.
-ALL_PROJECTS = 'all_projects'
-#: ``scope`` of events when the poll listed the credentials' project only.
-PROJECT = 'project'
-#: The Heat policy that must allow the all-projects listing.
-GLOBAL_INDEX_POLICY = 'stacks:global_index'
 
 def _unknown(entity_type: str, entity_id: str) -> Mapping[str, Any] | None:
     return None
@@ -138,22 +139,48 @@ class HeatStackDriver(Driver):
                 f'show_nested = false: with show_nested, nested stacks are polled '
                 f'as stacks of their own and would be read twice')
         self._lock = threading.Lock()
-        self._client: Client | None = None
+        self._heat: HeatAPI | None = None
         self._slots: threading.BoundedSemaphore | None = None
         self._own_project: str | None = None
         self._scope = ALL_PROJECTS if self.conf.all_projects else PROJECT
         # Whether the last poll is known to have seen one project only.
         self._one_project = False
-        self._refused = False
 
     # -- the API ---------------------------------------------------------
 
-    def _api(self) -> Client:
+    @classmethod
+    def api_from_config(cls, conf: cfg.ConfigOpts,
+                        client_factory: ClientFactory | None = None) -> tuple[HeatAPI, Any]:
+        """The Heat API this driver reads, and its option group, for other
+        readers of Heat (the tables, the search) without a driver.
+
+        Registers ``[driver.heat.stack]`` on ``conf`` if needed; the client
+        has the group's ``endpoint_override`` and ``max_parallel_calls`` and the
+        credentials ``client_factory`` gives (default:
+        ``[service_credentials]``). No call is made.
+        """
+        group = config.register_plugin_opts(conf, 'driver', cls.name, cls)
+        context = PluginContext(conf, 'driver', cls.name, client_factory)
+        options = context.options
+        return HeatAPI(context.client('orchestration'), all_projects=options.all_projects,
+                       page_size=options.page_size, group=group), options
+
+    @property
+    def api(self) -> HeatAPI:
+        """The Heat API of this driver's client (built at first use)."""
         with self._lock:
-            if self._client is None:
-                self._client = self.context.client('orchestration')
-                self._slots = threading.BoundedSemaphore(self._client.max_concurrency)
-            return self._client
+            if self._heat is None:
+                client = self.context.client('orchestration')
+                self._slots = threading.BoundedSemaphore(client.max_parallel_calls)
+                self._heat = HeatAPI(client, all_projects=self.conf.all_projects,
+                                     page_size=self.conf.page_size, group=self.context.group)
+            return self._heat
+
+    def _resource_slots(self) -> threading.BoundedSemaphore:
+        """Bounds the resources calls notifications make at once."""
+        self.api  # noqa: B018 -- builds the client, and the slots its size gives
+        assert self._slots is not None
+        return self._slots
 
     def _listing_params(self) -> dict[str, Any]:
         params: dict[str, Any] = {}
@@ -163,56 +190,9 @@ class HeatStackDriver(Driver):
             params['limit'] = self.conf.page_size
         return params
 
-    def _list_stacks(self, api: Client) -> tuple[Generator[Any, None, None], str]:
-        """Every stack item, and the scope they cover.
-
-        The first page is read here (a 403 on it is the all-projects policy:
-        then the credentials' own project is listed); each later page is
-        read as the items are consumed, asked for while the caller works on
-        the page before. Closing the listing waits for a page in flight.
-        """
-        params = self._listing_params()
-        if self.conf.all_projects:
-            try:
-                listing = _started(api.paginate_links(
-                    'stacks', 'stacks', {'global_tenant': 'true', **params}, prefetch=True))
-            except APIError as exc:
-                if exc.status != 403:
-                    raise
-                self._policy_refused(exc)
-            else:
-                if self._refused:
-                    LOG.info('Heat now allows the all-projects stack listing: '
-                             'polling every project again')
-                    self._refused = False
-                return listing, ALL_PROJECTS
-        return _started(api.paginate_links('stacks', 'stacks', params, prefetch=True)), PROJECT
-
-    def _policy_refused(self, exc: APIError) -> None:
-        if self._refused:
-            LOG.debug('all-projects stack listing still refused: %s', exc)
-            return
-        self._refused = True
-        LOG.warning(
-            'Heat refused to list every project\'s stacks (%s): polling only the '
-            'project of the credentials, and the events say scope=%s. To see '
-            'every project, allow the Heat policy "%s" for these credentials '
-            '(e.g. "%s": "rule:deny_stack_user" in Heat\'s policy file) or set '
-            '[%s] all_projects = false to poll one project on purpose.',
-            exc, PROJECT, GLOBAL_INDEX_POLICY, GLOBAL_INDEX_POLICY, self.context.group)
-
-    @staticmethod
-    def _resources_path(stack: StackInfo) -> str:
-        name = urllib.parse.quote(stack.name or '', safe='')
-        return f'stacks/{name}/{urllib.parse.quote(stack.id, safe="")}/resources'
-
-    def _get_resources(self, api: Client, stack: StackInfo, retry: bool | None) -> list[Any]:
-        path = self._resources_path(stack)
-        body = api.get(path, params={'nested_depth': self.conf.nested_depth}, retry=retry)
-        items = body.get('resources') if isinstance(body, dict) else None
-        if not isinstance(items, list):
-            raise MalformedResponse('GET', api.url(path), "expected a list under 'resources'")
-        return items
+    def _get_resources(self, stack: StackInfo, retry: bool | None) -> list[Any]:
+        return self.api.resources(stack.name or '', stack.id,
+                                  {'nested_depth': self.conf.nested_depth}, retry=retry)
 
     # -- get_all ---------------------------------------------------------
 
@@ -228,8 +208,8 @@ class HeatStackDriver(Driver):
 
     def _poll(self) -> list[Event]:
         obs = Observation(time.time(), Action.SNAPSHOT, None, Phase.END, self.name)
-        api = self._api()
-        listing, scope = self._list_stacks(api)
+        heat = self.api
+        listing, scope = heat.list_stacks(self._listing_params(), prefetch=True)
         self._scope = scope
         events: dict[tuple[str, str], Event] = {}
         listed = deleting = 0
@@ -240,7 +220,7 @@ class HeatStackDriver(Driver):
             # stacks run while the next page is on its way.
             nonlocal listed, deleting, named_project
             for item in listing:
-                fields, info = self._listed_stack(api, item, scope)
+                fields, info = self._listed_stack(heat, item, scope)
                 event = stack_event(fields, obs)
                 events[event.key] = event
                 listed += 1
@@ -251,8 +231,8 @@ class HeatStackDriver(Driver):
                     yield info
 
         try:
-            batches = api.fan_out(lambda info: self._poll_resources(api, info, obs),
-                                  live_stacks())
+            batches = heat.client.fan_out(lambda info: self._poll_resources(heat, info, obs),
+                                          live_stacks())
         finally:
             listing.close()
         # Heat names each stack's project only to admin callers, and shows
@@ -264,9 +244,10 @@ class HeatStackDriver(Driver):
                  listed, deleting, len(events) - listed, scope)
         return list(events.values())
 
-    def _listed_stack(self, api: Client, item: Any, scope: str
+    @staticmethod
+    def _listed_stack(heat: HeatAPI, item: Any, scope: str
                       ) -> tuple[dict[str, Any], StackInfo]:
-        where = api.url('stacks')
+        where = heat.client.url(STACKS)
         if not isinstance(item, Mapping):
             raise MalformedResponse('GET', where, f'a stack is a {type(item).__name__}')
         try:
@@ -285,13 +266,14 @@ class HeatStackDriver(Driver):
         return fields, StackInfo(fields['stack_id'], fields['name'],
                                  fields['user_project_id'], fields['parent'], scope)
 
-    def _poll_resources(self, api: Client, stack: StackInfo, obs: Observation) -> list[Event]:
+    def _poll_resources(self, heat: HeatAPI, stack: StackInfo, obs: Observation
+                        ) -> list[Event]:
         try:
-            items = self._get_resources(api, stack, retry=None)
+            items = self._get_resources(stack, retry=None)
             return resource_events(items, stack, obs)
         except FieldError as exc:
-            raise MalformedResponse('GET', api.url(self._resources_path(stack)),
-                                    str(exc)) from None
+            where = path(RESOURCES, {'stack_name': stack.name or '', 'stack_id': stack.id})
+            raise MalformedResponse('GET', heat.client.url(where), str(exc)) from None
         except MalformedResponse:
             raise  # its message names the stack's URL already
         except BackendError as exc:
@@ -393,7 +375,7 @@ class HeatStackDriver(Driver):
         (``.../v1/{project_id}``); ``None`` when it cannot be known."""
         if self._own_project is None:
             try:
-                endpoint = self._api().endpoint
+                endpoint = self.api.client.endpoint
             except VitrageDSError:
                 return None
             segments = [s for s in urllib.parse.urlsplit(endpoint).path.split('/') if s]
@@ -411,10 +393,8 @@ class HeatStackDriver(Driver):
                         safe(stack.id))
             return []
         try:
-            api = self._api()
-            assert self._slots is not None
-            with self._slots:
-                items = self._get_resources(api, stack, retry=False)
+            with self._resource_slots():
+                items = self._get_resources(stack, retry=False)
             return resource_events(items, stack, obs)
         except APIError as exc:
             if exc.status == 404:
@@ -437,24 +417,3 @@ def _observed(metadata: Any) -> float:
     seconds = parse_time(stamp)
     return seconds if seconds is not None and seconds > 0 else time.time()
 
-
-T = TypeVar('T')
-
-
-def _started(items: Generator[T, None, None]) -> Generator[T, None, None]:
-    """``items`` with its first item taken already (so its first request has
-    been made, and has raised here if it failed); closing the result closes
-    ``items``."""
-    try:
-        first = next(items)
-    except StopIteration:
-        return items
-
-    def resumed() -> Generator[T, None, None]:
-        try:
-            yield first
-            yield from items
-        finally:
-            items.close()
-
-    return resumed()

@@ -11,7 +11,8 @@ string Heat itself shows for a hidden parameter.
 A value is a secret when:
 
 * it is an attribute :data:`SECRET_ATTRIBUTES` lists for its resource type
-  (Heat 27's resource types, checked in Heat's source);
+  (Heat 27's resource types, checked in Heat's source), or a property
+  :data:`SECRET_PROPERTIES` lists (an event's ``resource_properties``);
 * or it sits under a key whose name matches :data:`SECRET_NAME`
   (``password``, ``admin_pass``, ``secret``, ``token``, ``private_key``,
   ``signature``, ``deploy_signal_id``...), at any depth
@@ -31,8 +32,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ['MASK', 'SECRET_ATTRIBUTES', 'SECRET_NAME', 'is_secret_name', 'mask',
-           'mask_attribute']
+__all__ = ['MASK', 'SECRET_ATTRIBUTES', 'SECRET_NAME', 'SECRET_PROPERTIES', 'is_secret_name',
+           'mask', 'mask_attribute', 'mask_properties']
 
 #: What a masked value reads (Heat's own mask for hidden parameters).
 MASK = '******'
@@ -49,6 +50,13 @@ SECRET_ATTRIBUTES: Mapping[str, frozenset[str]] = {
     'OS::Heat::ScalingPolicy': frozenset({'alarm_url', 'signal_url'}),
     'AWS::AutoScaling::ScalingPolicy': frozenset({'AlarmUrl'}),
     'OS::Zaqar::SignedQueueURL': frozenset({'signature', 'query_str'}),
+}
+
+#: Properties that hold secrets under a name that does not say so, by
+#: resource type (what an event's ``resource_properties`` may carry).
+SECRET_PROPERTIES: Mapping[str, frozenset[str]] = {
+    'OS::Barbican::Secret': frozenset({'payload'}),
+    'OS::Neutron::IPsecSiteConnection': frozenset({'psk'}),
 }
 
 #: Names that say a value is a secret (searched, case-insensitive).
@@ -87,3 +95,14 @@ def mask_attribute(resource_type: Any, name: Any, value: Any) -> Any:
     if secret is not None and name in secret and value is not None:
         return MASK
     return mask(value, name)
+
+
+def mask_properties(resource_type: Any, properties: Any) -> Any:
+    """A ``resource_type`` resource's ``properties`` (an object), masked: the
+    type's :data:`SECRET_PROPERTIES`, then as :func:`mask` does."""
+    if not isinstance(properties, Mapping):
+        return mask(properties)
+    secret = SECRET_PROPERTIES.get(resource_type) if isinstance(resource_type, str) else None
+    return {key: (MASK if secret is not None and key in secret and value is not None
+                  else mask(value, key))
+            for key, value in properties.items()}

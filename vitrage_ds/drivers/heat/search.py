@@ -25,8 +25,9 @@ The API calls, on ``.../v1/{project_id}``:
 
 1. ``GET stacks?global_tenant=true&<stack filters>&limit=N`` and its
    ``rel=next`` pages (the credentials' project after Heat's default-policy
-   403, as the driver does); ``show_nested=true`` only when nested stacks
-   are results too.
+   403, as the driver does: one
+   :meth:`~vitrage_ds.drivers.heat.api.HeatAPI.list_stacks`);
+   ``show_nested=true`` only when nested stacks are results too.
 2. With a resource filter, for each listed stack (not being deleted):
    ``GET stacks/{name}/{id}/resources?nested_depth=D&<resource filters>``,
    which Heat answers with the matching resources anywhere in the stack's
@@ -43,15 +44,16 @@ never answers with the results of part of the stacks.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fnmatch
-import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from vitrage_ds.drivers.heat import links
+from vitrage_ds.drivers.heat.api import HeatAPI
+from vitrage_ds.drivers.heat.driver import HeatStackDriver
 from vitrage_ds.drivers.heat.events import DELETED_STATUSES
-from vitrage_ds.drivers.heat.tables import driver_client, list_stacks
 from vitrage_ds.errors import BackendError, MalformedResponse
 
 if TYPE_CHECKING:
@@ -231,26 +233,26 @@ class StackSearch:
 
     :param client: the orchestration client (``.../v1/{project_id}``).
     :param all_projects: search every project's stacks when Heat's policy
-        allows it (see :func:`~vitrage_ds.drivers.heat.tables.list_stacks`).
+        allows it (see :meth:`~vitrage_ds.drivers.heat.api.HeatAPI.list_stacks`).
     :param page_size: stacks per page of the listing; 0: one response.
     """
 
     def __init__(self, client: Client, *, all_projects: bool = True,
                  page_size: int = 1000) -> None:
         self.client = client
+        self.api = HeatAPI(client, all_projects=all_projects, page_size=page_size)
         self.all_projects = all_projects
         self.page_size = page_size
-        self._refused = False
 
     @classmethod
     def from_config(cls, conf: cfg.ConfigOpts,
                     client_factory: ClientFactory | None = None) -> StackSearch:
         """A search with the ``heat.stack`` driver's client and options
         (``endpoint_override``, ``all_projects``, ``page_size``,
-        ``max_concurrency``); see :meth:`HeatTables.from_config
+        ``max_parallel_calls``); see :meth:`HeatTables.from_config
         <vitrage_ds.drivers.heat.tables.HeatTables.from_config>`."""
-        client, options = driver_client(conf, client_factory)
-        return cls(client, all_projects=options.all_projects, page_size=options.page_size)
+        heat, options = HeatStackDriver.api_from_config(conf, client_factory)
+        return cls(heat.client, all_projects=options.all_projects, page_size=options.page_size)
 
     def search(self, query: StackQuery, with_template: bool = False) -> list[FoundStack]:
         """The stacks matching ``query``, in Heat's listing order (newest first).
@@ -262,11 +264,10 @@ class StackSearch:
         params = query.stack_params()
         if self.page_size:
             params.append(('limit', str(self.page_size)))
-        items, self._refused = list_stacks(self.client, _merged(params),
-                                           all_projects=self.all_projects,
-                                           warned=self._refused)
-        found = [FoundStack(item) for item in items
-                 if isinstance(item, Mapping) and query.matches_stack(item)]
+        listing, _scope = self.api.list_stacks(_merged(params))
+        with contextlib.closing(listing):
+            found = [FoundStack(item) for item in listing
+                     if isinstance(item, Mapping) and query.matches_stack(item)]
         if query.by_resource:
             found = self._by_resource(found, query)
         if with_template:
@@ -309,36 +310,29 @@ class StackSearch:
 
     def _resources(self, stack: Mapping[str, Any], params: Mapping[str, Any]
                    ) -> list[Mapping[str, Any]]:
-        path = f'{_stack_path(stack)}/resources'
+        name, stack_id = _identity(stack)
         try:
-            body = self.client.get(path, params=dict(params))
+            items = self.api.resources(name, stack_id, params)
+        except MalformedResponse:
+            raise  # its message names the stack's URL already
         except BackendError as exc:
-            raise BackendError(f'resources of stack {stack.get("stack_name")} '
-                               f'({stack.get("id")}) could not be read: {exc}') from exc
-        items = body.get('resources') if isinstance(body, Mapping) else None
-        if not isinstance(items, list):
-            raise MalformedResponse('GET', self.client.url(path),
-                                    "expected a list under 'resources'")
+            raise BackendError(f'resources of stack {name} ({stack_id}) could not be '
+                               f'read: {exc}') from exc
         return [item for item in items if isinstance(item, Mapping)]
 
     def _template(self, name: str, stack_id: str) -> Any:
-        path = f'stacks/{_quote(name)}/{_quote(stack_id)}/template'
         try:
-            return self.client.get(path)
+            return self.api.template(name, stack_id)
         except BackendError as exc:
             raise BackendError(f'template of stack {name} ({stack_id}) could not be read: '
                                f'{exc}') from exc
 
 
-def _quote(value: str) -> str:
-    return urllib.parse.quote(value, safe='')
-
-
-def _stack_path(stack: Mapping[str, Any]) -> str:
+def _identity(stack: Mapping[str, Any]) -> tuple[str, str]:
     name, stack_id = stack.get('stack_name'), stack.get('id')
     if not isinstance(name, str) or not isinstance(stack_id, str):
         raise MalformedResponse('GET', 'stacks', 'a stack has no stack_name or id')
-    return f'stacks/{_quote(name)}/{_quote(stack_id)}'
+    return name, stack_id
 
 
 def _project(stack: Mapping[str, Any]) -> str | None:

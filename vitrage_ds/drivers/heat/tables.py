@@ -1,12 +1,15 @@
 """Heat's API read into relational tables, for policy engines.
 
-Every table is declared, not coded: a :class:`Table` names the API
-:class:`Call` that feeds it, its columns and where each value comes from
-(a :data:`Source`), the table it belongs to and the columns that point
-there. One small engine, :class:`HeatTables`, plans the calls the asked-for
+Every table is declared, not coded (:mod:`~vitrage_ds.drivers.heat.schema`):
+a :class:`Table` names the API :class:`Call` that feeds it, its columns and
+where each value comes from (a :data:`Source`, see
+:mod:`~vitrage_ds.drivers.heat.sources`), the table it belongs to and the
+columns that point there. The calls go through
+:class:`~vitrage_ds.drivers.heat.api.HeatAPI` (paths, paging, the policy
+fallback). One small engine, :class:`HeatTables`, plans the calls the asked-for
 tables need and nothing else, runs them level by level (one
 :meth:`~vitrage_ds.http.client.Client.fan_out` per level, so at most the
-client's ``max_concurrency`` calls are ever in flight), and turns the
+client's ``max_parallel_calls`` calls are ever in flight), and turns the
 answers into rows::
 
     tables = HeatTables(client).fetch(['stacks', 'resources'])
@@ -28,6 +31,7 @@ call                      request                                             ma
 ``resource_metadata``     ``... /resources/{resource}/metadata``              per resource
 ``events``                ``GET stacks/{name}/{id}/events?limit=N`` (then     per stack
                           ``marker``)
+``event``                 ``... /resources/{resource}/events/{event_id}``     per event
 ``snapshots``             ``GET stacks/{name}/{id}/snapshots``                per stack
 ``template``              ``GET stacks/{name}/{id}/template``                 per stack
 ``resource_types``        ``GET resource_types``                              once
@@ -51,7 +55,8 @@ Secrets: values Heat resolves or stores that hold secrets (a random
 string's ``value``, a key pair's ``private_key``, a ``deploy_password``,
 anything under a key named like ``password`` or ``token``) are masked as
 ``******`` in the columns that declare a :attr:`Column.mask` (resource
-data and metadata, outputs, software config inputs, deployment values; see
+data and metadata, event properties, outputs, software config inputs,
+deployment values; see
 :mod:`~vitrage_ds.drivers.heat.masking`), unless the engine is made with
 ``reveal_secrets=True``. Templates and software config bodies are as Heat
 stores them.
@@ -63,19 +68,18 @@ naming the call and the stack; no partial tables are ever returned.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
-import logging
-import urllib.parse
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from vitrage_ds import config
-from vitrage_ds.drivers.heat import links, masking
-from vitrage_ds.drivers.heat.driver import GLOBAL_INDEX_POLICY, HeatStackDriver
-from vitrage_ds.drivers.heat.events import DELETED_STATUSES
-from vitrage_ds.errors import APIError, BackendError, MalformedResponse
-from vitrage_ds.plugin import PluginContext
+from vitrage_ds.drivers.heat import api
+from vitrage_ds.drivers.heat.driver import HeatStackDriver
+from vitrage_ds.drivers.heat.schema import CALLS, TABLES, Call, Column, Table
+from vitrage_ds.drivers.heat.sources import (Mask, Scope, Source, element, entry_key, field,
+                                             origin, ref)
+from vitrage_ds.errors import BackendError, MalformedResponse
 
 if TYPE_CHECKING:
     from oslo_config import cfg
@@ -95,409 +99,13 @@ __all__ = [
     'Table',
     'TableData',
     'UnknownTable',
-    'driver_client',
     'element',
     'entry_key',
     'field',
-    'list_stacks',
     'origin',
     'ref',
     'select',
 ]
-
-LOG = logging.getLogger(__name__)
-
-
-# -- where values come from ----------------------------------------------------
-
-@dataclasses.dataclass(frozen=True)
-class Scope:
-    """What one row is made from.
-
-    :ivar item: the API item (a stack of the listing, a resource, an event).
-    :ivar refs: the identifiers the item and its parents gave (``stack_id``,
-        ``stack_name``, ``resource_name``, ``config_id``...).
-    :ivar key: in an exploded table, the key of the dict entry.
-    :ivar element: in an exploded table, the list element or dict value.
-    """
-
-    item: Any
-    refs: Mapping[str, Any]
-    key: Any = None
-    element: Any = None
-
-
-#: Computes one value from a :class:`Scope`; ``None`` when absent.
-Source = Callable[[Scope], Any]
-
-
-def _dig(value: Any, path: Sequence[str]) -> Any:
-    for step in path:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(step)
-    return value
-
-
-class _Pick:
-    """A :data:`Source` reading a path in the item or the exploded element,
-    or a ref, or the entry key; ``str()`` says which (for the schema)."""
-
-    def __init__(self, part: str, path: tuple[str, ...], text: str) -> None:
-        self.part, self.path, self.text = part, path, text
-
-    def __call__(self, scope: Scope) -> Any:
-        if self.part == 'ref':
-            return scope.refs.get(self.path[0])
-        if self.part == 'key':
-            return scope.key
-        return _dig(scope.item if self.part == 'item' else scope.element, self.path)
-
-    def __str__(self) -> str:
-        return self.text
-
-
-def field(*path: str) -> Source:
-    """The item's value at ``path`` (nested keys); no path: the item itself."""
-    return _Pick('item', path, '.'.join(path) or 'the item')
-
-
-def ref(name: str) -> Source:
-    """An identifier given by the item or a parent (see :attr:`Call.refs`)."""
-    return _Pick('ref', (name,), f'{name} (from the listing above)')
-
-
-def element(*path: str) -> Source:
-    """The exploded element's value at ``path``; no path: the element itself."""
-    return _Pick('element', path, f'each element\'s {".".join(path)}' if path
-                 else 'each element')
-
-
-def entry_key() -> Source:
-    """The key of the exploded dict entry."""
-    return _Pick('key', (), 'each entry\'s key')
-
-
-def origin(source: Source) -> str:
-    """Where ``source`` takes its value, in words."""
-    if isinstance(source, _Pick):
-        return str(source)
-    text = source.__doc__ or getattr(source, '__name__', None) or 'computed'
-    return str(text).strip()
-
-
-def _nested_stack_id(scope: Scope) -> str | None:
-    """the id in the resource's rel=nested link"""
-    nested = links.nested_stack(scope.item) if isinstance(scope.item, Mapping) else None
-    return nested.id if nested else None
-
-
-def _stack_project(scope: Scope) -> str | None:
-    """project (listed to admins), else the project in the self link"""
-    item = scope.item
-    project = item.get('project')
-    return project if isinstance(project, str) and project else links.project(item)
-
-
-def _template_version(scope: Scope) -> Any:
-    """heat_template_version, or AWSTemplateFormatVersion"""
-    return _dig(scope.item, ['heat_template_version']) or _dig(
-        scope.item, ['AWSTemplateFormatVersion'])
-
-
-def _template_description(scope: Scope) -> Any:
-    """description, or Description"""
-    return _dig(scope.item, ['description']) or _dig(scope.item, ['Description'])
-
-
-def _mask_entry(scope: Scope, value: Any) -> Any:
-    """secrets by the entry's key and within the value"""
-    return masking.mask(value, scope.key)
-
-
-def _mask_attribute(scope: Scope, value: Any) -> Any:
-    """the resource type's secret attributes, then as any entry"""
-    return masking.mask_attribute(_dig(scope.item, ['resource_type']), scope.key, value)
-
-
-def _mask_output(scope: Scope, value: Any) -> Any:
-    """secrets by the output key and within the value"""
-    return masking.mask(value, _dig(scope.element, ['output_key']))
-
-
-def _mask_within(scope: Scope, value: Any) -> Any:
-    """secrets within the value"""
-    return masking.mask(value)
-
-
-# -- declarations --------------------------------------------------------------
-
-@dataclasses.dataclass(frozen=True)
-class Call:
-    """One kind of API call: made once, or once per item of another call.
-
-    :ivar name: how tables and other calls refer to it.
-    :ivar path: below the endpoint; ``{ref}`` placeholders are filled from
-        the refs of the item it is made for (URL-quoted).
-    :ivar key: the body key holding the answer; ``None``: the body itself.
-    :ivar over: the call whose items this one is made for, one call each.
-    :ivar refs: identifiers each answered item gives its rows and the calls
-        made for it (inherited by their children); an item without one is a
-        malformed answer.
-    :ivar optional_refs: like ``refs``, but ``None`` when absent.
-    :ivar paging: ``links`` (``rel=next``), ``marker`` (``limit``/``marker``
-        until a short page) or ``none``.
-    :ivar params: query parameters.
-    :ivar single: the answer is one object, not a list of items.
-    :ivar stack_listing: this is Heat's stack listing: ``global_tenant`` and
-        ``show_nested`` follow the engine's options (see :func:`list_stacks`).
-    :ivar children_if: items failing this get no calls of their own.
-    :ivar covers: a call whose items this call's items hold entirely; when
-        both are needed only this one is made.
-    :ivar project_key: the item key naming its project: when the engine is
-        scoped to a project, other projects' items are dropped here (for
-        listings Heat cannot filter by project).
-    """
-
-    name: str
-    path: str
-    key: str | None
-    over: str | None = None
-    refs: Mapping[str, Source] = dataclasses.field(default_factory=dict)
-    optional_refs: Mapping[str, Source] = dataclasses.field(default_factory=dict)
-    paging: str = 'none'
-    params: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    single: bool = False
-    stack_listing: bool = False
-    children_if: Callable[[Any], bool] | None = None
-    covers: str | None = None
-    project_key: str | None = None
-
-
-#: Masks the secrets in a column's value, given the row's :class:`Scope`.
-Mask = Callable[[Scope, Any], Any]
-
-
-@dataclasses.dataclass(frozen=True)
-class Column:
-    """One column: its name, where its value comes from, what it means.
-
-    :ivar mask: how secrets in its values are masked (see
-        :mod:`~vitrage_ds.drivers.heat.masking`); ``None``: never a secret.
-    """
-
-    name: str
-    source: Source
-    doc: str = ''
-    mask: Mask | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class Table:
-    """One table.
-
-    :ivar call: the call whose items feed it (one row each, or one per
-        element with ``explode``).
-    :ivar key: the columns that identify a row.
-    :ivar parent: the table its rows belong to; ``parent_key`` are its
-        columns that hold the parent row's key, in the parent key's order.
-    :ivar explode: a list or dict in each item: one row per element or
-        entry (an absent or ``null`` one gives no rows).
-    """
-
-    name: str
-    call: str
-    columns: tuple[Column, ...]
-    doc: str
-    key: tuple[str, ...] = ()
-    parent: str | None = None
-    parent_key: tuple[str, ...] = ()
-    explode: Source | None = None
-
-    @property
-    def column_names(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.columns)
-
-
-def _alive(stack: Any) -> bool:
-    return isinstance(stack, Mapping) and stack.get('stack_status') not in DELETED_STATUSES
-
-
-_STACK_PATH = 'stacks/{stack_name}/{stack_id}'
-
-#: Every call a table may need, by name.
-CALLS: dict[str, Call] = {c.name: c for c in (
-    Call('stacks', 'stacks', 'stacks', paging='links', stack_listing=True,
-         refs={'stack_id': field('id'), 'stack_name': field('stack_name')},
-         children_if=_alive),
-    Call('stack', _STACK_PATH, 'stack', over='stacks', single=True),
-    Call('resources', f'{_STACK_PATH}/resources', 'resources', over='stacks',
-         refs={'resource_name': field('resource_name')}),
-    Call('resource_details', f'{_STACK_PATH}/resources', 'resources', over='stacks',
-         params={'with_detail': 'true'}, refs={'resource_name': field('resource_name')},
-         covers='resources'),
-    Call('resource_metadata', f'{_STACK_PATH}/resources/{{resource_name}}/metadata',
-         'metadata', over='resources', single=True),
-    Call('events', f'{_STACK_PATH}/events', 'events', over='stacks', paging='marker'),
-    Call('snapshots', f'{_STACK_PATH}/snapshots', 'snapshots', over='stacks'),
-    Call('template', f'{_STACK_PATH}/template', None, over='stacks', single=True),
-    Call('resource_types', 'resource_types', 'resource_types'),
-    Call('software_config_list', 'software_configs', 'software_configs', paging='marker',
-         refs={'config_id': field('id')}, optional_refs={'project': field('project')},
-         project_key='project'),
-    Call('software_config', 'software_configs/{config_id}', 'software_config',
-         over='software_config_list', single=True),
-    Call('software_deployments', 'software_deployments', 'software_deployments'),
-)}
-
-_STACK_ID = Column('stack_id', ref('stack_id'), 'The stack (stacks.id).')
-_RESOURCE = Column('resource_name', ref('resource_name'),
-                   'The resource\'s logical name in its stack.')
-_KEY = Column('key', entry_key(), 'The entry\'s key.')
-_VALUE = Column('value', element(), 'The entry\'s value.')
-_SECRET_VALUE = Column('value', element(), 'The entry\'s value (secrets masked).',
-                       mask=_mask_entry)
-
-#: Every table, in documentation order.
-TABLES: dict[str, Table] = {t.name: t for t in (
-    Table('stacks', 'stacks', (
-        Column('id', field('id'), 'The stack id.'),
-        Column('name', field('stack_name')),
-        Column('project', _stack_project,
-               'The owning project (the listing\'s project, else the one in its link).'),
-        Column('status', field('stack_status'), 'ACTION_STATUS, e.g. CREATE_COMPLETE.'),
-        Column('status_reason', field('stack_status_reason')),
-        Column('creation_time', field('creation_time')),
-        Column('updated_time', field('updated_time')),
-        Column('deletion_time', field('deletion_time')),
-        Column('owner', field('stack_owner'), 'The creator\'s user name.'),
-        Column('parent', field('parent'), 'The parent stack\'s id for a nested stack.'),
-        Column('stack_user_project_id', field('stack_user_project_id'),
-               'Heat\'s internal stack-domain project (not the owner).'),
-    ), 'Every stack the credentials may list, nested stacks included.', key=('id',)),
-    Table('stack_tags', 'stacks', (
-        Column('stack_id', field('id'), 'The stack (stacks.id).'),
-        Column('tag', element()),
-    ), 'One row per tag of a stack.', key=('stack_id', 'tag'), parent='stacks',
-        parent_key=('stack_id',), explode=field('tags')),
-    Table('stack_links', 'stacks', (
-        Column('stack_id', field('id'), 'The stack (stacks.id).'),
-        Column('rel', element('rel')),
-        Column('href', element('href')),
-    ), 'The links of a stack\'s listing item.', key=('stack_id', 'rel'), parent='stacks',
-        parent_key=('stack_id',), explode=field('links')),
-    Table('resources', 'resources', (
-        _STACK_ID,
-        Column('resource_name', field('resource_name'), 'The logical name in its stack.'),
-        Column('physical_resource_id', field('physical_resource_id'),
-               'What the resource created (a server id...); empty when none.'),
-        Column('resource_type', field('resource_type')),
-        Column('status', field('resource_status'), 'ACTION_STATUS.'),
-        Column('status_reason', field('resource_status_reason')),
-        Column('creation_time', field('creation_time')),
-        Column('updated_time', field('updated_time')),
-        Column('nested_stack_id', _nested_stack_id,
-               'The nested stack it owns (a template resource, a group...).'),
-    ), 'The resources of every stack.', key=('stack_id', 'resource_name'), parent='stacks',
-        parent_key=('stack_id',)),
-    Table('resource_links', 'resources', (
-        _STACK_ID, _RESOURCE,
-        Column('rel', element('rel'), 'self, stack or nested.'),
-        Column('href', element('href')),
-    ), 'The links of each resource.', key=('stack_id', 'resource_name', 'rel'),
-        parent='resources', parent_key=('stack_id', 'resource_name'),
-        explode=field('links')),
-    Table('resource_data', 'resource_details', (
-        _STACK_ID, _RESOURCE, _KEY,
-        Column('value', element(), 'The attribute\'s value (secrets masked: a random '
-               'string\'s value, a key pair\'s private_key...).', mask=_mask_attribute),
-    ), 'The attributes Heat resolves for each resource (its show data), one row '
-       'per attribute.', key=('stack_id', 'resource_name', 'key'), parent='resources',
-        parent_key=('stack_id', 'resource_name'), explode=field('attributes')),
-    Table('resource_metadata', 'resource_metadata', (
-        _STACK_ID, _RESOURCE, _KEY, _SECRET_VALUE,
-    ), 'Each resource\'s metadata, one row per top-level key.',
-        key=('stack_id', 'resource_name', 'key'), parent='resources',
-        parent_key=('stack_id', 'resource_name'), explode=field()),
-    Table('resource_types', 'resource_types', (
-        Column('resource_type', field(), 'A type templates may use.'),
-    ), 'The resource types Heat offers these credentials.', key=('resource_type',)),
-    Table('events', 'events', (
-        Column('id', field('id'), 'The event id.'),
-        _STACK_ID,
-        Column('resource_name', field('resource_name'),
-               'The resource, or the stack\'s own name for a stack event.'),
-        Column('physical_resource_id', field('physical_resource_id')),
-        Column('status', field('resource_status'), 'ACTION_STATUS.'),
-        Column('status_reason', field('resource_status_reason')),
-        Column('event_time', field('event_time')),
-    ), 'The events of every stack (its own and its resources\'), newest first.',
-        key=('id',), parent='stacks', parent_key=('stack_id',)),
-    Table('outputs', 'stack', (
-        _STACK_ID,
-        Column('output_key', element('output_key')),
-        Column('output_value', element('output_value'),
-               'The resolved value (masked when its key names a secret).',
-               mask=_mask_output),
-        Column('description', element('description')),
-        Column('output_error', element('output_error'), 'Why it did not resolve.'),
-    ), 'The outputs of every stack, resolved.', key=('stack_id', 'output_key'),
-        parent='stacks', parent_key=('stack_id',), explode=field('outputs')),
-    Table('snapshots', 'snapshots', (
-        Column('id', field('id'), 'The snapshot id.'),
-        _STACK_ID,
-        Column('name', field('name')),
-        Column('action', field('action')),
-        Column('status', field('status')),
-        Column('status_reason', field('status_reason')),
-        Column('creation_time', field('creation_time')),
-    ), 'The snapshots of every stack (without their data).', key=('id',),
-        parent='stacks', parent_key=('stack_id',)),
-    Table('templates', 'template', (
-        _STACK_ID,
-        Column('version', _template_version,
-               'heat_template_version (or AWSTemplateFormatVersion).'),
-        Column('description', _template_description),
-        Column('template', field(), 'The whole template.'),
-    ), 'The template of every stack (a nested stack\'s own template).',
-        key=('stack_id',), parent='stacks', parent_key=('stack_id',)),
-    Table('software_configs', 'software_config', (
-        Column('id', field('id'), 'The config id.'),
-        Column('name', field('name')),
-        Column('group', field('group'), 'The tool that applies it (script, puppet...).'),
-        Column('creation_time', field('creation_time')),
-        Column('project', ref('project'), 'Its project (when the credentials are admin).'),
-        Column('config', field('config')),
-        Column('inputs', field('inputs'), 'Input definitions and, in a deployment\'s '
-               'derived config, values (secret ones masked).', mask=_mask_within),
-        Column('outputs', field('outputs')),
-        Column('options', field('options'), 'The tool\'s options (secrets masked).',
-               mask=_mask_within),
-    ), 'Every software config, in detail.', key=('id',)),
-    Table('software_deployments', 'software_deployments', (
-        Column('id', field('id'), 'The deployment id.'),
-        Column('config_id', field('config_id'), 'The config (software_configs.id).'),
-        Column('server_id', field('server_id'), 'The server it applies to.'),
-        Column('action', field('action')),
-        Column('status', field('status')),
-        Column('status_reason', field('status_reason')),
-        Column('creation_time', field('creation_time')),
-        Column('updated_time', field('updated_time')),
-    ), 'Every software deployment.', key=('id',)),
-    Table('software_deployment_outputs', 'software_deployments', (
-        Column('deployment_id', field('id'), 'The deployment (software_deployments.id).'),
-        _KEY, _SECRET_VALUE,
-    ), 'The output values a deployment signalled (deploy_stdout, deploy_status_code, '
-       'the config\'s outputs).', key=('deployment_id', 'key'),
-        parent='software_deployments', parent_key=('deployment_id',),
-        explode=field('output_values')),
-    Table('software_deployment_inputs', 'software_deployments', (
-        Column('deployment_id', field('id'), 'The deployment (software_deployments.id).'),
-        _KEY, _SECRET_VALUE,
-    ), 'The input values of each deployment.', key=('deployment_id', 'key'),
-        parent='software_deployments', parent_key=('deployment_id',),
-        explode=field('input_values')),
-)}
 
 
 # -- the engine ------------------------------------------------------------------
@@ -567,6 +175,7 @@ class HeatTables:
                  tables: Mapping[str, Table] | None = None,
                  calls: Mapping[str, Call] | None = None) -> None:
         self.client = client
+        self.api = api.HeatAPI(client, all_projects=all_projects, page_size=page_size)
         self.all_projects = all_projects
         self.page_size = page_size
         self.nested = nested
@@ -574,7 +183,6 @@ class HeatTables:
         self.reveal_secrets = reveal_secrets
         self.tables = dict(TABLES if tables is None else tables)
         self.calls = dict(CALLS if calls is None else calls)
-        self._refused = False
 
     @classmethod
     def from_config(cls, conf: cfg.ConfigOpts, client_factory: ClientFactory | None = None,
@@ -582,12 +190,12 @@ class HeatTables:
         """An engine with the ``heat.stack`` driver's client and options.
 
         ``[driver.heat.stack]`` gives ``endpoint_override``, ``all_projects``,
-        ``page_size``, ``show_nested`` and ``max_concurrency``; credentials
+        ``page_size``, ``show_nested`` and ``max_parallel_calls``; credentials
         come from ``client_factory`` (default: ``[service_credentials]``).
         No call is made until :meth:`fetch`.
         """
-        client, options = driver_client(conf, client_factory)
-        return cls(client, all_projects=options.all_projects, page_size=options.page_size,
+        heat, options = HeatStackDriver.api_from_config(conf, client_factory)
+        return cls(heat.client, all_projects=options.all_projects, page_size=options.page_size,
                    nested=options.show_nested, project=project,
                    reveal_secrets=reveal_secrets)
 
@@ -666,9 +274,8 @@ class HeatTables:
 
     def _answer(self, call: Call, refs: dict[str, Any]) -> _Answers:
         try:
-            path = _path(call, refs, self.client)
             answered = []
-            for item in self._items(call, path):
+            for item in self._items(call, refs):
                 if (self.project is not None and call.project_key is not None
                         and isinstance(item, Mapping)
                         and item.get(call.project_key) not in (None, self.project)):
@@ -678,8 +285,9 @@ class HeatTables:
                 for name, source in call.refs.items():
                     own[name] = source(scope)
                     if own[name] is None:
-                        raise MalformedResponse('GET', self.client.url(path),
-                                                f'an item has no {name}')
+                        raise MalformedResponse(
+                            'GET', self.client.url(api.path(call.path, refs)),
+                            f'an item has no {name}')
                 own.update((name, source(scope)) for name, source in call.optional_refs.items())
                 answered.append((own, item))
             return answered
@@ -689,84 +297,19 @@ class HeatTables:
             raise BackendError(f'{call.name} of {_described(refs)} could not be read: '
                                f'{exc}') from exc
 
-    def _items(self, call: Call, path: str) -> list[Any]:
+    def _items(self, call: Call, refs: Mapping[str, Any]) -> list[Any]:
+        if call.path != api.STACKS:
+            return self.api.read(call.path, refs, call.key, call.params, single=call.single)
         params: dict[str, Any] = dict(call.params)
-        if call.stack_listing:
-            if self.nested:
-                params['show_nested'] = 'true'
-            if self.project is not None:
-                params['tenant'] = self.project
-            if self.page_size:
-                params['limit'] = self.page_size
-            items, self._refused = list_stacks(self.client, params,
-                                               all_projects=self.all_projects, path=path,
-                                               key=call.key or '', warned=self._refused)
-            return items
-        if call.paging == 'links':
-            return list(self.client.paginate_links(path, call.key or '', params))
-        if call.paging == 'marker':
-            return list(self.client.paginate_marker(path, 'id', params,
-                                                    limit=self.page_size or 1000,
-                                                    key=call.key))
-        body = self.client.get(path, params=params or None)
-        answer = body if call.key is None else (
-            body.get(call.key) if isinstance(body, Mapping) else None)
-        if not isinstance(answer, Mapping if call.single else list):
-            what = 'an object' if call.single else 'a list'
-            where = f' under {call.key!r}' if call.key else ''
-            raise MalformedResponse('GET', self.client.url(path), f'expected {what}{where}')
-        return [answer] if call.single else list(answer)
-
-
-def driver_client(conf: cfg.ConfigOpts, client_factory: ClientFactory | None = None
-                  ) -> tuple[Client, Any]:
-    """The ``heat.stack`` driver's orchestration client and its option group.
-
-    Registers ``[driver.heat.stack]`` on ``conf`` if needed; builds no
-    session until the first call.
-    """
-    config.register_plugin_opts(conf, 'driver', HeatStackDriver.name, HeatStackDriver)
-    context = PluginContext(conf, 'driver', HeatStackDriver.name, client_factory)
-    return context.client('orchestration'), context.options
-
-
-def list_stacks(client: Client, params: Mapping[str, Any], *, all_projects: bool = True,
-                path: str = 'stacks', key: str = 'stacks', warned: bool = False
-                ) -> tuple[list[Any], bool]:
-    """Every page of Heat's stack listing, every project's when allowed.
-
-    With ``all_projects``, asks ``global_tenant=true`` first; Heat's default
-    policy answers 403, and then the credentials' project is listed instead
-    (Heat 27 still shows admins every project's stacks there) and a warning
-    names the policy, unless ``warned`` (what an earlier call returned) says
-    it was given already.
-
-    :returns: the items, and whether the all-projects listing was refused.
-    :raises BackendError: a page failed.
-    """
-    if all_projects:
-        try:
-            return list(client.paginate_links(
-                path, key, {'global_tenant': 'true', **params})), False
-        except APIError as exc:
-            if exc.status != 403:
-                raise
-            if not warned:
-                LOG.warning('Heat refused to list every project\'s stacks (%s): listing '
-                            'the credentials\' project only; allow the Heat policy "%s" '
-                            'to see every project', exc, GLOBAL_INDEX_POLICY)
-        return list(client.paginate_links(path, key, params)), True
-    return list(client.paginate_links(path, key, params)), False
-
-
-def _path(call: Call, refs: Mapping[str, Any], client: Client) -> str:
-    quoted = {k: urllib.parse.quote(str(v), safe='') for k, v in refs.items()
-              if v is not None}
-    try:
-        return call.path.format_map(quoted)
-    except KeyError as exc:
-        raise MalformedResponse('GET', client.url(call.path),
-                                f'no {exc.args[0]} to call it with') from None
+        if self.nested:
+            params['show_nested'] = 'true'
+        if self.project is not None:
+            params['tenant'] = self.project
+        if self.page_size:
+            params['limit'] = self.page_size
+        listing, _scope = self.api.list_stacks(params)
+        with contextlib.closing(listing):
+            return list(listing)
 
 
 def _described(refs: Mapping[str, Any]) -> str:
@@ -774,6 +317,8 @@ def _described(refs: Mapping[str, Any]) -> str:
         text = f'stack {refs.get("stack_name")} ({refs["stack_id"]})'
         if 'resource_name' in refs:
             text = f'resource {refs["resource_name"]} of {text}'
+        if 'event_id' in refs:
+            text = f'event {refs["event_id"]} of {text}'
         return text
     return ', '.join(f'{k} {v}' for k, v in refs.items())
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import testtools
 
-from vitrage_ds.drivers.heat.masking import MASK, is_secret_name, mask, mask_attribute
+from vitrage_ds.drivers.heat.masking import (MASK, is_secret_name, mask, mask_attribute,
+                                             mask_properties)
 
 
 class TestSecretNames(testtools.TestCase):
@@ -58,3 +59,22 @@ class TestMaskAttribute(testtools.TestCase):
     def test_secret_names_in_any_type(self) -> None:
         self.assertEqual({'token': MASK}, mask_attribute('My::Type', 'signal', {'token': 't'}))
         self.assertEqual(MASK, mask_attribute(None, 'private_key', 'k'))
+
+
+class TestMaskProperties(testtools.TestCase):
+
+    def test_a_secret_s_payload(self) -> None:
+        self.assertEqual({'name': 'db', 'payload': MASK},
+                         mask_properties('OS::Barbican::Secret', {'name': 'db', 'payload': 'p'}))
+
+    def test_the_same_name_in_another_type_is_not_a_secret(self) -> None:
+        self.assertEqual({'payload': 'p'}, mask_properties('OS::Zaqar::Queue', {'payload': 'p'}))
+
+    def test_secret_names_at_any_depth(self) -> None:
+        self.assertEqual({'admin_pass': MASK, 'networks': [{'port': 'p', 'token': MASK}]},
+                         mask_properties('OS::Nova::Server', {
+                             'admin_pass': 'a', 'networks': [{'port': 'p', 'token': 't'}]}))
+
+    def test_no_properties_stay_as_they_are(self) -> None:
+        self.assertEqual({}, mask_properties('OS::Heat::Stack', {}))
+        self.assertIsNone(mask_properties('OS::Barbican::Secret', None))

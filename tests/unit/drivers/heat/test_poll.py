@@ -385,12 +385,12 @@ class TestOptions(HeatTestCase):
     def test_max_concurrency_overrides_the_http_default(self) -> None:
         driver = self.driver(http={'max_parallel_calls': 10}, max_parallel_calls=3)
 
-        self.assertEqual(3, driver._api().max_concurrency)
+        self.assertEqual(3, driver.api.client.max_parallel_calls)
 
     def test_max_concurrency_defaults_to_the_http_option(self) -> None:
         driver = self.driver(http={'max_parallel_calls': 7})
 
-        self.assertEqual(7, driver._api().max_concurrency)
+        self.assertEqual(7, driver.api.client.max_parallel_calls)
 
     def test_the_default_poll_interval_is_ten_minutes(self) -> None:
         self.assertEqual(600.0, self.driver().conf.poll_interval)

@@ -39,6 +39,14 @@ def event(event_id: str, resource: str, status: str = 'CREATE_COMPLETE') -> dict
             'resource_status_reason': 'state changed'}
 
 
+def event_detail(event_id: str, resource: str, resource_type: str,
+                 properties: dict[str, Any]) -> dict[str, Any]:
+    """The body of ``GET .../resources/{resource}/events/{id}`` under ``event``
+    (Heat 27: the summary's keys, ``resource_type`` and ``resource_properties``)."""
+    return {**event(event_id, resource), 'resource_type': resource_type,
+            'resource_properties': properties}
+
+
 class TablesTestCase(testtools.TestCase):
     """HeatTables on a requests-mock Heat, one call at a time (exact order)."""
 
@@ -146,7 +154,10 @@ class TestPlan(testtools.TestCase):
             [['resource_types', 'software_config_list', 'software_deployments', 'stacks'],
              ['events', 'resource_details', 'snapshots', 'software_config', 'stack',
               'template'],
-             ['resource_metadata']], self.plan(*TABLES))
+             ['event', 'resource_metadata']], self.plan(*TABLES))
+
+    def test_event_details_need_the_events_of_each_stack(self) -> None:
+        self.assertEqual([['stacks'], ['events'], ['event']], self.plan('event_details'))
 
 
 class TestCalls(TablesTestCase):
@@ -178,6 +189,23 @@ class TestCalls(TablesTestCase):
                           ('GET', events, {'limit': ['2'], 'marker': ['e2']}),
                           ('GET', events, {'limit': ['2'], 'marker': ['e1']})], self.calls())
         self.assertEqual(['e3', 'e2', 'e1'], [row[0] for row in rows])
+
+    def test_event_details_are_one_call_per_event_by_its_resource_and_id(self) -> None:
+        self.serve_stacks(self.web)
+        self.serve_pages(self.stack_path(self.web, '/events'), 'events',
+                         [event('e2', 'web'), event('e1', 'my server')])
+        self.serve(self.stack_path(self.web, '/resources/web/events/e2'),
+                   {'event': event_detail('e2', 'web', 'OS::Heat::Stack', {})})
+        self.serve(self.stack_path(self.web, '/resources/my%20server/events/e1'),
+                   {'event': event_detail('e1', 'my server', 'OS::Heat::None', {})})
+        self.engine().fetch(['event_details'])
+        events = self.stack_path(self.web, '/events')
+        self.assertEqual([('GET', f'{P}/stacks', LISTING),
+                          ('GET', events, PAGE),
+                          ('GET', events, {**PAGE, 'marker': ['e1']}),
+                          ('GET', self.stack_path(self.web, '/resources/web/events/e2'), {}),
+                          ('GET', self.stack_path(self.web, '/resources/my%20server/events/e1'),
+                           {})], self.calls())
 
     def test_metadata_is_one_call_per_resource_of_each_stack(self) -> None:
         self.serve_stacks(self.web)
@@ -408,6 +436,36 @@ class TestRows(TablesTestCase):
              'status_reason': 'state changed', 'event_time': '2024-05-01T10:00:01Z'}],
             self.rows('events'))
 
+    def serve_event_details(self) -> None:
+        self.serve_stacks(self.web)
+        self.serve_pages(self.stack_path(self.web, '/events'), 'events',
+                         [event('e2', 'vault'), event('e1', 'server')])
+        self.serve(self.stack_path(self.web, '/resources/vault/events/e2'),
+                   {'event': event_detail('e2', 'vault', 'OS::Barbican::Secret',
+                                          {'name': 'db', 'payload': 's3cr3t'})})
+        self.serve(self.stack_path(self.web, '/resources/server/events/e1'),
+                   {'event': event_detail('e1', 'server', 'OS::Nova::Server',
+                                          {'flavor': 'm1.tiny', 'admin_pass': 'hunter2',
+                                           'metadata': {'db_password': 'x', 'role': 'web'}})})
+
+    def test_event_details_with_their_properties_secrets_masked(self) -> None:
+        self.serve_event_details()
+        self.assertEqual([
+            {'id': 'e2', 'stack_id': WEB, 'resource_name': 'vault',
+             'resource_type': 'OS::Barbican::Secret',
+             'resource_properties': '{"name":"db","payload":"******"}'},
+            {'id': 'e1', 'stack_id': WEB, 'resource_name': 'server',
+             'resource_type': 'OS::Nova::Server',
+             'resource_properties': '{"admin_pass":"******","flavor":"m1.tiny",'
+                                    '"metadata":{"db_password":"******","role":"web"}}'}],
+            self.rows('event_details'))
+
+    def test_event_properties_revealed_on_request(self) -> None:
+        self.serve_event_details()
+        rows = self.rows('event_details', reveal_secrets=True)
+        self.assertEqual({'name': 'db', 'payload': 's3cr3t'},
+                         json.loads(rows[0]['resource_properties']))
+
     def test_outputs_resolved_with_their_errors(self) -> None:
         self.serve(self.stack_path(self.web), {'stack': {'outputs': [
             {'output_key': 'ip', 'description': 'The address', 'output_value': '10.0.0.4'},
@@ -592,6 +650,25 @@ class TestFailures(TablesTestCase):
         error = self.assertRaises(BackendError, self.engine().fetch, ['snapshots'])
         self.assertIn(f'snapshots of stack db ({DB}) could not be read', str(error))
         self.assertIsInstance(error.__cause__, APIError)
+
+    def test_a_failed_event_detail_names_the_event_its_resource_and_stack(self) -> None:
+        self.serve_pages(self.stack_path(self.web, '/events'), 'events', [event('e1', 'server')])
+        self.serve_pages(self.stack_path(self.db, '/events'), 'events', [])
+        self.serve(self.stack_path(self.web, '/resources/server/events/e1'),
+                   {'error': {'message': 'gone'}}, status=404)
+        error = self.assertRaises(BackendError, self.engine().fetch, ['event_details'])
+        self.assertIn(f'event of event e1 of resource server of stack web ({WEB}) could not '
+                      f'be read', str(error))
+
+    def test_an_event_without_a_resource_name_is_listed_but_has_no_details(self) -> None:
+        nameless = event('e1', 'server')
+        del nameless['resource_name']
+        self.serve_pages(self.stack_path(self.web, '/events'), 'events', [nameless])
+        self.serve_pages(self.stack_path(self.db, '/events'), 'events', [])
+        self.assertEqual(['e1'], [row[0] for row in
+                                  self.engine().fetch(['events'])['events'].rows])
+        error = self.assertRaises(BackendError, self.engine().fetch, ['event_details'])
+        self.assertIn('no resource_name to call it with', str(error))
 
     def test_a_failed_listing_raises_as_it_is(self) -> None:
         self.serve(f'{P}/stacks', {'error': {'message': 'down'}}, status=503)

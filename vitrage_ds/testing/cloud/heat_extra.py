@@ -19,7 +19,9 @@ only what a test sets or creates is stored:
 * events: rebuilt from the current state (Heat keeps a history; the
   emulator shows the create and the latest action): the stack's and each
   resource's ``CREATE_IN_PROGRESS`` and final create status, then the
-  latest action's, newest first as Heat lists them;
+  latest action's, newest first as Heat lists them; an event's detail
+  carries its resource's properties (its template snippet's, or what
+  ``set_properties`` set), ``{}`` for the stack's own events;
 * snapshots: one for about every fourth top-level stack that did not fail;
 * software: for about every third top-level stack with a server as its
   first resource, one ``script`` config and one deployment of it to that
@@ -163,6 +165,7 @@ class HeatExtras:
         self._outputs: dict[str, dict[str, tuple[Any, str]]] = {}
         self._metadata: dict[tuple[str, str], dict[str, Any]] = {}
         self._attributes: dict[tuple[str, str], dict[str, Any]] = {}
+        self._properties: dict[tuple[str, str], dict[str, Any]] = {}
         self._snapshots: dict[str, list[SnapshotRecord]] = {}
         self._configs: dict[str, ConfigRecord] = {}
         self._deployments: dict[str, DeploymentRecord] = {}
@@ -278,7 +281,33 @@ class HeatExtras:
         with self.lock:
             return next((r for r in self.store.resources(stack) if r.name == name), None)
 
+    def properties(self, stack: StackRecord, res: ResourceRecord) -> dict[str, Any]:
+        """The resource's properties as its events' details carry them: those
+        set, else its template snippet's (``{}`` without any). Real Heat
+        resolves intrinsic functions in them; a set template's are as given."""
+        with self.lock:
+            known = self._properties.get((stack.id, res.name))
+            if known is not None:
+                return json.loads(json.dumps(known))
+            snippet = self.template(stack).get('resources', {}).get(res.name)
+            found = snippet.get('properties') if isinstance(snippet, Mapping) else None
+            return dict(found) if isinstance(found, Mapping) else {}
+
+    def set_properties(self, stack_id: str, resource_name: str,
+                       properties: Mapping[str, Any]) -> None:
+        """Make the resource's events carry ``properties`` (resolved values)."""
+        with self.lock:
+            self._properties[(stack_id, resource_name)] = json.loads(json.dumps(properties))
+
     # -- events ----------------------------------------------------------
+
+    def event_properties(self, stack: StackRecord, event: EventRecord) -> dict[str, Any]:
+        """``resource_properties`` of an event's detail: its resource's
+        properties; ``{}`` for the stack's own events (Heat stores none)."""
+        with self.lock:
+            res = None if event.resource_type == _STACK_EVENT_TYPE else self.resource(
+                stack, event.resource_name)
+            return {} if res is None else self.properties(stack, res)
 
     def events(self, stack: StackRecord) -> list[EventRecord]:
         """The stack's events, newest first (ties: latest made first)."""

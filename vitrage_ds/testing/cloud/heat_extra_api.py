@@ -21,6 +21,8 @@ and fills what the base routes leave empty: the resolved ``outputs`` of a
 stack show, the ``attributes`` of a resource show and of a
 ``with_detail=true`` resource listing. Shapes follow Heat 27's API layer
 (checked against a real one): event summaries carry the summary keys only,
+an event's detail adds ``resource_type`` and the ``resource_properties`` its
+resource had (``{}`` for the stack's own events),
 ``resource_status`` joins action and status, a snapshot POST answers the
 snapshot itself (``IN_PROGRESS``), lists of outputs have no values, software
 configs are listed without their body (with ``project`` for admins),
@@ -334,7 +336,7 @@ class _Routes:
         }
         if detail:
             body['resource_type'] = event.resource_type
-            body['resource_properties'] = {}
+            body['resource_properties'] = self.extras.event_properties(stack, event)
         return body
 
     # -- snapshots -------------------------------------------------------

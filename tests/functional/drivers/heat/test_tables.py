@@ -169,6 +169,29 @@ class TestResourceTables(TablesOnEmulatedHeat):
 
 class TestStackContentTables(TablesOnEmulatedHeat):
 
+    def test_event_details_of_every_event_with_its_resource_s_properties(self) -> None:
+        stack, server = next((s, r) for s in self.live() for r in self.cloud.heat.resources(s)
+                             if r.type == 'OS::Nova::Server')
+        self.extras.set_properties(stack.id, server.name,
+                                   {'flavor': 'm1.tiny', 'admin_pass': 'hunter2'})
+        rows = {r['id']: r for r in self.rows('event_details')}
+        events = {e.id: (s, e) for s in self.live() for e in self.extras.events(s)}
+        self.assertEqual(set(events), set(rows))
+        for event_id, (owner, event) in events.items():
+            self.assertEqual((owner.id, event.resource_name, event.resource_type),
+                             (rows[event_id]['stack_id'], rows[event_id]['resource_name'],
+                              rows[event_id]['resource_type']))
+        stack_event = next(e for e in self.extras.events(stack) if e.resource_name == stack.name)
+        self.assertEqual(('OS::Heat::Stack', '{}'),
+                         (rows[stack_event.id]['resource_type'],
+                          rows[stack_event.id]['resource_properties']))
+        server_events = [rows[e.id] for e in self.extras.events(stack)
+                         if e.resource_name == server.name]
+        self.assertEqual([{'admin_pass': '******', 'flavor': 'm1.tiny'}] * len(server_events),
+                         [json.loads(r['resource_properties']) for r in server_events])
+        self.assertEqual({'heat.stacks.list': 1, 'heat.events.list': 2 * len(self.live()),
+                          'heat.events.show': len(events)}, self.routes())
+
     def test_events_of_every_live_stack_paged_to_an_empty_page(self) -> None:
         rows = self.rows('events')
         per_stack = Counter(r['stack_id'] for r in rows)
@@ -253,6 +276,8 @@ class TestEveryTable(TablesOnEmulatedHeat):
         self.assertEqual({'heat.stacks.list': 1, 'heat.resources.list': live,
                           'heat.resources.metadata': resources,
                           'heat.events.list': 2 * live, 'heat.stacks.show': live,
+                          'heat.events.show': sum(len(self.extras.events(s))
+                                                  for s in self.live()),
                           'heat.snapshots.list': live, 'heat.stacks.template': live,
                           'heat.resource_types.list': 1, 'heat.software_configs.list': 2,
                           'heat.software_configs.show': len(self.extras.configs()),
@@ -283,6 +308,7 @@ class TestOnlyWhatIsAsked(TablesOnEmulatedHeat):
     def test_each_table_alone_makes_only_the_calls_it_needs(self) -> None:
         live = len(self.live())
         resources = sum(len(self.cloud.heat.resources(s)) for s in self.live())
+        events = sum(len(self.extras.events(s)) for s in self.live())
         listing = {'heat.stacks.list': 1}
         per_stack = {'heat.resources.list': live}
         software = {'heat.software_deployments.list': 1}
@@ -294,6 +320,8 @@ class TestOnlyWhatIsAsked(TablesOnEmulatedHeat):
                                   'heat.resources.metadata': resources},
             'resource_types': {'heat.resource_types.list': 1},
             'events': {**listing, 'heat.events.list': 2 * live},  # an empty page ends each
+            'event_details': {**listing, 'heat.events.list': 2 * live,
+                              'heat.events.show': events},
             'outputs': {**listing, 'heat.stacks.show': live},
             'snapshots': {**listing, 'heat.snapshots.list': live},
             'templates': {**listing, 'heat.stacks.template': live},

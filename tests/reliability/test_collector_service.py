@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import resource
 import time
 import uuid
@@ -80,16 +81,18 @@ class _CollectorCase(testtools.TestCase):
             f'poll_interval = {interval}', '']))
         return path
 
-    def start(self, config: Path, env: dict[str, str] | None = None) -> ServiceProcess:
-        """Start a collector and wait for its first polls in the sink."""
+    def start(self, config: Path, *, polled: bool = True) -> ServiceProcess:
+        """Start a collector and (``polled``) wait for its first polls in the sink."""
         self._started += 1
         log = self.tmp / f'collect-{self._started}.log'
         before = len(self.lines())
-        process = ServiceProcess(config, ['collect'], log, env=env,
-                                 ready='collector started', deadline=DEADLINE)
+        process = ServiceProcess(config, ['collect'], log, ready='collector started',
+                                 deadline=DEADLINE)
         self.addCleanup(lambda: self.addDetail(log.name, testtools.content.text_content(
             process.output()[-20_000:])))
         self.useFixture(process)
+        if not polled:
+            return process
         process.wait_for_log('aodh init_snapshot')
         process.wait_for_log('heat.stack init_snapshot')
         wait_until(lambda: len(self.lines()) > before, 'the init snapshots', DEADLINE, 0.05)
@@ -240,6 +243,31 @@ class TestPayloadLimits(_CollectorCase):
         [changed] = [e for e in self.about(alarm['alarm_id'])
                      if e.get('description') == 'mistyped']
         self.assertEqual((None, None), (changed['name'], changed['severity']))
+
+
+class TestFailingPolls(_CollectorCase):
+    """A poll that keeps failing stays visible at WARNING, boundedly; recovery at INFO."""
+
+    def test_a_poll_refused_for_a_while_warns_once_per_backoff_cap_then_recovers(self) -> None:
+        self.cloud.fail('aodh.alarms.list', 401)
+        cap = 1.0
+        collector = self.start(self.config(interval=60, retry_backoff=0.1,
+                                           retry_backoff_max=cap), polled=False)
+        still = 'poll aodh still failing'
+        wait_until(lambda: collector.output().count(still) >= 3, 'repeated warnings', DEADLINE)
+        self.cloud.clear_faults()
+        collector.wait_for_log('poll aodh recovered after')
+        self.assertEqual(0, collector.terminate(), collector.output()[-3000:])
+        output = collector.output()
+        figures.add(faults_tried=1)
+        match = re.search(r'INFO vitrage_ds\.collector\.scheduler \[-\] poll aodh recovered '
+                          r'after (\d+) failed attempt\(s\) in (\d+) s', output)
+        assert match is not None, output[-3000:]
+        attempts, seconds = int(match.group(1)), int(match.group(2))
+        warnings = output.count('WARNING vitrage_ds.collector.scheduler [-] poll aodh')
+        # Never quiet, and at most one warning per cap (plus the first).
+        self.assertGreaterEqual(warnings, 4)
+        self.assertLessEqual(warnings, min(attempts, 2 + seconds / cap), output[-3000:])
 
 
 class TestStopTimeout(_CollectorCase):

@@ -14,7 +14,8 @@ from vitrage_ds.errors import (APIError, BackendError, ConfigurationError,
                                PluginLoadError, PluginNotFound, RequestTimeout,
                                VitrageDSError)
 from vitrage_ds.event import DELETE_ENTITY, Action, Event, Phase, Version
-from vitrage_ds.notifier import Message, NotifierPlugin, Outcome
+from vitrage_ds.notifier import Message, NotifierPlugin
+from vitrage_ds.outcome import Outcome
 from vitrage_ds.plugin import Plugin, PluginContext
 from vitrage_ds.registry import Loaded, installed, load_drivers, load_notifiers
 

@@ -14,9 +14,15 @@ Two layouts of the same options:
   host's (vitrage_ds reads the same credentials).
 
 In both, every plugin has a group of its own named ``<kind>.<name>``
-(``[driver.heat.stack]``, ``[notifier.aodh]``). Code reads the layout-
-dependent groups through :func:`http_options`, :func:`enabled_drivers` and
+(``[driver.heat.stack]``, ``[notifier.aodh]``), registered as the plugin
+loads, and each service registers its own group (``[collector]``,
+``[notifier]``) when it is built. Code reads the layout-dependent groups
+through :func:`http_options`, :func:`enabled_drivers` and
 :func:`enabled_notifiers`.
+
+This module is the bottom floor: it imports nothing else of vitrage_ds.
+The listing of every option (services and installed plugins included) is
+:func:`vitrage_ds.opts.list_opts`.
 """
 
 from __future__ import annotations
@@ -38,8 +44,8 @@ __all__ = [
     'enabled_drivers',
     'enabled_notifiers',
     'http_options',
+    'core_opts',
     'list_hosted_opts',
-    'list_opts',
     'load_config',
     'new_config',
     'register_opts',
@@ -118,20 +124,6 @@ def _secret(opt: cfg.Opt) -> cfg.Opt:
     return opt
 
 
-def _service_opts() -> list[tuple[str, list[cfg.Opt]]]:
-    """Options of the services, imported lazily to keep the core light."""
-    groups: list[tuple[str, list[cfg.Opt]]] = []
-    for module_name in _SERVICE_OPT_MODULES:
-        module = importlib.import_module(module_name)
-        groups.extend(module.list_opts())
-    return groups
-
-
-#: Modules whose ``list_opts()`` contribute service groups ([collector], ...).
-_SERVICE_OPT_MODULES: list[str] = ['vitrage_ds.notifier_service.options',
-                                   'vitrage_ds.collector.options']
-
-
 def new_config() -> cfg.ConfigOpts:
     """A fresh :class:`~oslo_config.cfg.ConfigOpts` with the core options.
 
@@ -144,19 +136,17 @@ def new_config() -> cfg.ConfigOpts:
 
 
 def register_core_opts(conf: cfg.ConfigOpts) -> None:
-    """Register the core and service options on ``conf`` (idempotent)."""
+    """Register the core options on ``conf`` (idempotent)."""
     conf.register_opts(DEFAULT_OPTS)
     conf.register_opts(CREDENTIALS_OPTS, group=CREDENTIALS_GROUP)
     ks_loading.register_session_conf_options(conf, CREDENTIALS_GROUP)
     ks_loading.register_auth_conf_options(conf, CREDENTIALS_GROUP)
     conf.register_opts(HTTP_OPTS, group=HTTP_GROUP)
-    for group, opts in _service_opts():
-        conf.register_opts(opts, group=group)
     if 'debug' not in conf:
         log.register_options(conf)
 
 
-def register_opts(conf: cfg.ConfigOpts, *, services: bool = False) -> None:
+def register_opts(conf: cfg.ConfigOpts) -> None:
     """Register vitrage_ds's options on a host's ``conf`` (e.g. Vitrage's ``CONF``).
 
     Call it once the host has registered its own options (after it parsed
@@ -175,9 +165,10 @@ def register_opts(conf: cfg.ConfigOpts, *, services: bool = False) -> None:
       and auth options) is left as it is and read by vitrage_ds too: both
       use the same credentials. Only the ones it lacks are added.
     * oslo.log's options are not registered: logging is the host's.
-    * The services' groups (``[collector]``, ``[notifier]``) only with
-      ``services=True``: a host that runs vitrage_ds's drivers or notifiers
-      in its own process needs neither.
+    * The services' groups (``[collector]``, ``[notifier]``) are not
+      registered: a host that runs vitrage_ds's drivers or notifiers in its
+      own process needs neither, and a service registers its own group when
+      it is built (or see :func:`vitrage_ds.opts.register_service_opts`).
 
     Plugin groups (``[driver.NAME]``, ``[notifier.NAME]``) are registered
     as the plugins load, as in vitrage_ds's own configuration. Calling it
@@ -188,9 +179,6 @@ def register_opts(conf: cfg.ConfigOpts, *, services: bool = False) -> None:
     present = conf.get(CREDENTIALS_GROUP, ())
     missing = [o for o in _credential_opts(plugin=False) if o.dest not in present]
     conf.register_opts(missing, group=CREDENTIALS_GROUP)
-    if services:
-        for group, opts in _service_opts():
-            conf.register_opts(opts, group=group)
 
 
 def _copies(opts: Sequence[cfg.Opt]) -> list[cfg.Opt]:
@@ -261,26 +249,13 @@ def _version() -> str:
         return 'unknown'
 
 
-def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
-    """Every vitrage_ds option, for ``oslo-config-generator``.
-
-    Includes the group of every installed plugin, found through the entry
-    points, so a third-party plugin's options appear in the sample too.
-    """
-    from vitrage_ds import registry
-
-    groups: list[tuple[str | None, list[cfg.Opt]]] = [
+def core_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
+    """The core's groups in vitrage_ds's own layout: ``[DEFAULT]``,
+    ``[service_credentials]`` (the password plugin's options included, all
+    secret ones marked so) and ``[http]``. See :mod:`vitrage_ds.opts` for
+    every group."""
+    return [
         (None, list(DEFAULT_OPTS)),
         (CREDENTIALS_GROUP, _credential_opts()),
         (HTTP_GROUP, list(HTTP_OPTS)),
     ]
-    groups.extend(_service_opts())
-    for kind, namespace in (('driver', registry.DRIVERS),
-                            ('notifier', registry.NOTIFIERS)):
-        for name in registry.installed(namespace):
-            try:
-                plugin_cls = registry.plugin_class(namespace, name)
-            except Exception:  # a broken plugin must not break the sample
-                continue
-            groups.append((f'{kind}.{name}', plugin_cls.list_opts()))
-    return groups

@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import enum
 from collections.abc import Mapping
 from typing import Any
 
+from vitrage_ds.outcome import Outcome
 from vitrage_ds.plugin import Plugin
 
 __all__ = ['Message', 'NotifierPlugin', 'Outcome']
-
-
-class Outcome(str, enum.Enum):
-    """What should become of a bus message after a handler saw it."""
-
-    DONE = 'done'
-    """Handled (or deliberately ignored): acknowledge it."""
-    RETRY = 'retry'
-    """A transient failure: requeue it, up to the configured bound."""
-    REJECT = 'reject'
-    """Can never succeed: log it and acknowledge it."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

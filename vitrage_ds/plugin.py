@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from oslo_config import cfg
 
-if TYPE_CHECKING:
-    from vitrage_ds.http.client import Client
+from vitrage_ds.http.client import Client
+from vitrage_ds.http.session import ClientFactory, client_factory_from_conf
 
 __all__ = ['Plugin', 'PluginContext', 'ClientFactory', 'Lazy']
 
 T = TypeVar('T')
-
-#: Builds an API client for a service type with a plugin's options group.
-ClientFactory = Callable[[str, Any], 'Client']
 
 #: Options every plugin group has, whatever the plugin.
 COMMON_OPTS: Sequence[cfg.Opt] = (
@@ -62,7 +59,6 @@ class PluginContext:
         catalog; every call has the configured timeout and retry policy.
         """
         if self._client_factory is None:
-            from vitrage_ds.http.session import client_factory_from_conf
             self._client_factory = client_factory_from_conf(self.conf)
         return self._client_factory(service_type, self.options)
 

@@ -13,7 +13,7 @@ import testtools
 from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 
-from vitrage_ds import config, registry
+from vitrage_ds import config, opts, registry
 from vitrage_ds.testing import TemporaryDistribution
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,7 +21,7 @@ GENERATOR_CONFIG = ROOT / 'etc' / 'oslo-config-generator' / 'vitrage_ds.conf'
 
 
 def _groups() -> dict[str | None, list[cfg.Opt]]:
-    return dict(config.list_opts())
+    return dict(opts.list_opts())
 
 
 class TestListOpts(testtools.TestCase):
@@ -48,14 +48,14 @@ class TestListOpts(testtools.TestCase):
         self.assertEqual(['endpoint_override'], [o.dest for o in groups['notifier.example']])
 
     def test_driver_poll_interval_defaults_to_the_class_value(self) -> None:
-        opts = {o.dest: o for o in _groups()['driver.example']}
-        self.assertEqual(60.0, opts['poll_interval'].default)
+        options = {o.dest: o for o in _groups()['driver.example']}
+        self.assertEqual(60.0, options['poll_interval'].default)
 
     def test_credential_options_are_secret(self) -> None:
         secrets = {o.dest for o in _groups()['service_credentials'] if o.secret}
         self.assertIn('password', secrets)
-        for group, opts in config.list_opts():
-            for opt in opts:
+        for group, group_opts in opts.list_opts():
+            for opt in group_opts:
                 if any(word in opt.dest for word in ('password', 'secret', 'token')):
                     self.assertTrue(opt.secret, f'[{group}] {opt.dest} is not secret')
 
@@ -148,7 +148,8 @@ class TestRegisterOptsInAHost(testtools.TestCase):
 
     def test_registering_after_the_host_parsed_raises_nothing(self) -> None:
         config.register_opts(self.conf)
-        config.register_opts(self.conf, services=True)  # again, and with the services
+        config.register_opts(self.conf)  # again
+        opts.register_service_opts(self.conf)  # and the services' groups
 
     def test_the_core_options_would_collide(self) -> None:
         # What register_opts exists for: vitrage_ds's own layout in a host.
@@ -174,7 +175,7 @@ class TestRegisterOptsInAHost(testtools.TestCase):
     def test_service_groups_only_when_asked(self) -> None:
         config.register_opts(self.conf)
         self.assertNotIn('collector', self.conf)
-        config.register_opts(self.conf, services=True)
+        opts.register_service_opts(self.conf)
         self.assertIn('collector', self.conf)
         self.assertIn('notifier', self.conf)
 
@@ -215,11 +216,11 @@ class TestSampleGenerator(testtools.TestCase):
         self.sections = _sections(self.sample.read_text())
 
     def test_sample_holds_every_vitrage_ds_option_in_its_group(self) -> None:
-        for group, opts in config.list_opts():
+        for group, group_opts in opts.list_opts():
             section = self.sections.get(group or 'DEFAULT')
             self.assertIsNotNone(section, f'no [{group}] in the sample')
             assert section is not None
-            for opt in opts:
+            for opt in group_opts:
                 self.assertIn(opt.dest, section, f'[{group}] {opt.dest} missing')
 
     def test_sample_holds_the_service_and_built_in_plugin_groups(self) -> None:

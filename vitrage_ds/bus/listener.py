@@ -15,7 +15,7 @@ from oslo_messaging.notify.dispatcher import NotificationResult  # type: ignore[
 
 from vitrage_ds._logsafe import safe
 from vitrage_ds.bus.transport import register_opts
-from vitrage_ds.notifier import Outcome
+from vitrage_ds.outcome import Outcome
 
 __all__ = ['MAX_MESSAGE_ID_LENGTH', 'Handler', 'Listener', 'Notification', 'why_unaccountable']
 

@@ -19,9 +19,8 @@ from vitrage_ds.config import CREDENTIALS_GROUP, http_options
 from vitrage_ds.errors import ConfigurationError
 from vitrage_ds.http.client import Client, RetryPolicy
 from vitrage_ds.http.transport import PooledSession
-from vitrage_ds.plugin import ClientFactory
 
-__all__ = ['CONNECTIONS', 'PARALLEL_CALLS', 'client_factory_from_cloud',
+__all__ = ['CONNECTIONS', 'PARALLEL_CALLS', 'ClientFactory', 'client_factory_from_cloud',
            'client_factory_from_conf', 'client_factory_from_session']
 
 #: A plugin option: the most calls the plugin's client keeps in flight in
@@ -31,6 +30,9 @@ PARALLEL_CALLS = 'max_parallel_calls'
 #: service, for a plugin called from several threads at once (the notifier
 #: service's); at least one more than its parallel calls.
 CONNECTIONS = 'max_connections'
+
+#: Builds an API client for a service type with a plugin's options group.
+ClientFactory = Callable[[str, Any], Client]
 
 #: Builds the keystoneauth session of one client, given its pool size.
 SessionFor = Callable[[int], ks_session.Session]

@@ -25,7 +25,7 @@ import fixtures
 import stevedore
 from oslo_config import cfg
 
-from vitrage_ds import config, registry
+from vitrage_ds import config, opts, registry
 from vitrage_ds.errors import PluginLoadError
 from vitrage_ds.plugin import ClientFactory, Plugin, PluginContext
 
@@ -38,12 +38,15 @@ def new_test_config(overrides: Mapping[str, Mapping[str, Any]] | None = None
                     ) -> cfg.ConfigOpts:
     """A parsed configuration without files, for tests.
 
+    The services' groups (``[collector]``, ``[notifier]``) are registered,
+    so they can be overridden before a service is built.
     ``[service_credentials] auth_type = none``, ``[http] retries = 0`` and
     ``timeout = 5``; then ``overrides`` (``{group: {option: value}}``, group
     ``DEFAULT`` for the top level) are applied. Plugin groups must be
     registered before they are overridden (:func:`load_plugin` does it).
     """
     conf = config.load_config([])
+    opts.register_service_opts(conf)
     conf.set_override('auth_type', 'none', config.CREDENTIALS_GROUP)
     conf.set_override('retries', 0, config.HTTP_GROUP)
     conf.set_override('timeout', 5.0, config.HTTP_GROUP)

@@ -22,11 +22,11 @@ def main() -> None:
 
     from vitrage import keystone_client
 
-    from vitrage_ds import config
+    from vitrage_ds import config, opts
     from vitrage_ds.http.session import client_factory_from_conf
 
     config.register_opts(conf)
-    config.register_opts(conf, services=True)
+    opts.register_service_opts(conf)
 
     vitrage_session = keystone_client.get_session()
     options = types.SimpleNamespace(endpoint_override='http://127.0.0.1:9/v2',

@@ -17,6 +17,7 @@ from vitrage_ds.testing.cloud.aodh_api import AodhService
 from vitrage_ds.testing.cloud.faults import Fault, FaultSet
 from vitrage_ds.testing.cloud.heat import HeatStore
 from vitrage_ds.testing.cloud.heat_api import HeatService
+from vitrage_ds.testing.cloud.heat_extra_api import install as install_heat_extras
 from vitrage_ds.testing.cloud.keystone import (REGION, Caller, Identity, KeystoneService,
                                                Project, User)
 from vitrage_ds.testing.cloud.requestlog import RequestLog
@@ -100,6 +101,7 @@ class EmulatedCloud(fixtures.Fixture):
         self.keystone_service = KeystoneService(self.identity)
         self.heat_service = HeatService(self.heat, self.identity,
                                         lambda: self.global_index_allowed)
+        install_heat_extras(self.heat_service)  # events, snapshots...
         self.aodh_service = AodhService(self.aodh, self.identity)
         self._server: Server | None = None
         self._port = 0

@@ -99,8 +99,6 @@ class HeatService(Service):
         # After the lookups: /stacks/<ref>/resources must not read as <name>/<id>.
         self.route('heat.stacks.show', 'GET', p + r'/stacks/(?P<name>[^/]+)/(?P<id>[^/]+)/?',
                    self._show)
-        from vitrage_ds.testing.cloud.heat_extra_api import install  # events, snapshots...
-        install(self)
 
     def error(self, status: int, message: str = '') -> Response:
         return heat_error(status, message or 'injected fault',

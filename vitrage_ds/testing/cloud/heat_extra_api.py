@@ -35,18 +35,16 @@ import dataclasses
 import re
 import urllib.parse
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vitrage_ds.testing.cloud.heat import StackRecord
+from vitrage_ds.testing.cloud.heat_api import HeatService, heat_error
 from vitrage_ds.testing.cloud.heat_extra import (RESOURCE_TYPES, ConfigRecord,
                                                  DeploymentRecord, EventRecord, HeatExtras,
                                                  SnapshotRecord, extras_of)
 from vitrage_ds.testing.cloud.keystone import Caller
 from vitrage_ds.testing.cloud.seed import heat_time
 from vitrage_ds.testing.cloud.server import HTTPError, Request, Response
-
-if TYPE_CHECKING:
-    from vitrage_ds.testing.cloud.heat_api import HeatService
 
 __all__ = ['EXTRA_ROUTES', 'install']
 
@@ -74,7 +72,6 @@ def install(service: HeatService) -> HeatExtras:
 
 
 def _error(status: int, message: str, type_: str) -> HTTPError:
-    from vitrage_ds.testing.cloud.heat_api import heat_error
     return HTTPError(heat_error(status, message, type_))
 
 

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-import json
 import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from vitrage_ds.testing.cloud.server import Request
+from typing import Any
 
 __all__ = ['LoggedRequest', 'RequestLog']
 
@@ -36,15 +32,6 @@ class LoggedRequest:
     params: tuple[tuple[str, str], ...]
     headers: dict[str, str]
     json: Any = None
-
-    @classmethod
-    def of(cls, request: Request) -> LoggedRequest:
-        try:
-            body = json.loads(request.body) if request.body else None
-        except ValueError:
-            body = None
-        return cls(request.method, request.service, request.route, request.path,
-                   tuple(request.params), dict(request.headers), body)
 
     def param(self, name: str) -> str | None:
         """The last value of query parameter ``name``."""

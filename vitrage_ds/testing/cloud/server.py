@@ -322,7 +322,7 @@ class Server:
             route, match, known = service.find(method, path)
             if route is not None:
                 request.route, request.match = route.name, match
-        self.log.append(LoggedRequest.of(request))
+        self.log.append(_logged(request))
         actions = self.faults.actions(method, request.service, path, request.route)
         self._respond(handler, request, service, route, known, actions)
 
@@ -385,6 +385,15 @@ class Server:
 
     def _wait(self, seconds: float) -> None:
         self._stopping.wait(seconds)
+
+
+def _logged(request: Request) -> LoggedRequest:
+    try:
+        body = json.loads(request.body) if request.body else None
+    except ValueError:
+        body = None
+    return LoggedRequest(request.method, request.service, request.route, request.path,
+                         tuple(request.params), dict(request.headers), body)
 
 
 def error_body(status: int, message: str) -> Mapping[str, Any]:

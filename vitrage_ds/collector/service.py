@@ -34,7 +34,7 @@ from vitrage_ds.collector.scheduler import Job, JobState, Scheduler
 from vitrage_ds.collector.sinks import Sink, as_sink, sink_from_spec
 from vitrage_ds.driver import Driver
 from vitrage_ds.errors import BackendError, ConfigurationError
-from vitrage_ds.event import Action, Event, parse_time
+from vitrage_ds.event import Action, Event, envelope_time
 from vitrage_ds.notifier import Outcome
 from vitrage_ds.plugin import ClientFactory
 
@@ -322,13 +322,13 @@ class Collector:
             again). Never raises.
         """
         metadata = metadata or {}
-        observed = parse_time(metadata.get('timestamp')) or self._wallclock()
+        observed = envelope_time(metadata, self._wallclock)
         for name, driver in self._drivers.items():
             try:
                 if not driver.handles(event_type):
                     continue
                 events = _checked(name, self._note_guards[name].call(
-                    f'handle_notification({event_type!r:.100})', driver.handle_notification,
+                    f'notifications({event_type!r:.100})', driver.notifications,
                     event_type, payload, metadata, self._caches[name].lookup))
             except PluginTimeout as exc:
                 LOG.error('%s; the %s notification was dropped for it', safe(str(exc), 500),

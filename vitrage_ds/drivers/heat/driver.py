@@ -26,7 +26,7 @@ That is ``stacks + pages`` requests (one more after a 403). Nested stacks are
 listed as stacks of their own (``show_nested``), each with its own resources
 call; ``nested_depth`` is for setups that list top-level stacks only.
 
-On a notification (:meth:`HeatStackDriver.handle_notification`) the payload
+On a notification (:meth:`HeatStackDriver.notifications`) the payload
 gives the stack's event; after ``*.end`` and ``*.error`` one resources call
 (not retried, at most ``max_parallel_calls`` at once across notifications)
 gives its resources' events. ``*.start`` makes no call, and
@@ -46,7 +46,7 @@ from oslo_config import cfg
 
 from vitrage_ds import config
 from vitrage_ds._logsafe import safe
-from vitrage_ds.driver import Driver, Lookup
+from vitrage_ds.driver import Driver, Lookup, no_lookup
 from vitrage_ds.drivers.heat import links
 from vitrage_ds.drivers.heat.api import (ALL_PROJECTS, GLOBAL_INDEX_POLICY, PROJECT,
                                          RESOURCES, STACKS, HeatAPI, path)
@@ -59,8 +59,8 @@ from vitrage_ds.drivers.heat.fields import (STACK_FROM_LISTING,
 from vitrage_ds.drivers.heat.notifications import EVENT_TYPES, parse_event_type
 from vitrage_ds.errors import (APIError, BackendError, ConfigurationError,
                                MalformedResponse, VitrageDSError)
-from vitrage_ds.event import Action, Event, Phase, parse_time
-from vitrage_ds.plugin import PluginContext
+from vitrage_ds.event import Action, Event, Phase, envelope_time
+from vitrage_ds.plugin import Lazy, PluginContext
 
 if TYPE_CHECKING:
     from vitrage_ds.plugin import ClientFactory
@@ -68,10 +68,6 @@ if TYPE_CHECKING:
 __all__ = ['ALL_PROJECTS', 'GLOBAL_INDEX_POLICY', 'PROJECT', 'HeatStackDriver']
 
 LOG = logging.getLogger(__name__)
-
-
-def _unknown(entity_type: str, entity_id: str) -> Mapping[str, Any] | None:
-    return None
 
 
 class HeatStackDriver(Driver):
@@ -92,7 +88,7 @@ class HeatStackDriver(Driver):
       notifications when the lookup knows it). A notification keeps the
       ``owner``/``owner_name`` the lookup knows (the creator's) rather than
       the payload's user, who made the change.
-    * :meth:`handle_notification` never raises; malformed input is logged
+    * :meth:`notifications` never raises; malformed input is logged
       (the wrong key and type, never its value) and dropped.
     """
 
@@ -138,9 +134,7 @@ class HeatStackDriver(Driver):
                 f'[{context.group}] nested_depth = {self.conf.nested_depth} needs '
                 f'show_nested = false: with show_nested, nested stacks are polled '
                 f'as stacks of their own and would be read twice')
-        self._lock = threading.Lock()
-        self._heat: HeatAPI | None = None
-        self._slots: threading.BoundedSemaphore | None = None
+        self._connection = Lazy(self._connect)
         self._own_project: str | None = None
         self._scope = ALL_PROJECTS if self.conf.all_projects else PROJECT
         # Whether the last poll is known to have seen one project only.
@@ -165,22 +159,20 @@ class HeatStackDriver(Driver):
         return HeatAPI(context.client('orchestration'), all_projects=options.all_projects,
                        page_size=options.page_size, group=group), options
 
+    def _connect(self) -> tuple[HeatAPI, threading.BoundedSemaphore]:
+        client = self.context.client('orchestration')
+        return (HeatAPI(client, all_projects=self.conf.all_projects,
+                        page_size=self.conf.page_size, group=self.context.group),
+                threading.BoundedSemaphore(client.max_parallel_calls))
+
     @property
     def api(self) -> HeatAPI:
         """The Heat API of this driver's client (built at first use)."""
-        with self._lock:
-            if self._heat is None:
-                client = self.context.client('orchestration')
-                self._slots = threading.BoundedSemaphore(client.max_parallel_calls)
-                self._heat = HeatAPI(client, all_projects=self.conf.all_projects,
-                                     page_size=self.conf.page_size, group=self.context.group)
-            return self._heat
+        return self._connection()[0]
 
     def _resource_slots(self) -> threading.BoundedSemaphore:
         """Bounds the resources calls notifications make at once."""
-        self.api  # noqa: B018 -- builds the client, and the slots its size gives
-        assert self._slots is not None
-        return self._slots
+        return self._connection()[1]
 
     def _listing_params(self) -> dict[str, Any]:
         params: dict[str, Any] = {}
@@ -287,9 +279,9 @@ class HeatStackDriver(Driver):
 
     # -- notifications ---------------------------------------------------
 
-    def handle_notification(self, event_type: str, payload: Any,
-                            metadata: Mapping[str, Any],
-                            lookup: Lookup = _unknown) -> list[Event]:
+    def notifications(self, event_type: str, payload: Any,
+                      metadata: Mapping[str, Any],
+                      lookup: Lookup = no_lookup) -> list[Event]:
         """The stack's event and, after ``*.end``/``*.error``, its resources'.
 
         The stack event is a delete for ``delete.start``, ``delete.end`` and
@@ -337,7 +329,7 @@ class HeatStackDriver(Driver):
             return []
         self._complete_from_lookup(fields, lookup)
         fields['scope'] = self._scope
-        obs = Observation(_observed(metadata), Action.UPDATE, event_type,
+        obs = Observation(envelope_time(metadata), Action.UPDATE, event_type,
                           Phase.END if notice.finished else Phase.START, self.name)
         deleted = notice.deletes or fields['status'] in DELETED_STATUSES
         events = [stack_event(fields, obs, deleted)]
@@ -409,11 +401,3 @@ class HeatStackDriver(Driver):
                         safe(obs.event_type), safe(stack.name), safe(stack.id),
                         safe(str(exc)))
         return []
-
-
-def _observed(metadata: Any) -> float:
-    """The bus envelope's timestamp, or now when it has none."""
-    stamp = metadata.get('timestamp') if isinstance(metadata, Mapping) else None
-    seconds = parse_time(stamp)
-    return seconds if seconds is not None and seconds > 0 else time.time()
-

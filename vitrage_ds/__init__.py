@@ -7,7 +7,7 @@ implementation details.
 from vitrage_ds.collector import (BusSink, CallbackSink, Collector, JsonLinesSink,
                                   QueueSink, Sink)
 from vitrage_ds.deduced import DeducedAlarm, DeducedAlarmActivate, DeducedAlarmDeactivate
-from vitrage_ds.driver import Driver, Lookup
+from vitrage_ds.driver import Driver, Lookup, no_lookup
 from vitrage_ds.errors import (APIError, BackendError, ConfigurationError,
                                ConnectionFailed, DeliveryFailed, InvalidMessage,
                                MalformedResponse, PageLoopError,
@@ -57,4 +57,5 @@ __all__ = [
     'installed',
     'load_drivers',
     'load_notifiers',
+    'no_lookup',
 ]

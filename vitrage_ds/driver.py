@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import fnmatch
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -25,8 +26,14 @@ def no_lookup(entity_type: str, entity_id: str) -> Mapping[str, Any] | None:
     return None
 
 
-class Driver(Plugin):
+class Driver(Plugin, abc.ABC):
     """A datasource: periodic snapshots and, optionally, bus notifications.
+
+    Abstract: a driver implements :meth:`get_all` and :meth:`notifications`
+    (a driver that listens to no bus returns ``[]`` from it). A plugin
+    class missing either is refused when it loads
+    (:class:`~vitrage_ds.errors.PluginLoadError` naming the method).
+    An override keeps the base method's parameters and defaults.
 
     Drivers keep no entity state of their own; the collector owns it and
     offers it back through ``lookup``. A driver reads as a description of
@@ -39,7 +46,7 @@ class Driver(Plugin):
     * :meth:`get_all` returns the complete snapshot or raises
       :class:`vitrage_ds.errors.BackendError`; a failed page or per-entity
       call never yields a shorter list.
-    * :meth:`handle_notification` never raises: malformed input is logged and
+    * :meth:`notifications` never raises: malformed input is logged and
       yields no event.
     * Every event is JSON-safe and carries the metadata of
       :data:`vitrage_ds.event.METADATA_KEYS`.
@@ -83,6 +90,7 @@ class Driver(Plugin):
         ``pause_gc`` is off (see :func:`vitrage_ds._gc.paused`)."""
         return _gc.paused(self.conf.pause_gc)
 
+    @abc.abstractmethod
     def get_all(self) -> list[Event]:
         """Poll the service: one event per entity that exists now.
 
@@ -90,15 +98,15 @@ class Driver(Plugin):
             everything (an API call failed, a page was missing, a body was
             malformed). Nothing partial is returned.
         """
-        raise NotImplementedError
 
     def handles(self, event_type: str) -> bool:
         """Whether ``event_type`` matches one of :attr:`event_types`."""
         return any(fnmatch.fnmatchcase(event_type, p) for p in self.event_types)
 
-    def handle_notification(self, event_type: str, payload: Any,
-                            metadata: Mapping[str, Any],
-                            lookup: Lookup = no_lookup) -> list[Event]:
+    @abc.abstractmethod
+    def notifications(self, event_type: str, payload: Any,
+                      metadata: Mapping[str, Any],
+                      lookup: Lookup = no_lookup) -> list[Event]:
         """Turn one bus notification into events (``action=UPDATE``).
 
         :param event_type: the notification's event type.
@@ -108,4 +116,3 @@ class Driver(Plugin):
         :returns: the events, possibly none. Never raises: bad input is
             logged and dropped.
         """
-        return []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 from collections.abc import Mapping
 from typing import Any
@@ -26,7 +27,7 @@ class Message:
     metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
-class NotifierPlugin(Plugin):
+class NotifierPlugin(Plugin, abc.ABC):
     """Acts on deduced-alarm messages (or any message on the graph topic).
 
     Each plugin decides whether and how to act on a message. The notifier
@@ -35,8 +36,13 @@ class NotifierPlugin(Plugin):
     Guarantees, checked by :class:`vitrage_ds.testing.NotifierContractTests`:
     a message the plugin does not care about returns :attr:`Outcome.DONE`;
     malformed messages return :attr:`Outcome.REJECT` rather than raising.
+
+    Abstract: a plugin implements :meth:`notify`; a plugin class without it
+    is refused when it loads (:class:`~vitrage_ds.errors.PluginLoadError`
+    naming the method).
     """
 
+    @abc.abstractmethod
     def notify(self, msg: Message) -> Outcome:
         """Act on one message.
 
@@ -44,4 +50,3 @@ class NotifierPlugin(Plugin):
             :attr:`Outcome.RETRY` on a transient failure (the service
             requeues), :attr:`Outcome.REJECT` when it can never succeed.
         """
-        raise NotImplementedError

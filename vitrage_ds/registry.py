@@ -63,7 +63,8 @@ def plugin_class(namespace: str, name: str) -> type[Any]:
     """Import one plugin's class.
 
     :raises PluginNotFound: no such name in the namespace.
-    :raises PluginLoadError: it failed to import or is not a plugin class.
+    :raises PluginLoadError: it failed to import, is not a plugin class or
+        lacks a method of its contract (the message names it).
     """
     eps = [ep for ep in importlib.metadata.entry_points(group=namespace) if ep.name == name]
     if not eps:
@@ -77,10 +78,17 @@ def plugin_class(namespace: str, name: str) -> type[Any]:
 
 
 def _check_class(namespace: str, name: str, cls: Any) -> None:
+    """Refuse what is not a complete plugin class of ``namespace``'s contract."""
     base = _KINDS[namespace][1]
     if not (isinstance(cls, type) and issubclass(cls, base)):
         raise PluginLoadError(namespace, name,
                               f'{cls!r} is not a subclass of {base.__name__}')
+    missing = sorted(getattr(cls, '__abstractmethods__', ()))
+    if missing:
+        methods = ', '.join(f'{method}()' for method in missing)
+        raise PluginLoadError(namespace, name,
+                              f'{cls.__name__} does not implement {methods} '
+                              f'of the {base.__name__} contract')
 
 
 def _reason(exc: BaseException) -> str:
@@ -92,8 +100,10 @@ def load(namespace: str, names: Sequence[str], conf: cfg.ConfigOpts,
     """Load and construct the plugins ``names`` of ``namespace``.
 
     Each plugin's options are registered in its own group before it is
-    constructed. A plugin that fails to import or construct is logged with
-    its reason and skipped; the others still load.
+    constructed. A plugin that fails to import or construct, or whose class
+    lacks a method of its contract (``Driver.get_all``,
+    ``Driver.notifications``, ``NotifierPlugin.notify``), is logged with its
+    reason and skipped; the others still load.
 
     :raises PluginNotFound: a name is not installed (checked before anything
         is constructed, so a typo in the configuration fails fast).

@@ -123,7 +123,7 @@ class TestNotificationPayloads(_Base):
             if not driver.handles(event_type):
                 continue
             mark = self.log_mark()
-            events = driver.handle_notification(event_type, payload, metadata,
+            events = driver.notifications(event_type, payload, metadata,
                                                 self.collector.cache(name).lookup)
             for event in events:
                 flat = event.to_dict()

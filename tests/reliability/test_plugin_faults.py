@@ -34,7 +34,7 @@ DEADLINE = 60.0
 PLUGINS = '''
 import threading
 
-from vitrage_ds.driver import Driver
+from vitrage_ds.driver import Driver, no_lookup
 from vitrage_ds.event import Action, Event, Version
 from vitrage_ds.notifier import NotifierPlugin
 
@@ -57,7 +57,7 @@ class HangingDriver(Driver):
         RELEASE.wait()
         return []
 
-    def handle_notification(self, event_type, payload, metadata, lookup=None):
+    def notifications(self, event_type, payload, metadata, lookup=no_lookup):
         RELEASE.wait()
         return []
 
@@ -69,7 +69,7 @@ class RaisingDriver(Driver):
     def get_all(self):
         raise RuntimeError('the raising driver always fails')
 
-    def handle_notification(self, event_type, payload, metadata, lookup=None):
+    def notifications(self, event_type, payload, metadata, lookup=no_lookup):
         raise RuntimeError('the raising driver always fails')
 
 
@@ -84,7 +84,7 @@ class GarbageDriver(Driver):
             return [_thing(self.name)]
         return ['garbage', 42] if GarbageDriver.polls % 2 else 'nonsense'
 
-    def handle_notification(self, event_type, payload, metadata, lookup=None):
+    def notifications(self, event_type, payload, metadata, lookup=no_lookup):
         return 42
 
 

@@ -17,8 +17,10 @@ from vitrage_ds_example.driver import ExampleDriver
 from vitrage_ds_example.notifier import ExampleNotifier
 from vitrage_ds_example.server import WidgetServer
 
-from vitrage_ds import BackendError, Event, Message, Outcome
+from vitrage_ds import (BackendError, Driver, Event, Lookup, Message, NotifierPlugin, Outcome,
+                        no_lookup, registry)
 from vitrage_ds.testing import DriverContractTests, NotifierContractTests, construct_plugin
+from vitrage_ds.testing.contracts import signature_mismatches
 
 WIDGETS = [{'id': f'w{i}', 'name': f'widget {i}', 'status': 'OK', 'updated_at': None}
            for i in range(4)]
@@ -117,9 +119,20 @@ class MisnamedDriver(ExampleDriver):
 
 
 class TrustingDriver(ExampleDriver):
-    def handle_notification(self, event_type: str, payload: Any,
-                            metadata: Mapping[str, Any], lookup: Any = None) -> list[Event]:
+    def notifications(self, event_type: str, payload: Any,
+                      metadata: Mapping[str, Any], lookup: Lookup = no_lookup) -> list[Event]:
         return [Event('example', 'example.widget', payload['id'], dict(payload))]
+
+
+class NoLookupDefaultDriver(ExampleDriver):
+    def notifications(self, event_type: str, payload: Any,  # type: ignore[override]
+                      metadata: Mapping[str, Any], lookup: Lookup | None = None) -> list[Event]:
+        return super().notifications(event_type, payload, metadata, lookup or no_lookup)
+
+
+class RenamedParameterNotifier(ExampleNotifier):
+    def notify(self, message: Message) -> Outcome:  # type: ignore[override]
+        return super().notify(message)
 
 
 class RaisingNotifier(ExampleNotifier):
@@ -169,9 +182,17 @@ class TestDriverContractCatches(_ContractCheck):
         self.assertCatches(_driver_case(TrustingDriver), self.GOOD,
                            'test_malformed_payloads_do_not_raise')
 
+    def test_an_override_with_another_default(self) -> None:
+        self.assertCatches(_driver_case(NoLookupDefaultDriver), self.GOOD,
+                           'test_overrides_keep_the_contracts_signatures')
+
 
 class TestNotifierContractCatches(_ContractCheck):
     GOOD = _notifier_case(ExampleNotifier)
+
+    def test_an_override_with_a_renamed_parameter(self) -> None:
+        self.assertCatches(_notifier_case(RenamedParameterNotifier), self.GOOD,
+                           'test_overrides_keep_the_contracts_signatures')
 
     def test_a_notifier_that_raises_on_malformed_messages(self) -> None:
         self.assertCatches(_notifier_case(RaisingNotifier), self.GOOD,
@@ -205,3 +226,33 @@ class TestSuiteWithoutSamples(testtools.TestCase):
         Case('test_get_all_returns_a_snapshot_event_per_entity').run(result)
         self.assertEqual(1, len(result.errors))
         self.assertIn('Case must define make_plugin()', result.errors[0][1])
+
+
+class TestSignatureMismatches(testtools.TestCase):
+    """:func:`signature_mismatches`, and every installed plugin passing it."""
+
+    def test_a_changed_default_is_named_with_both_signatures(self) -> None:
+        self.assertEqual(
+            ['notifications(self, event_type, payload, metadata, lookup=no_lookup) overridden '
+             'as notifications(self, event_type, payload, metadata, lookup=None)'],
+            signature_mismatches(NoLookupDefaultDriver, Driver))
+
+    def test_added_parameters_with_defaults_are_compatible(self) -> None:
+        class Patient(ExampleNotifier):
+            def notify(self, msg: Message, timeout: float = 1.0) -> Outcome:
+                return super().notify(msg)
+
+        self.assertEqual([], signature_mismatches(Patient, NotifierPlugin))
+
+    def test_an_added_parameter_without_default_is_not(self) -> None:
+        class Demanding(ExampleNotifier):
+            def notify(self, msg: Message, timeout: float) -> Outcome:  # type: ignore[override]
+                return super().notify(msg)
+
+        self.assertEqual(1, len(signature_mismatches(Demanding, NotifierPlugin)))
+
+    def test_every_installed_plugin_keeps_the_contracts_signatures(self) -> None:
+        for namespace, base in ((registry.DRIVERS, Driver), (registry.NOTIFIERS, NotifierPlugin)):
+            for name in registry.installed(namespace):
+                cls = registry.plugin_class(namespace, name)
+                self.assertEqual([], signature_mismatches(cls, base), f'{namespace} {name}')

@@ -1,4 +1,4 @@
-"""Loading plugins by name: order, unknown names, broken plugins."""
+"""Loading plugins by name: order, unknown names, broken and incomplete plugins."""
 
 from __future__ import annotations
 
@@ -14,18 +14,38 @@ from vitrage_ds.testing import TemporaryDistribution, new_test_config
 
 #: Plugins that exist only for these tests, installed in a temporary dist-info.
 _MODULE = '''
-from vitrage_ds import Driver
+from vitrage_ds import Driver, NotifierPlugin, Outcome
 
 class Second(Driver):
     name = 'second'
 
-class Exploding(Driver):
+    def get_all(self):
+        return []
+
+    def notifications(self, event_type, payload, metadata, lookup=None):
+        return []
+
+class Exploding(Second):
     name = 'exploding'
 
     def __init__(self, context):
         raise RuntimeError('constructor failed on purpose')
 
 class NotADriver:
+    pass
+
+class PollOnly(Driver):
+    def get_all(self):
+        return []
+
+class ListenOnly(Driver):
+    def notifications(self, event_type, payload, metadata, lookup=None):
+        return []
+
+class Neither(Driver):
+    pass
+
+class Mute(NotifierPlugin):
     pass
 '''
 
@@ -34,6 +54,11 @@ _ENTRY_POINTS = {registry.DRIVERS: {
     'exploding': 'vitrage_ds_regtest:Exploding',
     'unimportable': 'vitrage_ds_no_such_module:Driver',
     'not-a-driver': 'vitrage_ds_regtest:NotADriver',
+    'poll-only': 'vitrage_ds_regtest:PollOnly',
+    'listen-only': 'vitrage_ds_regtest:ListenOnly',
+    'neither': 'vitrage_ds_regtest:Neither',
+}, registry.NOTIFIERS: {
+    'mute': 'vitrage_ds_regtest:Mute',
 }}
 
 
@@ -109,6 +134,30 @@ class TestRegistry(testtools.TestCase):
         loaded = registry.load_drivers(self.conf, ['not-a-driver', 'second'])
         self.assertEqual(['second'], list(loaded.plugins))
         self.assertIn('not a subclass of Driver', loaded.failures['not-a-driver'])
+
+    def test_a_driver_without_notifications_is_refused_at_load_naming_it(self) -> None:
+        loaded = registry.load_drivers(self.conf, ['poll-only', 'example'])
+        self.assertEqual(['example'], list(loaded.plugins))
+        self.assertEqual('PollOnly does not implement notifications() of the Driver contract',
+                         loaded.failures['poll-only'])
+        self.assertIn("driver plugin 'poll-only' skipped: PollOnly does not implement "
+                      "notifications()", self.logs.output)
+
+    def test_a_driver_without_get_all_is_refused_at_load_naming_it(self) -> None:
+        loaded = registry.load_drivers(self.conf, ['listen-only'])
+        self.assertEqual({}, loaded.plugins)
+        self.assertIn('does not implement get_all()', loaded.failures['listen-only'])
+
+    def test_every_missing_method_is_named(self) -> None:
+        error = self.assertRaises(PluginLoadError, registry.plugin_class, registry.DRIVERS,
+                                  'neither')
+        self.assertIn('does not implement get_all(), notifications()', error.reason)
+
+    def test_a_notifier_without_notify_is_refused_at_load_naming_it(self) -> None:
+        loaded = registry.load_notifiers(self.conf, ['mute', 'example'])
+        self.assertEqual(['example'], list(loaded.plugins))
+        self.assertEqual('Mute does not implement notify() of the NotifierPlugin contract',
+                         loaded.failures['mute'])
 
     def test_plugin_class_imports_without_constructing(self) -> None:
         cls = registry.plugin_class(registry.DRIVERS, 'exploding')

@@ -67,7 +67,7 @@ class TestExampleDriverCompletesThinNotifications(_WidgetBackend):
 
     def test_from_the_collector_lookup_without_an_api_call(self) -> None:
         known = {('example.widget', 'w1'): {'name': 'known', 'status': 'OK'}}
-        events = self.driver().handle_notification(
+        events = self.driver().notifications(
             'widget.update', {'id': 'w1', 'status': 'ERROR'}, {},
             lambda entity_type, entity_id: known.get((entity_type, entity_id)))
         self.assertEqual([{'widget_id': 'w1', 'name': 'known', 'status': 'ERROR',
@@ -75,7 +75,7 @@ class TestExampleDriverCompletesThinNotifications(_WidgetBackend):
         self.assertEqual([], self.server.requests)
 
     def test_from_the_api_when_the_lookup_knows_nothing(self) -> None:
-        events = self.driver().handle_notification(
+        events = self.driver().notifications(
             'widget.update', {'id': 'w1', 'status': 'ERROR'}, {})
         self.assertEqual([{'widget_id': 'w1', 'name': 'widget 1', 'status': 'ERROR',
                            'updated_at': '2024-05-01T12:00:01Z'}],

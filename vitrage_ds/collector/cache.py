@@ -255,7 +255,7 @@ class EntityCache:
 
         Deleted (tombstoned) and unknown entities give ``None``. The result
         is a new dict each call: changing it changes nothing here. This is
-        the read-only ``lookup`` drivers receive in ``handle_notification``.
+        the read-only ``lookup`` drivers receive in ``notifications``.
         """
         bucket = self._live.get(entity_type)
         entry = bucket.get(entity_id) if bucket is not None else None

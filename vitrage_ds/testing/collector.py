@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from oslo_config import cfg
 
-from vitrage_ds.driver import Driver, Lookup
+from vitrage_ds.driver import Driver, Lookup, no_lookup
 from vitrage_ds.errors import BackendError
 from vitrage_ds.event import DELETE_ENTITY, Action, Event, Phase, Version
 from vitrage_ds.testing.plugins import construct_plugin
@@ -110,13 +110,13 @@ class ScriptedDriver(Driver):
         return [e.replace(datasource=self.context.name) if isinstance(e, Event) else e
                 for e in step]
 
-    def handle_notification(self, event_type: str, payload: Any,
-                            metadata: Mapping[str, Any],
-                            lookup: Lookup | None = None) -> list[Event]:
+    def notifications(self, event_type: str, payload: Any,
+                      metadata: Mapping[str, Any],
+                      lookup: Lookup = no_lookup) -> list[Event]:
         if not isinstance(payload, Mapping) or not isinstance(payload.get('id'), str):
             return []
         etype = str(payload.get('type') or ENTITY_TYPE)
-        if lookup is not None:
+        if lookup is not no_lookup:
             self.lookups.append((etype, payload['id'], lookup(etype, payload['id'])))
         fields = payload.get('fields') if isinstance(payload.get('fields'), Mapping) else {}
         return [entity(payload['id'], datasource=self.context.name, entity_type=etype,

@@ -71,10 +71,14 @@ What a subclass supplies
     :data:`UNINTERESTING_MESSAGES`) must return ``DONE`` without acting.
 
 Optional hooks: ``make_lookup()`` (drivers, the collector's read-only view
-passed to ``handle_notification``; default: knows nothing).
+passed to ``notifications``; default: knows nothing).
 
 What the suites assert
 ----------------------
+
+Both: every method the plugin overrides keeps the parameters of the base
+contract's method (names, kinds and defaults; see
+:func:`signature_mismatches`).
 
 Drivers (:class:`DriverContractTests`):
 
@@ -90,7 +94,7 @@ Drivers (:class:`DriverContractTests`):
   non-empty id, a parsable sample date, a finite version) and survives a
   JSON round trip unchanged;
 * no sample or malformed notification raises out of
-  ``handle_notification``, whether the backend is healthy or down.
+  ``notifications``, whether the backend is healthy or down.
 
 Notifiers (:class:`NotifierContractTests`):
 
@@ -108,6 +112,7 @@ outside this repository subclass them.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import json
 import math
@@ -132,6 +137,7 @@ __all__ = [
     'NotifierContractTests',
     'UNINTERESTING_MESSAGES',
     'malformed_payloads',
+    'signature_mismatches',
 ]
 
 #: Envelope metadata used for samples given without their own.
@@ -180,6 +186,45 @@ def malformed_payloads(samples: Sequence[Any] = ()) -> Iterator[tuple[str, Any]]
             yield f'sample {index} without {key}', {k: v for k, v in sample.items() if k != key}
 
 
+def signature_mismatches(cls: type, base: type) -> list[str]:
+    """The methods of ``base`` that ``cls`` overrides with other parameters.
+
+    Parameters are compared by name, kind and default (annotations may be
+    narrowed); ``__init__`` and every public method of ``base`` and of its
+    own bases count. An override may add parameters after the base's ones
+    if they have defaults; one that drops a default, renames a parameter or
+    defaults to something else breaks the callers that rely on the base's
+    signature.
+
+    :returns: one line per mismatch, ``'name(base params) overridden as
+        name(own params)'``; empty when every override keeps its signature.
+    """
+    found = []
+    for name in sorted(n for n in dir(base) if n == '__init__' or not n.startswith('_')):
+        expected, actual = inspect.getattr_static(base, name), inspect.getattr_static(cls, name)
+        if actual is expected or not callable(getattr(base, name)):
+            continue
+        wanted, got = _parameters(getattr(base, name)), _parameters(getattr(cls, name))
+        added = got[len(wanted):]
+        if got[:len(wanted)] != wanted or any(
+                default is inspect.Parameter.empty
+                and kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+                for _name, kind, default in added):
+            found.append(f'{name}({_render(wanted)}) overridden as {name}({_render(got)})')
+    return found
+
+
+def _parameters(function: Any) -> list[tuple[str, Any, Any]]:
+    return [(p.name, p.kind, p.default)
+            for p in inspect.signature(function).parameters.values()]
+
+
+def _render(parameters: list[tuple[str, Any, Any]]) -> str:
+    return ', '.join(name if default is inspect.Parameter.empty
+                     else f'{name}={getattr(default, "__name__", None) or repr(default)}'
+                     for name, _kind, default in parameters)
+
+
 class _PluginTests(_TestCase):
     """What both suites share.
 
@@ -214,6 +259,12 @@ class _PluginTests(_TestCase):
         self.addCleanup(plugin.close)
         return plugin
 
+    #: The contract the plugin's class is checked against.
+    _contract: ClassVar[type]
+
+    def test_overrides_keep_the_contracts_signatures(self) -> None:
+        self.assertEqual([], signature_mismatches(type(self._plugin()), self._contract))
+
     def _break(self, mode: str) -> None:
         if mode not in self._failure_modes():
             self.skipTest(f'backend failure mode {mode!r} not supported')
@@ -225,6 +276,8 @@ class DriverContractTests(_PluginTests):
 
     See the module docstring for what a subclass supplies.
     """
+
+    _contract = Driver
 
     if TYPE_CHECKING:
         #: ``(event_type, payload)`` or ``(event_type, payload, metadata)`` tuples.
@@ -266,13 +319,13 @@ class DriverContractTests(_PluginTests):
     def _handle(self, driver: Driver, event_type: Any, payload: Any,
                 metadata: Any, what: str) -> list[Event]:
         try:
-            events = driver.handle_notification(event_type, payload, metadata,
+            events = driver.notifications(event_type, payload, metadata,
                                                 self._lookup())
         except Exception as exc:  # the contract is that nothing escapes
-            self.fail(f'handle_notification raised {type(exc).__name__} on {what}: {exc!s:.300}')
-        self.assertIsInstance(events, list, f'handle_notification on {what}')
+            self.fail(f'notifications raised {type(exc).__name__} on {what}: {exc!s:.300}')
+        self.assertIsInstance(events, list, f'notifications on {what}')
         for event in events:
-            self.assertIsInstance(event, Event, f'handle_notification on {what}')
+            self.assertIsInstance(event, Event, f'notifications on {what}')
         return events
 
     def assertEventValid(self, driver: Driver, event: Event) -> None:
@@ -402,6 +455,7 @@ class NotifierContractTests(_PluginTests):
     """
 
     _default_failure_modes: ClassVar[Sequence[str]] = ('down',)
+    _contract = NotifierPlugin
 
     if TYPE_CHECKING:
         #: Messages the plugin acts on.

@@ -65,7 +65,7 @@ class AodhDriver(DriverBase):
 
     def enrich_event(self, event: Any, event_type: str) -> dict[str, Any] | None:
         """The alarm after this notification, when Vitrage's graph cares (see the module)."""
-        events = self._driver.handle_notification(event_type, event, {}, self._lookup)
+        events = self._driver.notifications(event_type, event, {}, self._lookup)
         if not events:
             return None  # dropped by vitrage_ds, which logged why
         alarm = self._states.notified(events[0], event_type)

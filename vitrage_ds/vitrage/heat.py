@@ -85,7 +85,7 @@ class HeatStackDriver(DriverBase):
 
     def enrich_event(self, event: Any, event_type: str) -> dict[str, Any] | None:
         """The notification's payload with ``resources``, or ``None`` (see the module)."""
-        events = self._driver.handle_notification(event_type, event, {})
+        events = self._driver.notifications(event_type, event, {})
         stack_event = next((e for e in events if e.entity_type == 'heat.stack'), None)
         if stack_event is None:
             return None

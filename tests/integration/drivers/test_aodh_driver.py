@@ -317,7 +317,7 @@ class NotificationTest(AodhDriverTestCase):
             lambda n: (n.event_type == event_type and n.payload.get('alarm_id') == alarm_id
                        and (match is None or match(n))),
             f'{event_type} for {alarm_id}', base.DEADLINE)
-        events = self.notifier_driver.handle_notification(
+        events = self.notifier_driver.notifications(
             note.event_type, note.payload, note.metadata, self.lookup)
         self.assertEqual(1, len(events), self.logged.output)
         event = events[0]

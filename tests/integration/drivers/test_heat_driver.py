@@ -69,8 +69,8 @@ class HeatDriverTestCase(base.RealServicesTestCase):
     def handle(self, driver: HeatStackDriver, note: Notification,
                lookup: Any = None) -> list[Event]:
         if lookup is None:
-            return driver.handle_notification(note.event_type, note.payload, note.metadata)
-        return driver.handle_notification(note.event_type, note.payload, note.metadata,
+            return driver.notifications(note.event_type, note.payload, note.metadata)
+        return driver.notifications(note.event_type, note.payload, note.metadata,
                                           lookup)
 
     def note(self, stack_id: str, event_type: str) -> Notification:
@@ -165,7 +165,7 @@ class PollTest(HeatDriverTestCase):
 
 
 class NotificationTest(HeatDriverTestCase):
-    """Real notifications from RabbitMQ through handle_notification."""
+    """Real notifications from RabbitMQ through notifications."""
 
     def test_create_start_then_end_give_the_stack_then_its_resources(self) -> None:
         driver = self.driver()

@@ -18,7 +18,7 @@ from typing import Any, TypeGuard
 
 from oslo_config import cfg
 
-from vitrage_ds import DELETE_ENTITY, Action, BackendError, Driver, Event, Lookup
+from vitrage_ds import DELETE_ENTITY, Action, BackendError, Driver, Event, Lookup, no_lookup
 from vitrage_ds.errors import MalformedResponse
 from vitrage_ds.event import Version, parse_time
 from vitrage_ds.http import Client
@@ -30,10 +30,6 @@ LOG = logging.getLogger(__name__)
 ENTITY_TYPE = 'example.widget'
 SERVICE_TYPE = 'example'
 _MAX_ID = 255
-
-
-def _no_lookup(entity_type: str, entity_id: str) -> Mapping[str, Any] | None:
-    return None
 
 
 class ExampleDriver(Driver):
@@ -68,9 +64,9 @@ class ExampleDriver(Driver):
             events.append(self._event(fields, Action.SNAPSHOT, None, observed))
         return events
 
-    def handle_notification(self, event_type: str, payload: Any,
-                            metadata: Mapping[str, Any],
-                            lookup: Lookup = _no_lookup) -> list[Event]:
+    def notifications(self, event_type: str, payload: Any,
+                      metadata: Mapping[str, Any],
+                      lookup: Lookup = no_lookup) -> list[Event]:
         if not isinstance(event_type, str) or not self.handles(event_type):
             return []
         stamp = metadata.get('timestamp') if isinstance(metadata, Mapping) else None

@@ -138,14 +138,14 @@ class TestNotifications(_Base):
 
     def test_a_driver_that_raises_is_logged_and_the_message_acknowledged(self) -> None:
         driver = self.driver()
-        driver.handle_notification = _raising  # type: ignore[method-assign]
+        driver.notifications = _raising  # type: ignore[method-assign]
         collector = self.collector(driver)
         self.assertEqual(Outcome.DONE, collector.handle('scripted.change', notification('a'), {}))
         self.assertIn('driver scripted raised', self.log.output)
 
     def test_a_newline_in_the_event_type_forges_no_log_line(self) -> None:
         driver = self.driver()
-        driver.handle_notification = _raising  # type: ignore[method-assign]
+        driver.notifications = _raising  # type: ignore[method-assign]
         collector = self.collector(driver, self.driver('other'))
         self.sink.fail_next()  # the other driver's delivery fails: logged too
         collector.handle('scripted.change\nCRITICAL forged', notification('a'), {})

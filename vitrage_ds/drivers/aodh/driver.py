@@ -60,7 +60,7 @@ class AodhDriver(Driver):
     :meth:`get_all` lists ``/v2/alarms`` page by page (``limit``/``marker``,
     ordered by alarm id) with ``all_projects=true`` unless configured
     otherwise, and returns one event per alarm, in that order, or raises.
-    :meth:`handle_notification` turns ``alarm.creation``,
+    :meth:`notifications` turns ``alarm.creation``,
     ``alarm.rule_change``, ``alarm.state_transition`` and ``alarm.deletion``
     into one event each; a payload that does not describe the whole alarm
     is completed from ``lookup``, or by one ``GET /v2/alarms/{id}`` when the
@@ -175,9 +175,9 @@ class AodhDriver(Driver):
 
     # -- notifications ---------------------------------------------------
 
-    def handle_notification(self, event_type: str, payload: Any,
-                            metadata: Mapping[str, Any],
-                            lookup: Lookup = no_lookup) -> list[Event]:
+    def notifications(self, event_type: str, payload: Any,
+                      metadata: Mapping[str, Any],
+                      lookup: Lookup = no_lookup) -> list[Event]:
         """One event for one alarm notification; none for bad input.
 
         Never raises: a malformed notification, an alarm that is gone by

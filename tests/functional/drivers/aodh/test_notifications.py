@@ -42,7 +42,7 @@ class _Collector:
             return self.known.get(entity_id)
 
     def __call__(self, note: Notification) -> Outcome:
-        events = self.driver.handle_notification(note.event_type, note.payload,
+        events = self.driver.notifications(note.event_type, note.payload,
                                                  note.metadata, self.lookup)
         with self._cond:
             for event in events:

@@ -1,4 +1,4 @@
-"""handle_notification: every kind of alarm change, partial payloads, bad input."""
+"""notifications: every kind of alarm change, partial payloads, bad input."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ class _NotificationTest(_AodhTest):
 
     def handle(self, event_type: str, payload: Any, lookup: Any = None,
                metadata: Any = None) -> list[Event]:
-        return make_driver().handle_notification(
+        return make_driver().notifications(
             event_type, payload, samples.METADATA if metadata is None else metadata,
             lookup or knowing())
 
@@ -309,7 +309,7 @@ class TestBadInput(_NotificationTest):
     def test_lookup_that_raises_does_not_escape(self) -> None:
         def broken(entity_type: str, entity_id: str) -> None:
             raise RuntimeError('cache is broken')
-        events = make_driver().handle_notification(
+        events = make_driver().notifications(
             'alarm.state_transition', samples.api_state_transition(ID),
             samples.METADATA, broken)
         self.assertEqual([], events)
@@ -323,7 +323,7 @@ class TestBadInput(_NotificationTest):
     def test_lookup_fields_are_not_changed(self) -> None:
         known = alarm_fields(samples.alarm('event'))
         before = json.dumps(known, sort_keys=True)
-        make_driver().handle_notification(
+        make_driver().notifications(
             'alarm.rule_change', samples.rule_change(ID, {'name': 'x'}),
             samples.METADATA, lambda t, i: known)
         self.assertEqual(before, json.dumps(known, sort_keys=True))
@@ -356,7 +356,7 @@ class TestOwnProjectScope(_NotificationTest):
     def test_another_projects_alarm_is_ignored(self) -> None:
         driver = self.polled_driver()  # learns the own project: PROJECT_A
 
-        events = driver.handle_notification(
+        events = driver.notifications(
             'alarm.creation', self.creation_in(samples.PROJECT_B), samples.METADATA, knowing())
 
         self.assertEqual([], events)
@@ -364,7 +364,7 @@ class TestOwnProjectScope(_NotificationTest):
     def test_the_own_projects_alarm_is_kept(self) -> None:
         driver = self.polled_driver()
 
-        events = driver.handle_notification(
+        events = driver.notifications(
             'alarm.creation', self.creation_in(samples.PROJECT_A), samples.METADATA, knowing())
 
         self.assertEqual([samples.alarm_id(1)], [e.entity_id for e in events])
@@ -374,7 +374,7 @@ class TestOwnProjectScope(_NotificationTest):
         payload = self.creation_in(samples.PROJECT_A)
         self.assertEqual(samples.ADMIN_PROJECT, payload['on_behalf_of'])  # as Aodh sends it
 
-        events = driver.handle_notification('alarm.creation', payload, samples.METADATA,
+        events = driver.notifications('alarm.creation', payload, samples.METADATA,
                                             knowing())
 
         self.assertEqual([samples.alarm_id(1)], [e.entity_id for e in events])
@@ -384,7 +384,7 @@ class TestOwnProjectScope(_NotificationTest):
         payload = self.creation_in(samples.PROJECT_B)
         payload['project_id'] = payload['on_behalf_of'] = samples.PROJECT_A
 
-        events = driver.handle_notification('alarm.creation', payload, samples.METADATA,
+        events = driver.notifications('alarm.creation', payload, samples.METADATA,
                                             knowing())
 
         self.assertEqual([], events)
@@ -392,7 +392,7 @@ class TestOwnProjectScope(_NotificationTest):
     def test_every_project_is_kept_when_polls_list_every_project(self) -> None:
         driver = self.polled_driver(all_projects=True)
 
-        events = driver.handle_notification(
+        events = driver.notifications(
             'alarm.creation', self.creation_in(samples.PROJECT_B), samples.METADATA, knowing())
 
         self.assertEqual(1, len(events))

@@ -1,4 +1,4 @@
-"""HeatStackDriver.handle_notification: every Heat event type, good and bad payloads."""
+"""HeatStackDriver.notifications: every Heat event type, good and bad payloads."""
 
 from __future__ import annotations
 
@@ -36,8 +36,8 @@ class NotificationTestCase(HeatTestCase):
                lookup: Any = None, driver: Any = None, **options: Any) -> list[Any]:
         driver = driver or self.driver(**options)
         if lookup is None:
-            return driver.handle_notification(event_type, body, metadata)
-        return driver.handle_notification(event_type, body, metadata, lookup)
+            return driver.notifications(event_type, body, metadata)
+        return driver.notifications(event_type, body, metadata, lookup)
 
 
 class TestEveryActionAndPhase(NotificationTestCase):

@@ -7,8 +7,9 @@ query holds ``resource_id`` and, when the message has one, ``vitrage_id``.
 Messages about one deduced alarm are told apart from others by their
 :attr:`~vitrage_ds.deduced.DeducedAlarm.key`.
 
-One deduced-alarm message walks through these modules in this order, each
-entered once:
+One deduced-alarm message walks through these modules in this order; each
+uses only modules after it, so each is entered once
+(``tests/unit/notifiers/test_aodh_layout.py`` keeps it so):
 
 :mod:`~vitrage_ds.notifiers.aodh.plugin`
     :class:`AodhNotifier`, the plugin: options, the event types it takes,
@@ -18,6 +19,10 @@ entered once:
     What the message does to its Aodh alarm (activate, deactivate), and the
     guarantees: exactly one alarm per deduced alarm, the newest message
     wins, one request per state change of a known alarm.
+:mod:`~vitrage_ds.notifiers.aodh.store`
+    What this process knows of the alarms (per-deduced-alarm locks, bounded
+    caches, the order an alarm holds), and the writes a message and a
+    repair both make.
 :mod:`~vitrage_ds.notifiers.aodh.alarms`
     The requests to Aodh, one method each, on the paths and queries of
     :mod:`vitrage_ds.aodh_api` (shared with the Aodh driver).
@@ -26,14 +31,16 @@ entered once:
     of the newest message it holds, the survivor of duplicates, and the
     request bodies.
 :mod:`~vitrage_ds.notifiers.aodh.watchlist`
-    The bookkeeping of the writes still to check.
+    The bookkeeping of the writes still to check; the write wakes the
+    verifier.
 :mod:`~vitrage_ds.notifiers.aodh.verifier`
-    Later, on its own thread: the verification rounds that check those
-    writes, delete duplicates and repair older states written over ours;
-    :meth:`AodhNotifier.close` waits for the final checks.
+    Later, on its own thread, its own walk: the verification rounds that
+    check those writes, delete duplicates and repair older states written
+    over ours (through the store); :meth:`AodhNotifier.close` waits for the
+    final checks.
 
-:mod:`~vitrage_ds.notifiers.aodh.keyed` holds the per-deduced-alarm locks
-and bounded caches the mirror and the verifier share.
+:mod:`~vitrage_ds.notifiers.aodh.keyed` holds the bounded map and the
+per-key locks the store uses.
 """
 
 from vitrage_ds.notifiers.aodh.plugin import (AODH_SEVERITIES, DEFAULT_SEVERITY_MAP,

@@ -1,9 +1,11 @@
 """Applying one deduced-alarm message to its Aodh alarm, the *mirror*.
 
-What an alarm is ours (the mirror of a deduced alarm) and what it holds is
-:mod:`~vitrage_ds.notifiers.aodh.record`'s; the requests are
-:mod:`~vitrage_ds.notifiers.aodh.alarms`'; every write is then handed to
-:mod:`~vitrage_ds.notifiers.aodh.watchlist` for the verifier to check.
+What this process knows of the mirrors, and the writes a repair makes too,
+are :mod:`~vitrage_ds.notifiers.aodh.store`'s; the requests are
+:mod:`~vitrage_ds.notifiers.aodh.alarms`'; what an alarm is ours and what
+it holds is :mod:`~vitrage_ds.notifiers.aodh.record`'s; every write is then
+handed to :mod:`~vitrage_ds.notifiers.aodh.watchlist` for the verifier to
+check.
 
 ``vitrage.deduced_alarm.activate``
     Without an Aodh id, the alarm ``<name>_<affected_resource_id>`` is looked
@@ -29,10 +31,8 @@ Guarantees (see ``doc/source/notifier.rst`` for the reasoning):
   processes may race).
 * The newest message wins: the order of the newest message applied is kept
   in the alarm (see :mod:`~vitrage_ds.notifiers.aodh.record`) and in a
-  bounded per-process cache, and an older or repeated message changes
-  nothing. An order found in an alarm dated more than ``max_clock_skew``
-  ahead of this host's clock counts as unknown (logged): it must not make
-  genuine messages look older, so the next message is written over it.
+  bounded per-process cache (:mod:`~vitrage_ds.notifiers.aodh.store`), and
+  an older or repeated message changes nothing.
 * One request per state change of a known alarm: a *fresh* message (its
   time at most ``reorder_window`` old) about an alarm this process knows is
   written with one ``PUT``, without reading first, and not retried by the
@@ -45,23 +45,23 @@ Guarantees (see ``doc/source/notifier.rst`` for the reasoning):
   never deleted nor verified; its ordering is per process.
 
 Thread-safe when messages about one deduced alarm are applied one at a time
-(:attr:`Mirror.locks`).
+(:attr:`AlarmStore.locks <vitrage_ds.notifiers.aodh.store.AlarmStore.locks>`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 from vitrage_ds._logsafe import safe
 from vitrage_ds.deduced import DeducedAlarm, DeducedAlarmActivate, Order
 from vitrage_ds.errors import APIError, BackendError
 from vitrage_ds.notifiers.aodh.alarms import AodhAlarms, Vanished
-from vitrage_ds.notifiers.aodh.keyed import Bounded, KeyedLocks
+from vitrage_ds.notifiers.aodh.keyed import Bounded
 from vitrage_ds.notifiers.aodh.record import (ALARM_STATE, OK_STATE, AlarmRecord, alarm_id,
-                                              applied_order, create_body, is_mirror,
-                                              survivor, update_body)
+                                              create_body, is_mirror)
+from vitrage_ds.notifiers.aodh.store import AlarmStore
 from vitrage_ds.notifiers.aodh.watchlist import Watchlist
 
 __all__ = ['Mirror', 'Vanished']
@@ -72,56 +72,45 @@ LOG = logging.getLogger(__name__)
 _ATTEMPTS = 3
 
 
-class _Known(NamedTuple):
-    """A mirror alarm as this process last read or wrote it."""
-
-    alarm_id: str
-    record: AlarmRecord
-
-
 class Mirror:
     """Brings the Aodh alarm of a deduced alarm to its newest message's state.
 
+    :param store: what this process knows of the mirrors, and their writes.
     :param alarms: the requests to Aodh.
     :param watchlist: where each write goes to be verified.
     :param conf: the ``[notifier.aodh]`` options.
-    :param severity: Aodh's severity for a Vitrage one.
     :param watched: called after each write is watched, with whether the
         watchlist was empty before.
     :param clock: the time in seconds since the epoch.
     :param sleep: waits after a create.
     """
 
-    def __init__(self, alarms: AodhAlarms, watchlist: Watchlist, conf: Any, *,
-                 severity: Callable[[str], str], watched: Callable[[bool], None],
+    def __init__(self, store: AlarmStore, alarms: AodhAlarms, watchlist: Watchlist,
+                 conf: Any, *, watched: Callable[[bool], None],
                  clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+        self._store = store
         self._aodh = alarms
         self._watch = watchlist
-        self._severity_of = severity
         self._watched = watched
         self._clock = clock
         self._sleep = sleep
         self._window = float(conf.reorder_window)
-        self._max_skew = float(conf.max_clock_skew)
         self._verify_delay = float(conf.verify_delay)
         self._event_type = str(conf.event_type)
         self._delete_on_deactivate = conf.deactivate_action == 'delete'
-        self._known: Bounded[str, _Known] = Bounded(conf.cache_size)
+        # Aodh ids of alarms this notifier did not create.
         self._foreign: Bounded[str, bool] = Bounded(conf.cache_size)
-        self._applied: Bounded[str, Order] = Bounded(conf.cache_size)
-        #: One lock per deduced alarm: hold it to apply or check its messages.
-        self.locks = KeyedLocks()
 
     # -- one message -------------------------------------------------------
 
     def apply(self, msg: DeducedAlarm, order: Order) -> None:
         """Bring Aodh to ``msg``'s state (dated ``order``) unless it holds a
-        newer one; hold ``locks.hold(msg.key)``.
+        newer one; hold the store's ``locks.hold(msg.key)``.
 
         :raises Vanished: the alarm was deleted under us, attempt after attempt.
         :raises vitrage_ds.errors.BackendError: Aodh failed or refused.
         """
-        last = self._applied.get(msg.key)
+        last = self._store.applied(msg.key)
         if last is not None and order <= last:
             LOG.debug('%s for %s is not newer than %s: nothing to do',
                       msg.event_type, safe(msg.key), last)
@@ -132,7 +121,7 @@ class Mirror:
             except Vanished:
                 continue
             if applied is not None:
-                self.note_applied(msg.key, applied)
+                self._store.note_applied(msg.key, applied)
             return
         raise Vanished()
 
@@ -146,12 +135,12 @@ class Mirror:
         state = ALARM_STATE if isinstance(msg, DeducedAlarmActivate) else OK_STATE
         if msg.aodh_alarm_id is not None and self._foreign.get(msg.aodh_alarm_id):
             return self._set_foreign_state(msg.aodh_alarm_id, state, order)
-        known = self._known.get(msg.key)
+        known = self._store.known(msg.key)
         if (known is None or not self._fresh(order)
                 or msg.aodh_alarm_id not in (None, known.alarm_id)
                 or (state == OK_STATE and self._delete_on_deactivate)):
             return self._apply_read_first(msg, order, state)
-        stored = self.stored(known.record)
+        stored = self._store.stored(known.record)
         if stored is not None and stored >= order:
             return stored
         try:
@@ -161,7 +150,7 @@ class Mirror:
             LOG.info('writing Aodh alarm %s without reading it failed (%s); reading it '
                      'first', safe(known.alarm_id), safe(str(exc), 500))
             if isinstance(exc, APIError) and not exc.transient:
-                self._known.pop(msg.key)  # what we remember may be out of date
+                self._store.forget(msg.key)  # what we remember may be out of date
             return self._apply_read_first(msg, order, state)
         return order
 
@@ -176,7 +165,7 @@ class Mirror:
             self._foreign.put(alarm_id(target), True)
             return self._set_foreign_state(alarm_id(target), state, order)
         if target is not None:
-            stored = self.stored(target)
+            stored = self._store.stored(target)
             if stored is not None and stored >= order:
                 LOG.debug('Aodh alarm %s already reflects %s (newer than %s)',
                           safe(alarm_id(target)), stored, order)
@@ -199,23 +188,20 @@ class Mirror:
             found = self._aodh.get(msg.aodh_alarm_id)
             if found is not None:
                 if is_mirror(found, msg):
-                    self.remember(msg.key, found)
+                    self._store.remember(msg.key, found)
                 return found
-        known = self._known.get(msg.key)
+        known = self._store.known(msg.key)
         if known is not None and known.alarm_id != msg.aodh_alarm_id:
             found = self._aodh.get(known.alarm_id)
             if found is not None and is_mirror(found, msg):
-                self.remember(msg.key, found)
+                self._store.remember(msg.key, found)
                 return found
-            self._known.pop(msg.key)
+            self._store.forget(msg.key)
         if msg.aodh_name is None:
             return None
-        mirrors = self._mirrors(msg.aodh_name, msg)
-        return self.dedupe(msg.key, mirrors) if mirrors else None
+        mirrors = self._store.mirrors(msg.aodh_name, msg)
+        return self._store.dedupe(msg.key, mirrors) if mirrors else None
 
-    def _mirrors(self, aodh_name: str, msg: DeducedAlarm) -> list[AlarmRecord]:
-        """Every alarm named ``aodh_name`` that mirrors the deduced alarm of ``msg``."""
-        return [a for a in self._aodh.named(aodh_name) if is_mirror(a, msg)]
 
     def _create(self, msg: DeducedAlarm, order: Order, state: str) -> Order | None:
         """Create the alarm, then list by name again and keep the oldest mirror.
@@ -224,22 +210,22 @@ class Mirror:
         """
         assert msg.aodh_name is not None
         body = create_body(
-            msg, order, state=state, severity=self._severity(msg) or 'low',
+            msg, order, state=state, severity=self._store.severity(msg) or 'low',
             created=round(self._clock() * 1_000_000), event_type=self._event_type)
         alarm = self._aodh.create(body)
-        self.remember(msg.key, {**body, **alarm})
+        self._store.remember(msg.key, {**body, **alarm})
         LOG.info('created Aodh alarm %s (%s) for deduced alarm %s in state %s',
                  safe(alarm_id(alarm)), safe(msg.aodh_name), safe(msg.key), state)
         # Another process may have created one at the same time.
         self._sleep(self._verify_delay)
-        mirrors = self._mirrors(msg.aodh_name, msg)
+        mirrors = self._store.mirrors(msg.aodh_name, msg)
         if not mirrors:
             # Deleted since: by a newer deactivate (deactivate_action =
             # delete) or by hand. Either way not ours to bring back.
-            self._known.pop(msg.key)
+            self._store.forget(msg.key)
             return order
-        keep = self.dedupe(msg.key, mirrors)
-        stored = self.stored(keep)
+        keep = self._store.dedupe(msg.key, mirrors)
+        stored = self._store.stored(keep)
         if stored is not None and stored >= order:
             self._watch_write(msg, order, state, msg.aodh_name)
             return stored
@@ -256,7 +242,7 @@ class Mirror:
             layer does not retry (a retry much later could land after the
             final check of a newer write; the caller reads first instead).
         """
-        self.update(target, msg, order, state, retry=False if blind else None)
+        self._store.update(target, msg, order, state, retry=False if blind else None)
         self._watch_write(msg, order, state, msg.aodh_name or str(target.get('name') or ''))
 
     def _set_foreign_state(self, target_id: str, state: str, order: Order) -> Order:
@@ -275,87 +261,20 @@ class Mirror:
         name = msg.aodh_name or (str(target['name']) if target and target.get('name')
                                  else None)
         if name is not None:
-            doomed += self._mirrors(name, msg)
+            doomed += self._store.mirrors(name, msg)
         seen: set[str] = set()
         for alarm in doomed:
-            stored = self.stored(alarm)
+            stored = self._store.stored(alarm)
             the_id = alarm_id(alarm)
             if the_id in seen or (stored is not None and stored >= order):
                 continue
             seen.add(the_id)
             self._aodh.delete(the_id)
             LOG.info('deleted Aodh alarm %s of deduced alarm %s', safe(the_id), safe(msg.key))
-        self._known.pop(msg.key)
+        self._store.forget(msg.key)
         self._watch.forget(msg.key)
         return order
 
-    def _severity(self, msg: DeducedAlarm) -> str | None:
-        return (self._severity_of(msg.severity)
-                if isinstance(msg, DeducedAlarmActivate) else None)
 
     def _watch_write(self, msg: DeducedAlarm, order: Order, state: str, name: str) -> None:
         self._watched(self._watch.wrote(msg, order, state, name, self._clock()))
-
-    # -- what the verifier shares ----------------------------------------
-
-    def update(self, target: AlarmRecord, msg: DeducedAlarm, order: Order,
-               state: str, *, retry: bool | None = None) -> None:
-        """Write ``msg``'s state and ``order`` to the mirror ``target`` (a full ``PUT``).
-
-        :raises Vanished: the alarm is gone (and forgotten).
-        """
-        body = update_body(target, msg, order, state=state,
-                                  severity=self._severity(msg))
-        target_id = alarm_id(target)
-        try:
-            self._aodh.update(target_id, body, retry=retry)
-        except Vanished:
-            self._known.pop(msg.key)
-            raise
-        self.remember(msg.key, {**body, 'alarm_id': target_id})
-        LOG.info('Aodh alarm %s of deduced alarm %s: state %s (%s)', safe(target_id),
-                 safe(msg.key), state, msg.event_type)
-
-    def dedupe(self, key: str, mirrors: list[AlarmRecord]) -> AlarmRecord:
-        """Delete every mirror but the survivor; remember and return the survivor."""
-        keep = survivor(mirrors)
-        keep_id = alarm_id(keep)
-        for alarm in mirrors:
-            if alarm_id(alarm) != keep_id:
-                self._aodh.delete(alarm_id(alarm))
-                LOG.info('deleted duplicate Aodh alarm %s of deduced alarm %s '
-                         '(keeping %s)', safe(alarm_id(alarm)), safe(key), safe(keep_id))
-        self.remember(key, keep)
-        return keep
-
-    def stored(self, alarm: AlarmRecord) -> Order | None:
-        """The order ``alarm`` holds, or ``None`` when unknown or dated beyond
-        ``max_clock_skew``: such an order (written before that check, or by
-        a host whose clock ran ahead) must not make genuine messages look
-        older, so the next message is written over it."""
-        stored = applied_order(alarm)
-        if stored is not None and stored.micros / 1_000_000 > self._clock() + self._max_skew:
-            LOG.warning('Aodh alarm %s holds a change dated %s, more than max_clock_skew '
-                        'ahead of this host\'s clock: taken as unknown',
-                        safe(alarm.get('alarm_id')), stored.timestamp)
-            return None
-        return stored
-
-    def note_applied(self, key: str, order: Order) -> None:
-        """``order`` (or a newer one) is applied to the alarm of ``key``."""
-        last = self._applied.peek(key)
-        if last is None or order > last:
-            self._applied.put(key, order)
-
-    def remember(self, key: str, alarm: AlarmRecord) -> None:
-        """``alarm`` is the mirror of ``key``, as now read or written."""
-        self._known.put(key, _Known(alarm_id(alarm), alarm))
-
-    def known(self, key: str) -> AlarmRecord | None:
-        """The mirror of ``key`` as last read or written, if remembered."""
-        known = self._known.peek(key)
-        return None if known is None else known.record
-
-    def forget(self, key: str) -> None:
-        """The mirror of ``key`` is gone: look it up next time."""
-        self._known.pop(key)

@@ -44,6 +44,7 @@ from vitrage_ds.http.client import Client
 from vitrage_ds.notifier import Message, NotifierPlugin, Outcome
 from vitrage_ds.notifiers.aodh.alarms import AodhAlarms, Vanished
 from vitrage_ds.notifiers.aodh.mirror import Mirror
+from vitrage_ds.notifiers.aodh.store import AlarmStore
 from vitrage_ds.notifiers.aodh.verifier import Verifier
 from vitrage_ds.notifiers.aodh.watchlist import Watchlist
 from vitrage_ds.plugin import Lazy, PluginContext
@@ -146,14 +147,17 @@ class AodhNotifier(NotifierPlugin):
         self._severities = self._load_severity_map()
         self._client = Lazy(lambda: self.context.client(aodh_api.SERVICE_TYPE))
         alarms = AodhAlarms(self._client)
+        self._store = AlarmStore(alarms, cache_size=self.conf.cache_size,
+                                 max_clock_skew=self._max_skew, severity=self.aodh_severity,
+                                 clock=clock)
         interval = float(self.conf.verify_interval)
-        watchlist = Watchlist(self.conf.cache_size, interval, float(self.conf.reorder_window))
-        self._mirror = Mirror(alarms, watchlist, self.conf, severity=self.aodh_severity,
-                              watched=self._watched, clock=clock, sleep=sleep)
-        self._verifier = Verifier(self._mirror, alarms, watchlist, interval=interval,
-                                  window=float(self.conf.reorder_window),
-                                  name=f'{self.context.group} verifier',
+        window = float(self.conf.reorder_window)
+        watchlist = Watchlist(self.conf.cache_size, interval, window)
+        self._verifier = Verifier(self._store, alarms, watchlist, interval=interval,
+                                  window=window, name=f'{self.context.group} verifier',
                                   background=verify_in_background, clock=clock, sleep=sleep)
+        self._mirror = Mirror(self._store, alarms, watchlist, self.conf,
+                              watched=self._verifier.watched, clock=clock, sleep=sleep)
 
     def _load_severity_map(self) -> dict[str, str]:
         mapping: dict[str, str] = {}
@@ -165,9 +169,6 @@ class AodhNotifier(NotifierPlugin):
                     f'{aodh!r}, not one of {", ".join(AODH_SEVERITIES)}')
             mapping[str(vitrage).strip().lower()] = target
         return mapping
-
-    def _watched(self, was_empty: bool) -> None:
-        self._verifier.watched(was_empty)
 
     @property
     def client(self) -> Client:
@@ -218,7 +219,7 @@ class AodhNotifier(NotifierPlugin):
                         safe(alarm.key), order.timestamp, self._max_skew)
             return Outcome.REJECT
         try:
-            with self._mirror.locks.hold(alarm.key):
+            with self._store.locks.hold(alarm.key):
                 return self._apply(alarm, order)
         except Exception:  # a bug must not escape into the bus listener
             LOG.exception('%s for deduced alarm %s failed unexpectedly',

@@ -3,7 +3,8 @@
 The :class:`~vitrage_ds.notifiers.aodh.mirror.Mirror` writes a known alarm
 with one ``PUT``, without reading it first, and watches the write
 (:mod:`~vitrage_ds.notifiers.aodh.watchlist`). The verifier's rounds, at
-most every ``verify_interval``, check the writes that are due:
+most every ``verify_interval``, check the writes that are due, and repair
+them with the writes of :mod:`~vitrage_ds.notifiers.aodh.store`:
 
 * each write is checked ``verify_interval`` after it and once more after
   its message's time plus ``reorder_window`` (plus ``verify_interval``);
@@ -33,8 +34,8 @@ from vitrage_ds import aodh_api
 from vitrage_ds._logsafe import safe
 from vitrage_ds.errors import APIError, BackendError
 from vitrage_ds.notifiers.aodh.alarms import AodhAlarms, Vanished
-from vitrage_ds.notifiers.aodh.mirror import Mirror
 from vitrage_ds.notifiers.aodh.record import AlarmRecord, alarm_id, is_mirror, key_of, survivor
+from vitrage_ds.notifiers.aodh.store import AlarmStore
 from vitrage_ds.notifiers.aodh.watchlist import Watchlist, Written
 
 __all__ = ['MAX_REPAIRS', 'Verifier']
@@ -52,7 +53,7 @@ _CLOSE_RETRIES = 3
 class Verifier:
     """The verification rounds of one notifier, and the thread that runs them.
 
-    :param mirror: what writes (and repairs) the alarms.
+    :param store: what this process knows of the mirrors, and their writes.
     :param alarms: the requests to Aodh.
     :param watchlist: the writes to check.
     :param interval: ``verify_interval``.
@@ -64,10 +65,10 @@ class Verifier:
     :param sleep: waits in :meth:`close`.
     """
 
-    def __init__(self, mirror: Mirror, alarms: AodhAlarms, watchlist: Watchlist, *,
+    def __init__(self, store: AlarmStore, alarms: AodhAlarms, watchlist: Watchlist, *,
                  interval: float, window: float, name: str, background: bool,
                  clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
-        self._mirror = mirror
+        self._store = store
         self._aodh = alarms
         self._watch = watchlist
         self._interval = interval
@@ -144,20 +145,20 @@ class Verifier:
     def _check(self, entry: Written, named: list[AlarmRecord], listed_at: float) -> None:
         """Check one write against a listing taken at ``listed_at``; repair it."""
         key = entry.key
-        with self._mirror.locks.hold(key):
+        with self._store.locks.hold(key):
             if self._watch.get(key) is not entry or entry.written_at > listed_at:
                 return  # written again since the listing: a later round checks it
             mirrors = [a for a in named if is_mirror(a, entry.message)]
             if not mirrors:
                 LOG.info('the Aodh alarm of deduced alarm %s was deleted; no longer '
                          'verifying it', safe(key))
-                self._mirror.forget(key)
+                self._store.forget(key)
                 self._watch.discard(entry)
                 return
-            keep = self._mirror.dedupe(key, mirrors)
-            stored = self._mirror.stored(keep)
+            keep = self._store.dedupe(key, mirrors)
+            stored = self._store.stored(keep)
             if stored is not None and stored >= entry.order:
-                self._mirror.note_applied(key, stored)
+                self._store.note_applied(key, stored)
                 self._watch.checked(entry, listed_at)
                 return
             if entry.repairs >= MAX_REPAIRS:
@@ -170,7 +171,7 @@ class Verifier:
                      'written by this process: writing it again',
                      safe(alarm_id(keep)), safe(key), stored, entry.order)
             try:
-                self._mirror.update(keep, entry.message, entry.order, entry.state)
+                self._store.update(keep, entry.message, entry.order, entry.state)
             except Vanished:
                 return  # the next round finds it gone, or its replacement
             except APIError as exc:
@@ -195,22 +196,22 @@ class Verifier:
                 if alarm_key is not None:
                     by_key.setdefault(alarm_key, []).append(alarm)
             for key, mirrors in by_key.items():
-                known = self._mirror.known(key)
-                if known is None or known.get('name') != name:
+                known = self._store.known(key, used=False)
+                if known is None or known.record.get('name') != name:
                     continue
-                with self._mirror.locks.hold(key):
-                    known = self._mirror.known(key)
+                with self._store.locks.hold(key):
+                    known = self._store.known(key, used=False)
                     if known is None or self._watch.get(key) is not None:
                         continue
                     keep = survivor(mirrors)
-                    listed_order = self._mirror.stored(keep)
-                    mine = self._mirror.stored(known)
-                    if (alarm_id(keep) != alarm_id(known)
+                    listed_order = self._store.stored(keep)
+                    mine = self._store.stored(known.record)
+                    if (alarm_id(keep) != known.alarm_id
                             or (listed_order is not None
                                 and (mine is None or listed_order > mine))):
-                        self._mirror.remember(key, keep)
+                        self._store.remember(key, keep)
                         if listed_order is not None:
-                            self._mirror.note_applied(key, listed_order)
+                            self._store.note_applied(key, listed_order)
 
     # -- the thread --------------------------------------------------------
 

@@ -3,7 +3,8 @@
 One scenario per test class and process, in a project of its own: a stack
 ``tree`` whose only ``OS::Heat::Value`` is three levels down (template
 resources), with outputs and a random string; a stack ``plain`` with a
-snapshot; a software config and a deployment that signalled its outputs.
+snapshot and a value whose properties hold a password; a software config
+and a deployment that signalled its outputs.
 Heat's noauth mode makes every caller an admin, who sees every project's
 stacks: the tables and the search are scoped to the scenario's project
 (Heat's ``tenant`` filter), so other tests' stacks, and their deletion
@@ -46,7 +47,10 @@ TREE = base.template(
              'none_id': {'value': {'get_resource': 'none'}}})
 FILES = {'l1.yaml': json.dumps(L1), 'l2.yaml': json.dumps(L2), 'l3.yaml': json.dumps(L3)}
 PLAIN = base.template({'test': {'type': 'OS::Heat::TestResource',
-                                'properties': {'value': 'v1'}}})
+                                'properties': {'value': 'v1'}},
+                       'settings': {'type': 'OS::Heat::SoftwareConfig', 'properties': {
+                           'group': 'script', 'config': 'echo hi',
+                           'options': {'db_password': 's3cr3t', 'port': 5432}}}})
 
 
 class Scenario:
@@ -246,6 +250,30 @@ class TestStackContentTables(HeatTablesTestCase):
                       {(r['resource_name'], r['status']) for r in tree})
         self.assertIn(('plain', 'SNAPSHOT_COMPLETE'),
                       {(r['resource_name'], r['status']) for r in of(rows, self.s.plain)})
+
+    def test_event_details_with_the_properties_each_resource_had(self) -> None:
+        fetched = self.fetch('events', 'event_details')
+        details = {r['id']: r for r in fetched['event_details'].as_dicts()}
+        self.assertEqual([r['id'] for r in fetched['events'].as_dicts()], list(details))
+        by_resource: dict[str, set[tuple[str, str]]] = {}
+        for event in of(fetched['events'].as_dicts(), self.s.plain):
+            detail = details[event['id']]
+            self.assertEqual((self.s.plain, event['resource_name']),
+                             (detail['stack_id'], detail['resource_name']))
+            by_resource.setdefault(event['resource_name'], set()).add(
+                (detail['resource_type'], detail['resource_properties']))
+        self.assertEqual({'plain': {('OS::Heat::Stack', '{}')},
+                          'test': {('OS::Heat::TestResource', '{"value":"v1"}')},
+                          'settings': {('OS::Heat::SoftwareConfig',
+                                        '{"config":"echo hi","group":"script","options":'
+                                        '{"db_password":"******","port":5432}}')}},
+                         by_resource)
+
+    def test_event_details_reveal_the_properties_on_request(self) -> None:
+        rows = self.fetch('event_details', reveal_secrets=True)['event_details'].as_dicts()
+        self.assertIn({'db_password': 's3cr3t', 'port': 5432},
+                      [json.loads(r['resource_properties']).get('options')
+                       for r in of(rows, self.s.plain) if r['resource_name'] == 'settings'])
 
     def test_outputs_resolved(self) -> None:
         fetched = self.fetch('outputs', 'resources')

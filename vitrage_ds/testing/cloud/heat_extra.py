@@ -21,7 +21,8 @@ only what a test sets or creates is stored:
   resource's ``CREATE_IN_PROGRESS`` and final create status, then the
   latest action's, newest first as Heat lists them; an event's detail
   carries its resource's properties (its template snippet's, or what
-  ``set_properties`` set), ``{}`` for the stack's own events;
+  ``set_properties`` set), ``{}`` for the stack's own events and, as in
+  Heat 27, for an ``OS::Heat::None``;
 * snapshots: one for about every fourth top-level stack that did not fail;
 * software: for about every third top-level stack with a server as its
   first resource, one ``script`` config and one deployment of it to that
@@ -78,6 +79,7 @@ _SERVER = 'OS::Nova::Server'
 #: The type Heat gives a stack's own events.
 _STACK_EVENT_TYPE = 'OS::Heat::Stack'
 _RANDOM = 'OS::Heat::RandomString'
+_NONE = 'OS::Heat::None'
 _ROLES = ('web', 'db', 'cache')
 
 
@@ -286,6 +288,8 @@ class HeatExtras:
         set, else its template snippet's (``{}`` without any). Real Heat
         resolves intrinsic functions in them; a set template's are as given."""
         with self.lock:
+            if res.type == _NONE:  # Heat 27 stores none for it, whatever it was given
+                return {}
             known = self._properties.get((stack.id, res.name))
             if known is not None:
                 return json.loads(json.dumps(known))

@@ -23,7 +23,8 @@ A value is a secret when:
 ``None`` stays ``None`` (nothing is hidden where there is nothing), and
 masking never raises: any other value comes back unchanged. Masking is a
 safety net for known names, not a guarantee: a template's own text and a
-software config's body are never masked.
+software config's body are never masked, and a resolved property that a
+hidden parameter gave its value is masked only by its name.
 """
 
 from __future__ import annotations

@@ -119,7 +119,8 @@ class HeatAPI:
 
     def list_stacks(self, params: Mapping[str, Any], *, prefetch: bool = False
                     ) -> tuple[Generator[Any, None, None], str]:
-        """Every stack item of ``GET stacks?<params>`` (all pages), and the scope.
+        """Every stack item of ``GET stacks?<params>&limit=<page_size>`` (all
+        pages; no ``limit`` when :attr:`page_size` is 0), and the scope.
 
         With ``all_projects``, ``global_tenant=true`` is asked first; a 403
         to its first page is Heat's policy, and the credentials' project is
@@ -137,10 +138,13 @@ class HeatAPI:
         :returns: the items and :data:`ALL_PROJECTS` or :data:`PROJECT`.
         :raises BackendError: a page failed (a 403 on a later page too).
         """
+        query = dict(params)
+        if self.page_size:
+            query['limit'] = self.page_size
         if self.all_projects:
             try:
                 listing = _started(self.client.paginate_links(
-                    STACKS, 'stacks', {'global_tenant': 'true', **params}, prefetch=prefetch))
+                    STACKS, 'stacks', {'global_tenant': 'true', **query}, prefetch=prefetch))
             except APIError as exc:
                 if exc.status != 403:
                     raise
@@ -148,7 +152,7 @@ class HeatAPI:
             else:
                 self._policy_allowed()
                 return listing, ALL_PROJECTS
-        return _started(self.client.paginate_links(STACKS, 'stacks', params,
+        return _started(self.client.paginate_links(STACKS, 'stacks', query,
                                                    prefetch=prefetch)), PROJECT
 
     def _policy_refused(self, exc: APIError) -> None:

@@ -174,14 +174,6 @@ class HeatStackDriver(Driver):
         """Bounds the resources calls notifications make at once."""
         return self._connection()[1]
 
-    def _listing_params(self) -> dict[str, Any]:
-        params: dict[str, Any] = {}
-        if self.conf.show_nested:
-            params['show_nested'] = 'true'
-        if self.conf.page_size:
-            params['limit'] = self.conf.page_size
-        return params
-
     def _get_resources(self, stack: StackInfo, retry: bool | None) -> list[Any]:
         return self.api.resources(stack.name or '', stack.id,
                                   {'nested_depth': self.conf.nested_depth}, retry=retry)
@@ -201,7 +193,8 @@ class HeatStackDriver(Driver):
     def _poll(self) -> list[Event]:
         obs = Observation(time.time(), Action.SNAPSHOT, None, Phase.END, self.name)
         heat = self.api
-        listing, scope = heat.list_stacks(self._listing_params(), prefetch=True)
+        listing, scope = heat.list_stacks(
+            {'show_nested': 'true'} if self.conf.show_nested else {}, prefetch=True)
         self._scope = scope
         events: dict[tuple[str, str], Event] = {}
         listed = deleting = 0

@@ -261,10 +261,7 @@ class StackSearch:
             stacks' templates.
         :raises BackendError: a call failed (nothing partial is returned).
         """
-        params = query.stack_params()
-        if self.page_size:
-            params.append(('limit', str(self.page_size)))
-        listing, _scope = self.api.list_stacks(_merged(params))
+        listing, _scope = self.api.list_stacks(_merged(query.stack_params()))
         with contextlib.closing(listing):
             found = [FoundStack(item) for item in listing
                      if isinstance(item, Mapping) and query.matches_stack(item)]

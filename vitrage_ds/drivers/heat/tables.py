@@ -305,8 +305,6 @@ class HeatTables:
             params['show_nested'] = 'true'
         if self.project is not None:
             params['tenant'] = self.project
-        if self.page_size:
-            params['limit'] = self.page_size
         listing, _scope = self.api.list_stacks(params)
         with contextlib.closing(listing):
             return list(listing)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from oslo_config import cfg
 
+from vitrage_ds.collector import coordination
+
 __all__ = ['GROUP', 'OPTS', 'list_opts', 'register_opts']
 
 GROUP = 'collector'
@@ -81,6 +83,11 @@ OPTS: list[cfg.Opt] = [
                       'notification (logged; the other drivers still get '
                       'it), so a hung driver cannot stall the listener. 0: '
                       'no limit.'),
+    cfg.StrOpt('coordination_group', default='vitrage_ds.collector',
+               help='With [coordination] backend_url set: the prefix of the '
+                    'tooz groups and locks the collectors of one deployment '
+                    'share (one group per driver, <prefix>.<driver>). '
+                    'Collectors with different prefixes coordinate nothing.'),
     cfg.FloatOpt('stop_timeout', default=30.0, min=0.0,
                  help='Seconds vitrage-ds collect waits, when stopping, for '
                       'in-flight notifications and polls to finish.'),
@@ -93,5 +100,6 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
-    """For :func:`vitrage_ds.config.list_opts` and ``oslo-config-generator``."""
-    return [(GROUP, list(OPTS))]
+    """For :func:`vitrage_ds.opts.list_opts` and ``oslo-config-generator``:
+    ``[collector]`` and the ``[coordination]`` it reads."""
+    return [(GROUP, list(OPTS)), *coordination.list_opts()]

@@ -45,11 +45,14 @@ class Job:
     :ivar name: names the job in logs and its thread.
     :ivar interval: seconds between the starts of two successful runs.
     :ivar run: the task; raising means it failed and will be retried.
+    :ivar timing: when it runs; by default a :class:`Timing` of ``interval``
+        with the scheduler's jitter and backoff.
     """
 
     name: str
     interval: float
     run: Callable[[], object]
+    timing: Timing | None = None
 
 
 @dataclasses.dataclass
@@ -152,9 +155,9 @@ class Scheduler:
         if len(set(names)) != len(names):
             raise ValueError(f'job names must be unique: {names}')
         self._jobs = list(jobs)
-        self._timings = {job.name: Timing(job.interval, jitter=jitter,
-                                          initial=backoff_initial,
-                                          maximum=backoff_max, rand=rand)
+        self._timings = {job.name: job.timing or Timing(job.interval, jitter=jitter,
+                                                        initial=backoff_initial,
+                                                        maximum=backoff_max, rand=rand)
                          for job in jobs}
         self._stopping = threading.Event()
         self._sleep: Sleep = sleep or self._stopping.wait

@@ -26,7 +26,7 @@ from oslo_config import cfg
 from vitrage_ds import registry
 from vitrage_ds._guard import Guard, PluginTimeout
 from vitrage_ds._logsafe import safe
-from vitrage_ds.collector import options
+from vitrage_ds.collector import coordination, options
 from vitrage_ds.collector._throttle import Throttle
 from vitrage_ds.collector.cache import EntityCache, Stats
 from vitrage_ds.collector.limits import FieldLimits
@@ -63,6 +63,11 @@ class Collector:
       too (a garbled snapshot must not read as deletions).
       The first complete poll of a driver is emitted as ``init_snapshot``,
       later ones as ``snapshot``.
+    * **Several collectors.** With ``[coordination] backend_url`` set, the
+      collectors sharing ``[collector] coordination_group`` poll each driver
+      once per interval between them: only the member holding the driver's
+      lock polls it, at the same wall-clock slots everywhere (see
+      :mod:`vitrage_ds.collector.coordination`). Without it, no tooz.
     * **Notifications.** With ``[collector] listen``, a pooled listener on
       every ``(exchange, topic)`` of ``[collector] exchanges`` (default: the
       drivers' own) and ``topics`` hands each notification to every driver
@@ -142,9 +147,9 @@ class Collector:
         self._sink_lock = threading.Lock()
         self._closed = False
         self._sinks = self._make_sinks(sinks)
+        self._coordination = self._make_coordination()
         self._scheduler = Scheduler(
-            [Job(name, _interval(driver), _bind(self.poll, name))
-             for name, driver in self._drivers.items()],
+            [self._job(name, driver) for name, driver in self._drivers.items()],
             jitter=self._opts.jitter, backoff_initial=self._opts.retry_backoff,
             backoff_max=self._opts.retry_backoff_max, sleep=sleep, clock=clock,
             wallclock=wallclock, rand=rand or random.random)
@@ -215,6 +220,13 @@ class Collector:
                 LOG.info('listening on %s (pool %s)',
                          ', '.join(f'{ex}/{topic}' for ex, topic in targets),
                          self._opts.listener_pool or '(none)')
+            if self._coordination is not None:
+                try:
+                    self._coordination.start()
+                except BaseException:
+                    if self._listener is not None:
+                        self._listener.stop(0)
+                    raise
             self._scheduler.start()
             self._started = True
             LOG.info('collector started: drivers %s, mode %s, sinks %s',
@@ -248,6 +260,8 @@ class Collector:
             if self._listener is not None:
                 drained = self._listener.stop(_left(deadline)) and drained
             drained = self._scheduler.stop(_left(deadline)) and drained
+            if self._coordination is not None:
+                self._coordination.stop()
             self._closed = True  # a delivery not yet begun now fails (and is retried)
             left = _left(deadline)
             if self._sink_lock.acquire(timeout=-1 if left is None else left):
@@ -355,6 +369,29 @@ class Collector:
 
     # -- internals ----------------------------------------------------------
 
+    def _make_coordination(self) -> coordination.Coordination | None:
+        url = coordination.backend_url(self.conf)
+        if url is None:
+            return None
+        return coordination.Coordination(url, self._opts.coordination_group, self._drivers)
+
+    def _job(self, name: str, driver: Driver) -> Job:
+        """The scheduler's job for ``driver``: every interval, or every slot when coordinated."""
+        interval = _interval(driver)
+        if self._coordination is None:
+            return Job(name, interval, _bind(self.poll, name))
+        timing = coordination.SlotTiming(
+            interval, coordination.slot_offset(name, interval), wallclock=self._wallclock,
+            initial=self._opts.retry_backoff, maximum=self._opts.retry_backoff_max)
+        return Job(name, interval, _bind(self._poll_if_held, name), timing)
+
+    def _poll_if_held(self, driver: str) -> Stats | None:
+        """A scheduled poll under coordination: only by the member holding ``driver``."""
+        assert self._coordination is not None
+        if not self._coordination.holds(driver):
+            return None
+        return self.poll(driver)
+
     def _bound(self, driver: str, events: list[Event]) -> list[Event]:
         """``events`` with field types and sizes bounded; a warning a minute at most."""
         bounded = self._limits.apply(events)
@@ -399,7 +436,7 @@ class Collector:
         return made
 
 
-def _bind(poll: Callable[[str], Stats], name: str) -> Callable[[], Stats]:
+def _bind(poll: Callable[[str], object], name: str) -> Callable[[], object]:
     return lambda: poll(name)
 
 

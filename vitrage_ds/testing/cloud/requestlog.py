@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,6 +24,7 @@ class LoggedRequest:
     :ivar params: the query string as ``(name, value)`` pairs, in order.
     :ivar headers: the headers, names lower-cased.
     :ivar json: the decoded JSON body, ``None`` when empty or not JSON.
+    :ivar at: when it was received, POSIX seconds.
     """
 
     method: str
@@ -32,6 +34,7 @@ class LoggedRequest:
     params: tuple[tuple[str, str], ...]
     headers: dict[str, str]
     json: Any = None
+    at: float = dataclasses.field(default_factory=time.time)
 
     def param(self, name: str) -> str | None:
         """The last value of query parameter ``name``."""

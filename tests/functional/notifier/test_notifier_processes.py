@@ -1,11 +1,13 @@
-"""Two ``vitrage-ds notifier`` processes, real RabbitMQ, the emulated Aodh.
+"""Several ``vitrage-ds notifier`` processes, real RabbitMQ, the emulated Aodh.
 
 1,000 deduced-alarm messages -- duplicates, reordering, Aodh failures that
 make messages come back, a process stopped half-way -- must leave exactly
 one Aodh alarm per deduced alarm, in the state of its newest message; a
 second plugin that raises on every message must not get in the way. Once
 with messages dated now (mostly written without reading first, verified
-afterwards) and once with messages dated long ago (read first).
+afterwards) and once with messages dated long ago (read first); then three
+processes, one of them killed (SIGKILL) while busy: what it held unacknowledged
+comes back to the others, including requests Aodh received before the kill.
 """
 
 from __future__ import annotations
@@ -67,44 +69,25 @@ def scenario(seed: int, base: int = LONG_AGO
     return messages, newest
 
 
-class TwoNotifierProcessesTest(NotifierProcessTestCase):
+class ConvergenceTestCase(NotifierProcessTestCase):
+    """Publishing a scenario and waiting for Aodh to hold its newest states."""
 
-    extra_notifiers = ('raising',)
-
-    def test_a_thousand_fresh_messages_leave_one_alarm_each_in_the_newest_state(self) -> None:
-        # Dated up to now (never ahead of the processes' clock): those still
-        # within reorder_window are written without reading first.
-        self.run_scenario(*scenario(seed=11, base=round((time.time() - 13) * 1_000_000)))
-
-    def test_a_thousand_late_messages_leave_one_alarm_each_in_the_newest_state(self) -> None:
-        self.run_scenario(*scenario(seed=10))
-
-    def run_scenario(self, messages: list[DeducedAlarm],
-                     newest: dict[str, DeducedAlarm]) -> None:
-        self.assertEqual(TOTAL, len(messages))
-        # Aodh failing now and then: those messages are requeued and come back,
-        # possibly to the other process.
+    def inject_aodh_failures(self) -> None:
+        """Aodh failing now and then: those messages are requeued and come
+        back, possibly to another process."""
         for route, every in (('aodh.alarms.update', 37), ('aodh.alarms.create', 23),
                              ('aodh.alarms.list', 101)):
             for start in range(every, 4000, every):
                 self.cloud.fail(route, 503, times=1, start=start)
         self.cloud.add_fault('aodh.alarms.create', 'close', times=3, start=50)
-        first, second = self.start_notifier(), self.start_notifier()
 
+    def publisher(self) -> DeducedAlarmPublisher:
         transport = get_transport(new_config(), self.rabbit.transport_url)
         self.addCleanup(transport.cleanup)
-        publisher = DeducedAlarmPublisher(transport, topic=self.topic, exchange=self.exchange)
-        half = TOTAL // 2
-        for msg in messages[:half]:
-            publisher.publish(msg)
-        # Stop one process while it is busy; a third takes its place.
-        wait_until(lambda: len(self.cloud.aodh.ordered()) >= 20, 'some alarms created',
-                   timeout=DEADLINE)
-        self.assertEqual(0, first.terminate())
-        third = self.start_notifier()
-        for msg in messages[half:]:
-            publisher.publish(msg)
+        return DeducedAlarmPublisher(transport, topic=self.topic, exchange=self.exchange)
 
+    def assert_converges(self, newest: dict[str, DeducedAlarm]) -> None:
+        """Every message handled, one Aodh alarm per deduced alarm, in its newest state."""
         expected = {vid: ('alarm' if isinstance(msg, DeducedAlarmActivate) else 'ok',
                           f'{msg.name}_{msg.affected_resource_id}')
                     for vid, msg in newest.items()}
@@ -125,6 +108,41 @@ class TwoNotifierProcessesTest(NotifierProcessTestCase):
         for vitrage_id, alarms in self.mirrors().items():
             self.assertEqual(1, len(alarms), f'{vitrage_id} has {len(alarms)} alarms')
 
+    def _states(self) -> dict[str, tuple[str, str]]:
+        return {vid: (alarms[0]['state'], alarms[0]['name'])
+                for vid, alarms in self.mirrors().items()}
+
+
+class TwoNotifierProcessesTest(ConvergenceTestCase):
+
+    extra_notifiers = ('raising',)
+
+    def test_a_thousand_fresh_messages_leave_one_alarm_each_in_the_newest_state(self) -> None:
+        # Dated up to now (never ahead of the processes' clock): those still
+        # within reorder_window are written without reading first.
+        self.run_scenario(*scenario(seed=11, base=round((time.time() - 13) * 1_000_000)))
+
+    def test_a_thousand_late_messages_leave_one_alarm_each_in_the_newest_state(self) -> None:
+        self.run_scenario(*scenario(seed=10))
+
+    def run_scenario(self, messages: list[DeducedAlarm],
+                     newest: dict[str, DeducedAlarm]) -> None:
+        self.assertEqual(TOTAL, len(messages))
+        self.inject_aodh_failures()
+        first, second = self.start_notifier(), self.start_notifier()
+        publisher = self.publisher()
+        half = TOTAL // 2
+        for msg in messages[:half]:
+            publisher.publish(msg)
+        # Stop one process while it is busy; a third takes its place.
+        wait_until(lambda: len(self.cloud.aodh.ordered()) >= 20, 'some alarms created',
+                   timeout=DEADLINE)
+        self.assertEqual(0, first.terminate())
+        third = self.start_notifier()
+        for msg in messages[half:]:
+            publisher.publish(msg)
+        self.assert_converges(newest)
+
         for process in (second, third):
             self.assertEqual(0, process.terminate())
         handled_requeued_rejected = [counters(p) for p in (first, second, third)]
@@ -134,9 +152,33 @@ class TwoNotifierProcessesTest(NotifierProcessTestCase):
                            'no message was requeued')
         self.assertIn('notifier plugin raising raised', second.output())
 
-    def _states(self) -> dict[str, tuple[str, str]]:
-        return {vid: (alarms[0]['state'], alarms[0]['name'])
-                for vid, alarms in self.mirrors().items()}
+
+class ThreeNotifierProcessesOneKilledTest(ConvergenceTestCase):
+    """Three processes on one queue; one is killed (SIGKILL) while it is busy."""
+
+    def test_fresh_messages_leave_one_alarm_each_in_the_newest_state(self) -> None:
+        self.run_with_a_crash(*scenario(seed=12, base=round((time.time() - 13) * 1_000_000)))
+
+    def test_late_messages_leave_one_alarm_each_in_the_newest_state(self) -> None:
+        self.run_with_a_crash(*scenario(seed=13))
+
+    def run_with_a_crash(self, messages: list[DeducedAlarm],
+                         newest: dict[str, DeducedAlarm]) -> None:
+        self.inject_aodh_failures()
+        processes = [self.start_notifier() for _ in range(3)]
+        publisher = self.publisher()
+        for msg in messages:
+            publisher.publish(msg)
+        # Killed while the three share the queue (each holds up to a prefetch
+        # of messages): it dies holding unacknowledged messages, some maybe
+        # already applied in Aodh, which the broker gives to the others.
+        wait_until(lambda: len(self.cloud.aodh.ordered()) >= 20, 'some alarms created',
+                   timeout=DEADLINE, interval=0.01)
+        processes[0].kill()
+        self.assert_converges(newest)
+        for process in processes[1:]:
+            self.assertEqual(0, process.terminate())
+        self.assertGreater(sum(counters(p)[0] for p in processes[1:]), 0)
 
 
 class PublishCommandTest(NotifierProcessTestCase):

@@ -329,6 +329,17 @@ class TestAllProjects(TablesTestCase):
         engine.fetch(['stacks'])
         self.assertEqual(1, self.log.output.count('Heat refused to list every project'))
 
+    def test_the_fallback_warns_as_the_driver_does_naming_the_option_too(self) -> None:
+        self.rows('stacks')
+        self.assertIn('or set [driver.heat.stack] all_projects = false', self.log.output)
+
+    def test_an_allowed_listing_after_a_refusal_is_logged(self) -> None:
+        engine = self.engine()
+        engine.fetch(['stacks'])
+        self.serve_stacks(self.web)
+        engine.fetch(['stacks'])
+        self.assertIn('Heat now allows the all-projects stack listing', self.log.output)
+
     def test_without_all_projects_the_listing_is_the_project_s(self) -> None:
         self.rows('stacks', all_projects=False)
         self.assertEqual([('GET', f'{P}/stacks', {'show_nested': ['true'], 'limit': ['1000']})],

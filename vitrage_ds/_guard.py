@@ -35,13 +35,14 @@ class PluginTimeout(VitrageDSError):
 class _Call(Generic[T]):
     """One call on a daemon thread of its own (a hung one never blocks exit)."""
 
-    def __init__(self, guard: Guard, fn: Callable[..., T], args: tuple[Any, ...]) -> None:
+    def __init__(self, finished: Callable[[_Call[Any]], None], fn: Callable[..., T],
+                 args: tuple[Any, ...]) -> None:
         self.done = threading.Event()
         self.abandoned = False
         self.finished = False
         self.result: Any = None
         self.error: BaseException | None = None
-        self._guard = guard
+        self._finished = finished
         self._fn = fn
         self._args = args
 
@@ -51,7 +52,7 @@ class _Call(Generic[T]):
         except BaseException as exc:  # handed to the caller
             self.error = exc
         finally:
-            self._guard._finished(self)
+            self._finished(self)
             self.done.set()
 
 
@@ -103,7 +104,7 @@ class Guard:
                 raise PluginTimeout(f'{self.name}: {what} not called: the plugin was '
                                     f'busy for {self.timeout} s')
             self._in_flight += 1
-            call: _Call[T] = _Call(self, fn, args)
+            call: _Call[T] = _Call(self._finished, fn, args)
             self._calls.put(call)
             if self._idle > 0:
                 self._idle -= 1  # a waiting thread takes it

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
 import oslo_messaging  # type: ignore[import-untyped]
-from oslo_messaging import transport as om_transport  # type: ignore[import-untyped]
 from oslo_serialization import jsonutils
 
 from vitrage_ds._logsafe import safe
-from vitrage_ds.errors import DeliveryFailed, InvalidMessage
+from vitrage_ds.bus.transport import exchange_of, transport_for_exchange
+from vitrage_ds.errors import InvalidMessage
 
 __all__ = ['PRIORITIES', 'Publisher']
 
@@ -21,48 +22,6 @@ LOG = logging.getLogger(__name__)
 #: Notification priorities, lower case, as listeners' endpoints name them.
 PRIORITIES: tuple[str, ...] = (
     'audit', 'debug', 'info', 'warn', 'error', 'critical', 'sample')
-
-
-class _View(om_transport.NotificationTransport):
-    """A view of a transport that names the exchange and keeps send failures.
-
-    oslo.messaging's ``Notifier`` never names an exchange: its driver sends
-    to the transport's default one (``[DEFAULT] control_exchange``, fixed
-    when the transport is built). This view keeps the Notifier and its
-    ``messagingv2`` envelope untouched and only sets the exchange on the
-    target the driver hands to ``_send_notification``, so one transport
-    (and, on ``fake://``, one set of in-memory queues) serves every
-    exchange. The Notifier logs a failed send and swallows it; the view
-    keeps the failure (per thread) so :meth:`Publisher.publish` can raise
-    it. It owns nothing: cleaning up is the wrapped transport's job.
-    """
-
-    def __init__(self, transport: oslo_messaging.Transport, exchange: str | None) -> None:
-        # Deliberately not calling super().__init__: nothing here owns a driver.
-        self.conf = transport.conf
-        self._inner = transport
-        self._exchange = exchange
-        self._failure = threading.local()
-
-    def _send_notification(self, target: oslo_messaging.Target, ctxt: Any,
-                           message: Any, version: float,
-                           retry: int | None = None) -> None:
-        if self._exchange is not None:
-            target = oslo_messaging.Target(exchange=self._exchange, topic=target.topic)
-        try:
-            self._inner._send_notification(target, ctxt, message, version, retry=retry)
-        except Exception as exc:
-            self._failure.error = exc
-            raise
-
-    def take_failure(self) -> BaseException | None:
-        """The failure of this thread's last send, once; ``None`` if it went out."""
-        error: BaseException | None = getattr(self._failure, 'error', None)
-        self._failure.error = None
-        return error
-
-    def cleanup(self) -> None:
-        """Nothing to release; the wrapped transport is not touched."""
 
 
 class Publisher:
@@ -74,10 +33,19 @@ class Publisher:
     consumes. Naming an exchange lets a publisher impersonate a service
     (``heat``, ``aodh``) or use the ``vitrage`` graph exchange.
 
-    A send that fails inside the driver (broker unreachable past
-    ``[oslo_messaging_notifications] retry``, which oslo.messaging defaults
-    to retrying forever) raises :class:`~vitrage_ds.errors.DeliveryFailed`:
-    the caller decides whether to send again, so nothing is lost unseen.
+    Only oslo.messaging's public API is used: a ``Notifier`` sends to its
+    transport's ``control_exchange``, so for another exchange the publisher
+    builds and owns a transport of its own to the same broker
+    (:func:`~vitrage_ds.bus.transport_for_exchange`: one more connection,
+    closed by :meth:`close`). That needs a transport from
+    :func:`~vitrage_ds.bus.get_transport`.
+
+    Delivery: oslo.messaging retries a send while the broker is unreachable
+    (``[oslo_messaging_notifications] retry``; -1, its default, retries
+    until the broker takes the message, so :meth:`publish` blocks
+    meanwhile). A send it gives up on (a finite ``retry``) is logged by
+    oslo.messaging and **not raised**: its ``Notifier`` reports no failure
+    to the caller. Keep ``retry = -1`` where a lost message matters.
     Messages from one publisher thread keep their order. Thread-safe.
 
     :param transport: from :func:`~vitrage_ds.bus.get_transport`; the
@@ -85,6 +53,8 @@ class Publisher:
     :param topic: the topic; the priority is appended to it.
     :param exchange: the exchange, or ``None`` for the transport's default.
     :param publisher_id: the envelope's ``publisher_id``.
+    :raises ValueError: ``exchange`` is not the transport's own and the
+        transport was not built by :func:`~vitrage_ds.bus.get_transport`.
     """
 
     def __init__(self, transport: oslo_messaging.Transport, *,
@@ -93,9 +63,14 @@ class Publisher:
         self.topic = topic
         self.exchange = exchange
         self.publisher_id = publisher_id
-        self._view = _View(transport, exchange)
+        sender = transport
+        self._owned: oslo_messaging.Transport | None = None
+        if exchange is not None and exchange != exchange_of(transport):
+            sender = self._owned = transport_for_exchange(transport, exchange)
+            # Released with the publisher even if nobody calls close().
+            self._release = weakref.finalize(self, sender.cleanup)
         self._notifier = oslo_messaging.Notifier(
-            self._view, publisher_id=publisher_id, driver='messagingv2', topics=[topic])
+            sender, publisher_id=publisher_id, driver='messagingv2', topics=[topic])
         self._closed = threading.Event()
 
     def publish(self, event_type: str, payload: Any, priority: str = 'info',
@@ -109,8 +84,6 @@ class Publisher:
         :param context: the request context sent along (a plain mapping).
         :raises InvalidMessage: the event type, priority or payload cannot be
             sent; nothing was sent.
-        :raises DeliveryFailed: the broker did not take it (oslo.messaging
-            logged why); it may not have been sent.
         :raises RuntimeError: the publisher is closed.
         """
         if self._closed.is_set():
@@ -126,18 +99,14 @@ class Publisher:
             jsonutils.dumps(payload)
         except (TypeError, ValueError) as exc:
             raise InvalidMessage('payload', f'not JSON-serialisable: {exc}') from exc
-        send = getattr(self._notifier, level)
-        send(dict(context or {}), event_type, payload)
-        failure = self._view.take_failure()
-        if failure is not None:
-            # The type only: a broker error's text may quote the transport URL.
-            raise DeliveryFailed(
-                f'{event_type} was not delivered to '
-                f'{self.exchange or "(default exchange)"}/{self.topic}: '
-                f'{type(failure).__name__} (the log has the broker\'s answer)') from failure
+        getattr(self._notifier, level)(dict(context or {}), event_type, payload)
         LOG.debug('published %s (%s) on %s/%s', safe(event_type), level,
                   self.exchange or '(default exchange)', self.topic)
 
     def close(self) -> None:
-        """Refuse further :meth:`publish` calls. Idempotent; the transport stays open."""
+        """Refuse further :meth:`publish` calls and close the transport this
+        publisher built for its exchange, if any. Idempotent; the caller's
+        transport stays open."""
         self._closed.set()
+        if self._owned is not None:
+            self._release()

@@ -193,9 +193,9 @@ class BusSink:
     :meth:`Event.to_dict` (rebuild it with :meth:`Event.from_dict`).
     Messages of one batch keep their order. oslo.messaging retries a send
     while the broker is unreachable (``[oslo_messaging_notifications]
-    retry``, -1 = forever); once it gives up the publisher raises
-    :class:`~vitrage_ds.errors.DeliveryFailed`, which fails the batch, so a
-    notification behind it is requeued rather than acknowledged.
+    retry``, -1 = forever, so the batch waits for the broker); a send it
+    gives up on with a finite ``retry`` is only logged by oslo.messaging
+    (see :class:`vitrage_ds.bus.Publisher`), so keep ``retry = -1``.
 
     :param publisher: a :class:`vitrage_ds.bus.Publisher`; closed with
         the sink when ``owned``.

@@ -31,8 +31,10 @@ class DeducedAlarmPublisher:
     message to the next, even if the clock steps back, so consumers can
     tell which of two messages about one deduced alarm is newer.
 
-    Messages keep their order per thread; a message the broker did not
-    take raises :class:`~vitrage_ds.errors.DeliveryFailed`.
+    Messages keep their order per thread; while the broker is unreachable a
+    send waits (``[oslo_messaging_notifications] retry = -1``, the default;
+    with a finite ``retry`` a message oslo.messaging gives up on is only
+    logged: see :class:`vitrage_ds.bus.Publisher`).
     Thread-safe.
 
     :param transport: from :func:`vitrage_ds.bus.get_transport`; the caller
@@ -70,7 +72,6 @@ class DeducedAlarmPublisher:
         """Post that the deduced alarm is raised; return the message sent.
 
         :raises InvalidMessage: a field is wrong; nothing was sent.
-        :raises DeliveryFailed: the broker did not take it; send it again.
         """
         alarm = self._stamped(DeducedAlarmActivate, timestamp, vitrage_id=vitrage_id,
                               name=name, severity=severity,
@@ -88,7 +89,6 @@ class DeducedAlarmPublisher:
         ``affected_resource_id`` so the Aodh alarm can be found without it.
 
         :raises InvalidMessage: a field is wrong; nothing was sent.
-        :raises DeliveryFailed: the broker did not take it; send it again.
         """
         alarm = self._stamped(DeducedAlarmDeactivate, timestamp, vitrage_id=vitrage_id,
                               aodh_alarm_id=aodh_alarm_id, name=name,

@@ -354,12 +354,14 @@ class EmulatedCloud(fixtures.Fixture):
         catalog. ``none``: ``[service_credentials] auth_type = none``, each
         built-in plugin group's ``endpoint_override`` points here and
         ``[http] headers`` carry the noauth identity headers of the admin.
+        The services' groups (``[collector]``, ``[notifier]``) are registered.
         ``overrides`` (``{group: {option: value}}``, ``DEFAULT`` for the top
         level) and keyword groups (``http={'retries': 0}``) come last.
         """
-        from vitrage_ds import config
+        from vitrage_ds import config, opts
 
         conf = config.load_config([])
+        opts.register_service_opts(conf)  # so [collector] and [notifier] can be overridden
         group = config.CREDENTIALS_GROUP
         if auth_type == 'password':
             from keystoneauth1 import loading as ks_loading

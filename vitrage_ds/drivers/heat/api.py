@@ -198,10 +198,13 @@ class HeatAPI:
         """The items of the call ``template`` (filled from ``refs``), all pages.
 
         Pages as :data:`PAGING` says (``limit`` is :attr:`page_size`). The
-        stack listing is :meth:`list_stacks`' business, not this method's.
+        stack listing, with its policy fallback, is :meth:`list_stacks`.
 
         :param key: the body key holding the answer; ``None``: the body.
         :param single: the answer is one object: returned as a one-item list.
+        :param retry: for a call answered in one body, as
+            :meth:`~vitrage_ds.http.client.Client.request`.
+        :raises ValueError: ``template`` is the stack listing.
         :raises MalformedResponse: a placeholder has no value in ``refs``, or
             the answer is not a list (an object with ``single``).
         :raises BackendError: a call failed.
@@ -212,9 +215,9 @@ class HeatAPI:
             raise MalformedResponse('GET', self.client.url(template),
                                     f'no {exc.args[0]} to call it with') from None
         paging = PAGING.get(template, ONE_BODY)
-        query = dict(params or {})
         if paging == LINKS:
-            return list(self.client.paginate_links(where, key or '', query))
+            raise ValueError(f'{template} is read by list_stacks')
+        query = dict(params or {})
         if paging == MARKER:
             return list(self.client.paginate_marker(where, 'id', query,
                                                     limit=self.page_size or 1000, key=key))

@@ -205,7 +205,11 @@ class Coordination:
         with self._lock:
             try:
                 if driver in self._held:
-                    if lock.heartbeat() is not False:
+                    # Locks that expire (Redis, etcd, memcached) say whether
+                    # this member still owns them; the others (file, ZooKeeper's
+                    # session-bound ones) are held as long as the member lives.
+                    beat = getattr(lock, 'heartbeat', None)
+                    if beat is None or beat() is not False:
                         return True
                     self._held.discard(driver)
                     LOG.warning('coordination: lost the %s poll lock; another member '

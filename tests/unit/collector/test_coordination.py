@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 
+import fixtures
 import testtools
 from oslo_config import cfg
 
@@ -108,3 +109,34 @@ class TestWithoutBackend(testtools.TestCase):
         result = subprocess.run([sys.executable, '-c', script], capture_output=True,
                                 text=True, timeout=60, check=True)
         self.assertEqual('False', result.stdout.strip().splitlines()[-1])
+
+
+class TestOneHolderPerDriver(testtools.TestCase):
+    """Two members on tooz's file backend (one host), in this process."""
+
+    def member(self, url: str) -> coordination.Coordination:
+        member = coordination.Coordination(url, 'test', ['heat.stack', 'aodh'])
+        member.start()
+        self.addCleanup(member.stop)
+        return member
+
+    def setUp(self) -> None:
+        super().setUp()
+        url = f'file://{self.useFixture(fixtures.TempDir()).path}'
+        self.first, self.second = self.member(url), self.member(url)
+
+    def test_the_first_to_check_holds_the_driver_and_keeps_it(self) -> None:
+        self.assertTrue(self.first.holds('heat.stack'))
+        self.assertFalse(self.second.holds('heat.stack'))
+        self.assertTrue(self.first.holds('heat.stack'))
+        self.assertEqual({'heat.stack'}, self.first.held)
+
+    def test_each_driver_has_its_own_holder(self) -> None:
+        self.assertTrue(self.first.holds('heat.stack'))
+        self.assertTrue(self.second.holds('aodh'))
+        self.assertFalse(self.first.holds('aodh'))
+
+    def test_a_stopped_holders_driver_is_taken_at_the_next_check(self) -> None:
+        self.assertTrue(self.first.holds('heat.stack'))
+        self.first.stop()
+        self.assertTrue(self.second.holds('heat.stack'))

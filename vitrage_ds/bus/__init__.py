@@ -9,7 +9,7 @@ priority with bounded requeues, :class:`Publisher` sends them with the
 from vitrage_ds.bus.listener import Handler, Listener, Notification
 from vitrage_ds.bus.publisher import PRIORITIES, Publisher
 from vitrage_ds.bus.transport import (DEFAULT_TRANSPORT_URL, exchange_of, get_transport,
-                                      register_opts, transport_for_exchange)
+                                      register_opts, release, transport_for_exchange)
 
 __all__ = [
     'DEFAULT_TRANSPORT_URL',
@@ -21,5 +21,6 @@ __all__ = [
     'exchange_of',
     'get_transport',
     'register_opts',
+    'release',
     'transport_for_exchange',
 ]

@@ -12,7 +12,7 @@ import oslo_messaging  # type: ignore[import-untyped]
 from oslo_serialization import jsonutils
 
 from vitrage_ds._logsafe import safe
-from vitrage_ds.bus.transport import exchange_of, transport_for_exchange
+from vitrage_ds.bus.transport import exchange_of, release, transport_for_exchange
 from vitrage_ds.errors import InvalidMessage
 
 __all__ = ['PRIORITIES', 'Publisher']
@@ -68,7 +68,7 @@ class Publisher:
         if exchange is not None and exchange != exchange_of(transport):
             sender = self._owned = transport_for_exchange(transport, exchange)
             # Released with the publisher even if nobody calls close().
-            self._release = weakref.finalize(self, sender.cleanup)
+            self._release = weakref.finalize(self, release, sender)
         self._notifier = oslo_messaging.Notifier(
             sender, publisher_id=publisher_id, driver='messagingv2', topics=[topic])
         self._closed = threading.Event()

@@ -12,7 +12,7 @@ from oslo_config import cfg
 from oslo_messaging import opts as om_opts  # type: ignore[import-untyped]
 
 __all__ = ['DEFAULT_TRANSPORT_URL', 'exchange_of', 'get_transport', 'register_opts',
-           'transport_for_exchange']
+           'release', 'transport_for_exchange']
 
 LOG = logging.getLogger(__name__)
 
@@ -80,8 +80,9 @@ def transport_for_exchange(transport: oslo_messaging.Transport,
     built. So this builds another transport, from the same URL and a copy of
     the same oslo.messaging options (``retry``, TLS, heartbeats, ...) as
     ``transport``'s configuration holds now, with ``control_exchange =
-    exchange``. The caller owns it (``cleanup()``); on ``fake://`` it shares
-    the process's in-memory exchanges with every other transport.
+    exchange``. The caller owns it and closes it with :func:`release`; on
+    ``fake://`` it shares the process's in-memory exchanges with every other
+    transport.
 
     :raises ValueError: ``transport`` was not built by :func:`get_transport`
         (a host's own): its URL is unknown here. Build one with
@@ -96,6 +97,21 @@ def transport_for_exchange(transport: oslo_messaging.Transport,
             f'vitrage_ds.bus.get_transport; its own exchange is {exchange_of(transport)!r}')
     conf, url = source
     return get_transport(_with_exchange(conf, exchange), url)
+
+
+def release(transport: oslo_messaging.Transport) -> None:
+    """Close a transport :func:`transport_for_exchange` built. Idempotent.
+
+    On ``fake://`` nothing is done: oslo.messaging's fake driver keeps the
+    exchanges of every transport of the process in one table, which its
+    ``cleanup()`` empties, so closing one transport would drop what the
+    others have queued. Its memory goes with the last reference.
+    """
+    with _SOURCES_LOCK:
+        source = _SOURCES.get(transport)
+    if source is not None and _scheme(*source) == 'fake://':
+        return
+    transport.cleanup()
 
 
 def _with_exchange(conf: cfg.ConfigOpts, exchange: str) -> cfg.ConfigOpts:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from typing import Any
 
 import fixtures
 import oslo_messaging  # type: ignore[import-untyped]
@@ -73,6 +74,18 @@ class PublisherExchangeTest(testtools.TestCase):
         self.addCleanup(publisher.close)
         (note,) = self.received_on(exchange, publisher)
         self.assertEqual(('a.b', {'n': 1}), (note.event_type, note.payload))
+
+    def test_closing_it_right_after_a_send_drops_nothing_queued_on_fake(self) -> None:
+        exchange = f'ex-{uuid.uuid4().hex}'
+        publisher = Publisher(self.transport, topic='topic', exchange=exchange)
+        send = publisher.publish
+
+        def publish_and_close(event_type: str, payload: Any) -> None:
+            send(event_type, payload)
+            publisher.close()  # before the listener could take it
+        publisher.publish = publish_and_close  # type: ignore[method-assign]
+
+        self.assertEqual(1, len(self.received_on(exchange, publisher)))
 
     def test_no_exchange_is_the_transports_control_exchange(self) -> None:
         publisher = Publisher(self.transport, topic='topic')

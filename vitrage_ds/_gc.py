@@ -5,6 +5,10 @@ alive: every few thousand allocations the collector runs, and each full
 collection walks every object of the process again (measured: a quarter of
 the CPU of a 10,000-alarm poll). None of what a poll builds is cyclic, so
 nothing is lost by collecting once, after it.
+
+The switch is process-wide, so pausing is the collector's decision
+(``[collector] pause_gc``), taken around each poll it runs; a driver's
+``get_all()`` called on its own leaves the collector alone.
 """
 
 from __future__ import annotations

@@ -5,12 +5,10 @@ from __future__ import annotations
 import abc
 import fnmatch
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 from oslo_config import cfg
 
-from vitrage_ds import _gc
 from vitrage_ds.event import Event
 from vitrage_ds.plugin import Plugin
 
@@ -73,22 +71,8 @@ class Driver(Plugin, abc.ABC):
             cfg.FloatOpt('poll_interval', default=cls.default_poll_interval,
                          min=1.0,
                          help='Seconds between two complete polls (get_all).'),
-            cfg.BoolOpt('pause_gc', default=True,
-                        help='Keep Python\'s cyclic garbage collector off while '
-                             'get_all builds a snapshot: a poll allocates tens '
-                             'of thousands of objects, none of them in a '
-                             'reference cycle, and the collections they '
-                             'trigger cost up to a quarter of its CPU. The '
-                             'switch is process-wide: cycles the rest of the '
-                             'process makes meanwhile are collected after the '
-                             'poll.'),
             *super().list_opts(),
         ]
-
-    def gc_paused(self) -> AbstractContextManager[None]:
-        """The scope of one :meth:`get_all`: no cyclic collection unless
-        ``pause_gc`` is off (see :func:`vitrage_ds._gc.paused`)."""
-        return _gc.paused(self.conf.pause_gc)
 
     @abc.abstractmethod
     def get_all(self) -> list[Event]:

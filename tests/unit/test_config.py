@@ -43,7 +43,7 @@ class TestListOpts(testtools.TestCase):
 
     def test_plugin_group_holds_common_and_own_options(self) -> None:
         groups = _groups()
-        self.assertEqual(['poll_interval', 'pause_gc', 'endpoint_override', 'page_size'],
+        self.assertEqual(['poll_interval', 'endpoint_override', 'page_size'],
                          [o.dest for o in groups['driver.example']])
         self.assertEqual(['endpoint_override'], [o.dest for o in groups['notifier.example']])
 
@@ -232,7 +232,7 @@ class TestSampleGenerator(testtools.TestCase):
         self.assertIn('mode', self.sections['collector'])
 
     def test_sample_holds_the_third_party_plugin_groups(self) -> None:
-        self.assertEqual({'poll_interval', 'pause_gc', 'endpoint_override', 'page_size'},
+        self.assertEqual({'poll_interval', 'endpoint_override', 'page_size'},
                          self.sections['driver.example'])
         self.assertEqual({'endpoint_override'}, self.sections['notifier.example'])
 

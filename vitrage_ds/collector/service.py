@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from oslo_config import cfg
 
-from vitrage_ds import registry
+from vitrage_ds import _gc, registry
 from vitrage_ds._guard import Guard, PluginTimeout
 from vitrage_ds._logsafe import safe
 from vitrage_ds.collector import coordination, options
@@ -311,8 +311,9 @@ class Collector:
         with self._poll_locks[driver]:
             token = cache.begin_poll(self._wallclock())
             try:
-                events = self._bound(driver, _snapshot(driver, self._poll_guards[driver].call(
-                    'get_all()', the_driver.get_all)))
+                with _gc.paused(self._opts.pause_gc):  # [collector] pause_gc
+                    polled = self._poll_guards[driver].call('get_all()', the_driver.get_all)
+                events = self._bound(driver, _snapshot(driver, polled))
                 action = (Action.SNAPSHOT if driver in self._initialized
                           else Action.INIT_SNAPSHOT)
                 stats = cache.apply_snapshot(token, events, action, self._deliver)

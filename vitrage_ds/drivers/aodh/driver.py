@@ -135,10 +135,9 @@ class AodhDriver(Driver):
         params = [*(aodh_api.ALL_PROJECTS if all_projects else ()), *aodh_api.BY_ALARM_ID]
         starts = self._range_starts if self.conf.parallel_ranges else []
         try:
-            with self.gc_paused():
-                events = read_marker_ranges(self.client, ALARMS_PATH, aodh_api.MARKER_KEY,
-                                            starts, event, params=params,
-                                            limit=self.conf.page_size)
+            events = read_marker_ranges(self.client, ALARMS_PATH, aodh_api.MARKER_KEY,
+                                        starts, event, params=params,
+                                        limit=self.conf.page_size)
         except APIError as exc:
             if exc.status != 403:
                 raise

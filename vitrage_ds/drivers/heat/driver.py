@@ -187,8 +187,7 @@ class HeatStackDriver(Driver):
             resources call of any stack failed, or Heat answered a body
             without the ids the events need.
         """
-        with self.gc_paused():
-            return self._poll()
+        return self._poll()
 
     def _poll(self) -> list[Event]:
         obs = Observation(time.time(), Action.SNAPSHOT, None, Phase.END, self.name)

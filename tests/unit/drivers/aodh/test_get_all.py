@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import urllib.parse
 from typing import Any
@@ -177,26 +176,6 @@ class TestLaterPolls(_AodhTest):
         driver.get_all()
         self.http.get(ALARMS, status_code=503)
         self.assertRaises(BackendError, driver.get_all)
-
-
-class TestGarbageCollector(_AodhTest):
-
-    def _collector_state_while_served(self, **options: Any) -> list[bool]:
-        states: list[bool] = []
-
-        def answer(request: Any, context: Any) -> list[dict[str, Any]]:
-            states.append(gc.isenabled())
-            return []
-        self.http.get(ALARMS, json=answer)
-        make_driver(**options).get_all()
-        return states
-
-    def test_is_off_during_a_poll_and_back_on_after(self) -> None:
-        self.assertEqual([False], self._collector_state_while_served())
-        self.assertTrue(gc.isenabled())
-
-    def test_stays_on_when_pause_gc_is_off(self) -> None:
-        self.assertEqual([True], self._collector_state_while_served(pause_gc=False))
 
 
 class TestSnapshot(_AodhTest):

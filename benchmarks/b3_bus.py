@@ -25,6 +25,10 @@ the bare listener hands its endpoint per second (the measure the issue
 set, target 0.8x: one notification can be several events, a stack and its
 resources), and the stricter one, notifications drained per second from the
 same queue content.
+
+Then the scale part (:mod:`benchmarks.b3_scale`): Heat and Aodh API
+requests per poll interval with 1, 2 and 3 collectors sharing the polls
+through tooz on Redis (target: as many as one collector).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.b3_scale import measure_requests_per_interval
 from benchmarks.cloudhost import CloudHost
 from benchmarks.common import BenchResult, Settings, _conf_text, say, with_rabbit_and_cloud
 
@@ -158,6 +163,7 @@ def _measure(result: BenchResult, settings: Settings, cloud: CloudHost, vhost: A
         f'{collector_s:.2f} s for {handled:,} notifications and {events:,} events '
         f'(each update.end also reads the stack\'s resources from the emulated Heat).')
     result.data = {'bare_s': bare_s, 'collector_s': collector_s, 'events': events}
+    measure_requests_per_interval(result, cloud)
 
 
 class _Counter:

@@ -26,7 +26,8 @@ set, target 0.8x: one notification can be several events, a stack and its
 resources), and the stricter one, notifications drained per second from the
 same queue content.
 
-Then the scale part (:mod:`benchmarks.b3_scale`): Heat and Aodh API
+Then publication-to-sink latency p50 and p99 of a loaded collector
+(:mod:`benchmarks.b3_latency`), and the scale part (:mod:`benchmarks.b3_scale`): Heat and Aodh API
 requests per poll interval with 1, 2 and 3 collectors sharing the polls
 through tooz on Redis (target: as many as one collector).
 """
@@ -39,6 +40,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.b3_latency import measure_latency
 from benchmarks.b3_scale import measure_requests_per_interval
 from benchmarks.cloudhost import CloudHost
 from benchmarks.common import BenchResult, Settings, _conf_text, say, with_rabbit_and_cloud
@@ -147,6 +149,7 @@ def _measure(result: BenchResult, settings: Settings, cloud: CloudHost, vhost: A
         bare_s = _bare(transport, 'bench-bare', total)
         say('3: collector draining')
         collector_s, events, handled = _drain(collector, counter, no_polls, total)
+        add_latency = measure_latency(conf, transport, cloud, vhost, handled / collector_s)
     finally:
         transport.cleanup()
     bare_rate = total / bare_s
@@ -163,6 +166,7 @@ def _measure(result: BenchResult, settings: Settings, cloud: CloudHost, vhost: A
         f'{collector_s:.2f} s for {handled:,} notifications and {events:,} events '
         f'(each update.end also reads the stack\'s resources from the emulated Heat).')
     result.data = {'bare_s': bare_s, 'collector_s': collector_s, 'events': events}
+    add_latency(result)
     measure_requests_per_interval(result, cloud)
 
 

@@ -64,10 +64,11 @@ class Publisher:
         self.exchange = exchange
         self.publisher_id = publisher_id
         sender = transport
-        self._owned: oslo_messaging.Transport | None = None
+        #: Closes the transport built for ``exchange``, if any; also runs
+        #: when the publisher is collected without close().
+        self._release: weakref.finalize[..., Publisher] | None = None
         if exchange is not None and exchange != exchange_of(transport):
-            sender = self._owned = transport_for_exchange(transport, exchange)
-            # Released with the publisher even if nobody calls close().
+            sender = transport_for_exchange(transport, exchange)
             self._release = weakref.finalize(self, release, sender)
         self._notifier = oslo_messaging.Notifier(
             sender, publisher_id=publisher_id, driver='messagingv2', topics=[topic])
@@ -108,5 +109,5 @@ class Publisher:
         publisher built for its exchange, if any. Idempotent; the caller's
         transport stays open."""
         self._closed.set()
-        if self._owned is not None:
+        if self._release is not None:
             self._release()

@@ -5,7 +5,7 @@ Usage::
 
     python3 tools/dev.py test [TIER ...]   # unit functional integration reliability
     python3 tools/dev.py lint              # ruff + mypy
-    python3 tools/dev.py docs              # Sphinx, warnings are errors
+    python3 tools/dev.py docs              # Sphinx docs and release notes, warnings are errors
     python3 tools/dev.py bench [ARGS]      # benchmarks (not part of test)
     python3 tools/dev.py ARGS...           # any vitrage-ds command, e.g. demo
 
@@ -174,8 +174,11 @@ def main(argv: list[str]) -> int:
         mypy = run(BIN / 'mypy', 'vitrage_ds', check=False, env=env())
         return ruff.returncode or mypy.returncode
     if cmd == 'docs':
-        return run(BIN / 'sphinx-build', '-W', '--keep-going', '-q', '-b', 'html',
-                   'doc/source', 'doc/build/html', check=False, env=env()).returncode
+        docs = run(BIN / 'sphinx-build', '-W', '--keep-going', '-q', '-b', 'html',
+                   'doc/source', 'doc/build/html', check=False, env=env())
+        notes = run(BIN / 'sphinx-build', '-W', '--keep-going', '-q', '-b', 'html',
+                    'releasenotes/source', 'releasenotes/build/html', check=False, env=env())
+        return docs.returncode or notes.returncode
     if cmd == 'bench':
         return run(BIN / 'python', '-m', 'benchmarks', *rest, check=False, env=env()).returncode
     return run(BIN / 'vitrage-ds', *argv, check=False, env=env()).returncode

@@ -76,10 +76,10 @@ class VitrageDSApp(cliff_app.App):
     def build_option_parser(self, description: str | None, version: str | None,
                             argparse_kwargs: dict[str, Any] | None = None
                             ) -> argparse.ArgumentParser:
-        parser = super().build_option_parser(description, version, argparse_kwargs)
-        for action in parser._actions:  # cliff names the program after argv[0]
-            if isinstance(action, argparse._VersionAction):
-                action.version = f'{self.NAME} {version}'
+        # cliff names the program after argv[0] in --version; ours replaces it.
+        kwargs = {**(argparse_kwargs or {}), 'conflict_handler': 'resolve'}
+        parser = super().build_option_parser(description, version, kwargs)
+        parser.add_argument('--version', action='version', version=f'{self.NAME} {version}')
         parser.add_argument(
             '--config-file', dest='config_files', action='append', default=[],
             metavar='PATH',

@@ -14,6 +14,7 @@ importing that ``__init__``.
 from __future__ import annotations
 
 import ast
+import functools
 import pathlib
 
 import testtools
@@ -24,6 +25,7 @@ PACKAGE = 'vitrage_ds'
 ROOT = pathlib.Path(vitrage_ds.__file__).parent
 
 
+@functools.cache
 def _modules() -> dict[str, pathlib.Path]:
     found: dict[str, pathlib.Path] = {}
     for path in sorted(ROOT.rglob('*.py')):

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 from oslo_config import cfg
 
 from vitrage_ds import config
+from vitrage_ds._coalesce import SharedReads
 from vitrage_ds._logsafe import safe
 from vitrage_ds.driver import Driver, Lookup, no_lookup
 from vitrage_ds.drivers.heat import links
@@ -139,6 +140,8 @@ class HeatStackDriver(Driver):
         self._scope = ALL_PROJECTS if self.conf.all_projects else PROJECT
         # Whether the last poll is known to have seen one project only.
         self._one_project = False
+        # Notifications about one stack arriving together share a resources read.
+        self._notified_reads: SharedReads[list[Any]] = SharedReads()
 
     # -- the API ---------------------------------------------------------
 
@@ -367,6 +370,10 @@ class HeatStackDriver(Driver):
                 self._own_project = urllib.parse.unquote(segments[-1])
         return self._own_project
 
+    def _read_notified(self, stack: StackInfo) -> list[Any]:
+        with self._resource_slots():
+            return self._get_resources(stack, retry=False)
+
     def _notified_resources(self, fields: Mapping[str, Any],
                             obs: Observation) -> list[Event]:
         stack = StackInfo(fields['stack_id'], fields['name'], fields['user_project_id'],
@@ -377,8 +384,8 @@ class HeatStackDriver(Driver):
                         safe(stack.id))
             return []
         try:
-            with self._resource_slots():
-                items = self._get_resources(stack, retry=False)
+            items = self._notified_reads.read(
+                (stack.id, stack.name), lambda: self._read_notified(stack))
             return resource_events(items, stack, obs)
         except APIError as exc:
             if exc.status == 404:

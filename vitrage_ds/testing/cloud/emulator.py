@@ -365,8 +365,7 @@ class EmulatedCloud(fixtures.Fixture):
         group = config.CREDENTIALS_GROUP
         if auth_type == 'password':
             from keystoneauth1 import loading as ks_loading
-            conf.register_opts([o._to_oslo_opt() for o in
-                                ks_loading.get_plugin_loader('password').get_options()],
+            conf.register_opts(ks_loading.get_auth_plugin_conf_options('password'),
                                group=group)
             values: dict[str, Any] = {
                 'auth_type': 'password', 'auth_url': self.auth_url,

@@ -106,7 +106,8 @@ class HeatService(Service):
 
     # -- helpers ---------------------------------------------------------
 
-    def _caller(self, request: Request) -> Caller:
+    def caller(self, request: Request) -> Caller:
+        """Who calls, in the URL's project; 401/403 as Heat answers them."""
         caller = require_caller(self.identity, request)
         assert request.match is not None
         url_project = urllib.parse.unquote(request.match.group('project'))
@@ -116,14 +117,16 @@ class HeatService(Service):
             raise HTTPError(heat_error(403, _EXPLANATIONS[403], 'HTTPForbidden'))
         return caller
 
-    def _stack_url(self, request: Request, stack: StackRecord) -> str:
+    def stack_url(self, request: Request, stack: StackRecord) -> str:
+        """The stack's canonical ``/v1/{project}/stacks/{name}/{id}`` URL."""
         return (f'{request.root_url}/v1/{urllib.parse.quote(stack.project_id, safe="")}'
                 f'/stacks/{urllib.parse.quote(stack.name, safe="")}/{stack.id}')
 
     def _visible(self, stack: StackRecord, caller: Caller) -> bool:
         return caller.is_admin or stack.project_id == caller.project_id
 
-    def _stack_for(self, request: Request, caller: Caller) -> StackRecord:
+    def stack_for(self, request: Request, caller: Caller) -> StackRecord:
+        """The stack the URL names by name and id; 404 as Heat answers it."""
         assert request.match is not None
         name, stack_id = request.match.group('name'), request.match.group('id')
         try:
@@ -139,7 +142,7 @@ class HeatService(Service):
                  ) -> dict[str, Any]:
         item: dict[str, Any] = {
             'id': stack.id,
-            'links': [{'href': self._stack_url(request, stack), 'rel': 'self'}],
+            'links': [{'href': self.stack_url(request, stack), 'rel': 'self'}],
         }
         if include_project:
             item['project'] = stack.project_id
@@ -166,7 +169,7 @@ class HeatService(Service):
             'links': [{'href': f'{request.root_url}/v1/', 'rel': 'self'}]}]})
 
     def _list(self, request: Request) -> Response:
-        caller = self._caller(request)
+        caller = self.caller(request)
         global_tenant = _bool('global_tenant', request.param('global_tenant') or 'false')
         if global_tenant and not self._global_allowed():
             raise HTTPError(heat_error(403, 'You are not authorized to use '
@@ -244,7 +247,7 @@ class HeatService(Service):
         return filters
 
     def _lookup(self, request: Request) -> Response:
-        caller = self._caller(request)
+        caller = self.caller(request)
         assert request.match is not None
         ref = request.match.group('ref')
         stack: StackRecord | None = None
@@ -257,7 +260,7 @@ class HeatService(Service):
         if stack is None:
             raise HTTPError(heat_error(404, f'The Stack ({ref}) could not be found.',
                                        'EntityNotFound'))
-        location = self._stack_url(request, stack)
+        location = self.stack_url(request, stack)
         rest = request.path.rstrip('/').split(f'/stacks/{ref}', 1)[1].strip('/')
         if rest:
             location = f'{location}/{rest}'
@@ -271,8 +274,8 @@ class HeatService(Service):
                                       'Content-Type': 'text/html; charset=UTF-8'}, raw=body)
 
     def _show(self, request: Request) -> Response:
-        caller = self._caller(request)
-        stack = self._stack_for(request, caller)
+        caller = self.caller(request)
+        stack = self.stack_for(request, caller)
         body = self._summary(request, stack, include_project=False)
         description = stack.description or 'No description'
         body.update({
@@ -291,8 +294,8 @@ class HeatService(Service):
         return Response(200, {'stack': body})
 
     def _resources(self, request: Request) -> Response:
-        caller = self._caller(request)
-        stack = self._stack_for(request, caller)
+        caller = self.caller(request)
+        stack = self.stack_for(request, caller)
         unknown = sorted({k for k, _ in request.params}
                          - _RESOURCE_FILTERS - {'nested_depth', 'with_detail'})
         if unknown:
@@ -327,13 +330,13 @@ class HeatService(Service):
 
     def _resource_body(self, request: Request, stack: StackRecord, res: ResourceRecord,
                        detail: bool) -> dict[str, Any]:
-        stack_url = self._stack_url(request, stack)
+        stack_url = self.stack_url(request, stack)
         links = [{'href': f'{stack_url}/resources/{urllib.parse.quote(res.name, safe="")}',
                   'rel': 'self'},
                  {'href': stack_url, 'rel': 'stack'}]
         if res.nested_id:
             try:
-                links.append({'href': self._stack_url(request, self.store.get(res.nested_id)),
+                links.append({'href': self.stack_url(request, self.store.get(res.nested_id)),
                               'rel': 'nested'})
             except KeyError:
                 pass
@@ -357,8 +360,8 @@ class HeatService(Service):
         return body
 
     def _resource(self, request: Request) -> Response:
-        caller = self._caller(request)
-        stack = self._stack_for(request, caller)
+        caller = self.caller(request)
+        stack = self.stack_for(request, caller)
         assert request.match is not None
         name = request.match.group('res')
         for res in self.store.resources(stack):

@@ -185,15 +185,15 @@ class _Routes:
     # -- helpers ---------------------------------------------------------
 
     def _stack(self, request: Request, *, live: bool = False) -> tuple[Caller, StackRecord]:
-        caller = self.service._caller(request)
-        stack = self.service._stack_for(request, caller)
+        caller = self.service.caller(request)
+        stack = self.service.stack_for(request, caller)
         if live and stack.is_deleted:
             raise _error(404, f'The Stack ({stack.name}) could not be found.',
                          'EntityNotFound')
         return caller, stack
 
     def _url(self, request: Request, stack: StackRecord) -> str:
-        return self.service._stack_url(request, stack)
+        return self.service.stack_url(request, stack)
 
     @staticmethod
     def _group(request: Request, name: str) -> str:
@@ -221,7 +221,7 @@ class _Routes:
     # -- resource types, templates, outputs, metadata --------------------
 
     def _resource_types(self, request: Request) -> Response:
-        self.service._caller(request)
+        self.service.caller(request)
         support = request.param('support_status')
         if support is not None and support not in _SUPPORT_STATUSES:
             raise _error(400, f'Invalid support status and should be one of '
@@ -375,7 +375,7 @@ class _Routes:
     # -- software configs and deployments --------------------------------
 
     def _configs(self, request: Request) -> Response:
-        caller = self.service._caller(request)
+        caller = self.service.caller(request)
         visible = [c for c in self.extras.configs()
                    if caller.is_admin or c.project_id == caller.project_id]
         page = _page(visible, request, lambda c: c.id)
@@ -383,7 +383,7 @@ class _Routes:
             _config_body(c, detail=False, project=caller.is_admin) for c in page]})
 
     def _visible_config(self, request: Request) -> ConfigRecord:
-        caller = self.service._caller(request)
+        caller = self.service.caller(request)
         config_id = self._group(request, 'config')
         try:
             record = self.extras.config(config_id)
@@ -398,7 +398,7 @@ class _Routes:
         return Response(200, {'software_config': _config_body(self._visible_config(request))})
 
     def _config_create(self, request: Request) -> Response:
-        caller = self.service._caller(request)
+        caller = self.service.caller(request)
         body = _body(request)
         try:
             record = self.extras.create_config(
@@ -411,7 +411,7 @@ class _Routes:
         return Response(200, {'software_config': _config_body(record)})
 
     def _deployments(self, request: Request) -> Response:
-        caller = self.service._caller(request)
+        caller = self.service.caller(request)
         server = request.param('server_id')
         return Response(200, {'software_deployments': [
             _deployment_body(d) for d in self.extras.deployments()
@@ -419,7 +419,7 @@ class _Routes:
             and (server is None or d.server_id == server)]})
 
     def _visible_deployment(self, request: Request) -> DeploymentRecord:
-        caller = self.service._caller(request)
+        caller = self.service.caller(request)
         deployment_id = self._group(request, 'deployment')
         try:
             record = self.extras.deployment(deployment_id)
@@ -435,7 +435,7 @@ class _Routes:
             self._visible_deployment(request))})
 
     def _deployment_create(self, request: Request) -> Response:
-        caller = self.service._caller(request)
+        caller = self.service.caller(request)
         body = _body(request)
         config_id, server_id = body.get('config_id'), body.get('server_id')
         if not isinstance(config_id, str) or not isinstance(server_id, str):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from oslo_config import cfg
 
 from vitrage_ds import config, registry
+from vitrage_ds.collector import coordination
 from vitrage_ds.collector import options as collector_options
 from vitrage_ds.notifier_service import options as notifier_options
 
@@ -30,8 +31,9 @@ def register_service_opts(conf: cfg.ConfigOpts) -> None:
     wants them in its configuration beforehand (to read or validate them)
     calls this after :func:`vitrage_ds.config.register_opts`.
     """
-    for group, opts in service_opts():
-        conf.register_opts(opts, group=group)
+    collector_options.register_opts(conf)
+    coordination.register_opts(conf)  # unless the host has its own
+    notifier_options.register_opts(conf)
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:

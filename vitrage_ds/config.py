@@ -176,7 +176,10 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     """
     conf.register_opts(_copies(DEFAULT_OPTS), group=HOSTED_GROUP)
     conf.register_opts(_copies(HTTP_OPTS), group=HOSTED_HTTP_GROUP)
-    present = conf[CREDENTIALS_GROUP] if CREDENTIALS_GROUP in conf else ()
+    # Not conf.get(): for a group it lacks, ConfigOpts raises NoSuchOptError.
+    present: Any = ()
+    if CREDENTIALS_GROUP in conf:
+        present = conf[CREDENTIALS_GROUP]
     missing = [o for o in _credential_opts(plugin=False) if o.dest not in present]
     conf.register_opts(missing, group=CREDENTIALS_GROUP)
 

@@ -173,8 +173,9 @@ def _measure(result: BenchResult, settings: Settings, cloud: CloudHost, vhost: A
     share = event_rate / bare_rate
     result.row('events delivered per second (bare: messages to its no-op endpoint)',
                f'{event_rate:,.0f}/s', f'{bare_rate:,.0f}/s', share, '>= 0.8x', share >= 0.8)
+    drained = ours_rate / bare_rate
     result.row('notifications drained per second', f'{ours_rate:,.0f}/s',
-               f'{bare_rate:,.0f}/s', ours_rate / bare_rate)
+               f'{bare_rate:,.0f}/s', drained, '>= 0.8x', drained >= 0.8)
     pair_rate = total / pair_s
     result.row('notifications drained per second, 2 collector processes', f'{pair_rate:,.0f}/s',
                f'{bare_rate:,.0f}/s', pair_rate / bare_rate)

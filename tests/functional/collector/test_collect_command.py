@@ -77,6 +77,8 @@ poll_interval = 3600
     def publish(self, count: int) -> list[str]:
         publisher = Publisher(self.transport, topic='notifications', exchange='widgets',
                               publisher_id='widget.host')
+        # Its own transport to the 'widgets' exchange, before the vhost goes.
+        self.addCleanup(publisher.close)
         ids = [f'w-{i:05d}' for i in range(count)]
         for widget_id in ids:
             publisher.publish('widget.update', {'id': widget_id, 'name': widget_id,

@@ -179,6 +179,8 @@ class TestReplayedOrder(_BusCase):
                                                  exchange='heat'),
                       'alarming': Publisher(self.transport, topic='notifications',
                                             exchange='aodh')}
+        for publisher in publishers.values():  # their own transports, before the vhost goes
+            self.addCleanup(publisher.close)
         listener = self.collector.listener
         assert listener is not None
         for count, (note, sent_at) in enumerate(notes, 1):

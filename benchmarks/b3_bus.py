@@ -190,7 +190,7 @@ def _measure(result: BenchResult, settings: Settings, cloud: CloudHost, vhost: A
     result.data = {'bare_s': bare_s, 'collector_s': collector_s, 'events': events,
                    'pair_s': pair_s}
     add_latency(result)
-    measure_requests_per_interval(result, cloud)
+    measure_requests_per_interval(result, cloud, quick=settings.quick)
 
 
 def _two_collectors(conf_text: str, cloud: CloudHost, vhost: Any, heat_updates: int,

@@ -52,7 +52,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.b3_latency import measure_latency
+from benchmarks.b3_latency import measure_latency, warm_collector
 from benchmarks.b3_pair import drain_with_collectors
 from benchmarks.b3_scale import measure_requests_per_interval
 from benchmarks.cloudhost import CloudHost
@@ -146,7 +146,9 @@ def _measure(result: BenchResult, settings: Settings, cloud: CloudHost, vhost: A
         declare.stop()
         _bare(transport, 'bench-bare', 0, declare_only=True)
         # A running collector has polled before the changes happen.
-        collector, counter, no_polls = _warm_collector(conf, transport)
+        counter = _Counter()
+        collector, no_polls = warm_collector(conf, transport, counter)
+        counter.count = 0
         cloud.call('connect_bus', vhost.transport_url)
         say(f'3: publishing {total:,} notifications through the emulated cloud')
         began = time.perf_counter()
@@ -227,28 +229,6 @@ class _Counter:
     def __call__(self, event: Any) -> None:
         with self._lock:
             self.count += 1
-
-
-def _warm_collector(conf: Any, transport: Any) -> tuple[Any, _Counter, threading.Event]:
-    """A collector whose cache holds one poll of each driver, not yet started.
-
-    Its scheduler is given a ``sleep`` that waits for the returned event
-    and then says "stopping", so it polls nothing during the measurement.
-    """
-    from vitrage_ds.collector import Collector
-
-    counter = _Counter()
-    no_polls = threading.Event()
-
-    def sleep(seconds: float) -> bool:
-        no_polls.wait()
-        return True
-
-    collector = Collector(conf, counter, transport=transport, sleep=sleep)
-    for name in collector.drivers:
-        collector.poll(name)
-    counter.count = 0
-    return collector, counter, no_polls
 
 
 def _drain(collector: Any, counter: _Counter, no_polls: threading.Event,

@@ -56,7 +56,6 @@ def measure_latency(conf: Any, transport: Any, cloud: CloudHost, vhost: Any,
     :returns: what adds the rows and note to a result (so they follow the
         drain rates they depend on).
     """
-    from vitrage_ds.collector import Collector
 
     rate = max(10.0, drain_rate / 2)
     per_batch = max(4, round(rate * BATCH_EVERY))
@@ -64,15 +63,7 @@ def measure_latency(conf: Any, transport: Any, cloud: CloudHost, vhost: Any,
     transitions = per_batch - 2 * heat_updates
     say(f'3: publication-to-sink latency at {per_batch / BATCH_EVERY:,.0f} notifications/s')
     sink = _LatencySink()
-    no_polls = threading.Event()
-
-    def sleep(seconds: float) -> bool:
-        no_polls.wait()
-        return True
-
-    collector = Collector(conf, sink, transport=transport, sleep=sleep)
-    for name in collector.drivers:
-        collector.poll(name)
+    collector, no_polls = warm_collector(conf, transport, sink)
     sink.latencies.clear()
     collector.start()
     expected = 0
@@ -114,3 +105,23 @@ def _report(result: BenchResult, latencies: list[float], offered: float, sent: i
         f'Latency: {sent:,} notifications published over {sent_s:.1f} s in '
         f'batches every {BATCH_EVERY * 1000:.0f} ms (half the drain rate above), '
         f'{len(latencies):,} update events timed from the envelope time to the sink.')
+
+
+def warm_collector(conf: Any, transport: Any, sink: Any) -> tuple[Any, threading.Event]:
+    """A collector whose cache holds one poll of each driver, not yet started.
+
+    Its scheduler is given a ``sleep`` that waits for the returned event
+    and then says "stopping", so it polls nothing during the measurement.
+    """
+    from vitrage_ds.collector import Collector
+
+    no_polls = threading.Event()
+
+    def sleep(seconds: float) -> bool:
+        no_polls.wait()
+        return True
+
+    collector = Collector(conf, sink, transport=transport, sleep=sleep)
+    for name in collector.drivers:
+        collector.poll(name)
+    return collector, no_polls

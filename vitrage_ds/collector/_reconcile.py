@@ -167,18 +167,32 @@ class Plan:
         if not self.unique:
             self.overlay[(etype, eid)] = (version, entry)
 
-    def upsert(self, event: Event, version: VersionTuple) -> None:
-        """Plan ``event`` (not a delete) if it is newer than what is known."""
-        etype, eid = event.entity_type, event.entity_id
+    def _placed(self, etype: str, eid: str, version: VersionTuple
+                ) -> tuple[VersionTuple | None, VersionTuple | None, Entry | None]:
+        """``version`` against what is known: ``(version, known, current)``.
+
+        A version without a source time takes the known one's. The version
+        is ``None`` (and counted stale) when it is not newer than the known
+        one and this poll does not correct it.
+        """
         known, current = self._known(etype, eid)
         if known is not None:
             if not version[0]:
                 version = (known[0], version[1], version[2])
             if version <= known and not self._corrects(etype, eid, known):
                 self.stats.stale += 1
-                if self.emit_cached and current is not None:
-                    self.events.append(self._rebuilt(etype, eid, current))
-                return
+                return None, known, current
+        return version, known, current
+
+    def upsert(self, event: Event, version: VersionTuple) -> None:
+        """Plan ``event`` (not a delete) if it is newer than what is known."""
+        etype, eid = event.entity_type, event.entity_id
+        placed, _known, current = self._placed(etype, eid, version)
+        if placed is None:
+            if self.emit_cached and current is not None:
+                self.events.append(self._rebuilt(etype, eid, current))
+            return
+        version = placed
         keys, blob = self._encode(event.fields)
         if current is not None and (current[1] != blob or current[0] != keys):
             kept = self.unique and self.store.preserved(etype)
@@ -203,13 +217,10 @@ class Plan:
     def delete(self, event: Event, version: VersionTuple) -> None:
         """Plan a delete if it is newer than what is known; emit it once."""
         etype, eid = event.entity_type, event.entity_id
-        known, current = self._known(etype, eid)
-        if known is not None:
-            if not version[0]:
-                version = (known[0], version[1], version[2])
-            if version <= known and not self._corrects(etype, eid, known):
-                self.stats.stale += 1
-                return
+        placed, known, current = self._placed(etype, eid, version)
+        if placed is None:
+            return
+        version = placed
         self._put(etype, eid, None, version)
         if known is not None and current is None:
             return  # already deleted: a delete is emitted once

@@ -3,7 +3,7 @@
 The benchmarks measure clients (vitrage_ds, Vitrage 15.0.1, the collector,
 the notifier); the cloud they call must not share their interpreter lock,
 or the cloud's own work would be billed to the client. :class:`CloudHost`
-starts :class:`vitrage_ds.testing.EmulatedCloud` in a ``spawn``-ed child
+starts :class:`vitrage_ds_testing.EmulatedCloud` in a ``spawn``-ed child
 process and calls a few named operations on it over a pipe (:data:`_OPS`),
 one at a time. The child exits when the pipe closes, so a crashed
 benchmark leaves nothing behind. On a machine of two or more CPUs the cloud
@@ -52,7 +52,7 @@ class CloudHostError(RuntimeError):
 
 
 class CloudHost:
-    """An :class:`~vitrage_ds.testing.EmulatedCloud` in a child process.
+    """An :class:`~vitrage_ds_testing.EmulatedCloud` in a child process.
 
     :param seed: the cloud's seed (same seed, same content).
     :param global_index_allowed: answer Heat's ``global_tenant=true``
@@ -143,7 +143,7 @@ class CloudHost:
 # -- the child process ----------------------------------------------------
 
 def _info(cloud: Any) -> dict[str, Any]:
-    from vitrage_ds.testing.cloud.keystone import REGION
+    from vitrage_ds_testing.cloud.keystone import REGION
     return {'auth_url': cloud.auth_url, 'base_url': cloud.base_url,
             'heat_endpoint': cloud.heat_endpoint(), 'aodh_endpoint': cloud.aodh_endpoint,
             'username': cloud.username, 'password': cloud.password,
@@ -167,7 +167,7 @@ def _populate_heat(cloud: Any, stacks: int, resources_per_stack: int = 10,
 def _populate_aodh(cloud: Any, alarms: int, projects: int = 0,
                    types: list[str] | None = None) -> list[str]:
     """``alarms`` alarms over ``projects`` projects: the admin's and ``project-N``."""
-    from vitrage_ds.testing.cloud import ALARM_TYPES
+    from vitrage_ds_testing.cloud import ALARM_TYPES
     project_ids = ([cloud.admin_project_id, *cloud.ensure_projects(projects - 1)]
                    if projects > 1 else None)
     made = cloud.aodh.populate(alarms, projects=project_ids,
@@ -269,7 +269,7 @@ def _serve(conn: multiprocessing.connection.Connection, seed: int,
     if cpus:  # before the cloud's threads start: they inherit it
         os.sched_setaffinity(0, cpus)
 
-    from vitrage_ds.testing import EmulatedCloud
+    from vitrage_ds_testing import EmulatedCloud
 
     logging.basicConfig(level=logging.WARNING)
     cloud = EmulatedCloud(seed, global_index_allowed=global_index_allowed)

@@ -249,7 +249,7 @@ def with_rabbit_and_cloud(result: BenchResult,
     The vhost is removed afterwards; RabbitMQ being unavailable is the
     benchmark's error, not a crash of the suite.
     """
-    from vitrage_ds.testing import RabbitVhost
+    from tests.kit import RabbitVhost
 
     vhost = RabbitVhost()
     try:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from benchmarks import report
 from benchmarks.common import ROOT, BenchResult, Settings, say
-from vitrage_ds.testing.vitrage_env import VitrageEnv
+from tests.kit.vitrage_env import VitrageEnv
 
 __all__ = ['main']
 

@@ -1,5 +1,5 @@
-"""Moved to :mod:`vitrage_ds.testing.vitrage_env` (the integration tests use it too)."""
+"""Moved to :mod:`tests.kit.vitrage_env` (the integration tests use it too)."""
 
-from vitrage_ds.testing.vitrage_env import PINS, VitrageEnv, cache_root
+from tests.kit.vitrage_env import PINS, VitrageEnv, cache_root
 
 __all__ = ['PINS', 'VitrageEnv', 'cache_root']

@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = Path(os.environ.get('VITRAGE_DS_VENV', ROOT / '.venv'))
 BIN = VENV / 'bin'
 INPUTS = ['requirements.txt', 'test-requirements.txt', 'doc/requirements.txt',
-          'setup.cfg', 'pyproject.toml', 'tests/thirdparty/pyproject.toml']
+          'setup.cfg', 'pyproject.toml', 'vitrage-ds-testing/requirements.txt',
+          'vitrage-ds-testing/setup.cfg', 'tests/thirdparty/pyproject.toml']
 TIERS = ['unit', 'functional', 'integration', 'reliability']
 TOTALS = re.compile(r'^ - (Passed|Failed|Skipped): (\d+)', re.M)
 
@@ -59,7 +60,10 @@ def ensure_venv() -> None:
     run(*pip, '--upgrade', 'pip', 'setuptools', 'wheel', 'pbr')
     run(*pip, '-r', 'requirements.txt', '-r', 'test-requirements.txt',
         '-r', 'doc/requirements.txt')
-    run(*pip, '--no-build-isolation', '-e', '.', '-e', 'tests/thirdparty')
+    # The test kit is a distribution of its own (vitrage-ds-testing); it and
+    # the third-party example plugin install beside the package, editable.
+    run(*pip, '--no-build-isolation', '-e', '.', '-e', 'vitrage-ds-testing',
+        '-e', 'tests/thirdparty')
     stamp.write_text(digest.hexdigest())
     log(f'virtualenv ready in {time.monotonic() - start:.0f} s')
 
@@ -170,8 +174,9 @@ def main(argv: list[str]) -> int:
     if cmd == 'test':
         return test(rest)
     if cmd == 'lint':
-        ruff = run(BIN / 'ruff', 'check', 'vitrage_ds', 'tests', 'tools', check=False)
-        mypy = run(BIN / 'mypy', 'vitrage_ds', check=False, env=env())
+        ruff = run(BIN / 'ruff', 'check', 'vitrage_ds', 'vitrage-ds-testing', 'tests', 'tools',
+                   'benchmarks', check=False)
+        mypy = run(BIN / 'mypy', check=False, env=env())
         return ruff.returncode or mypy.returncode
     if cmd == 'docs':
         docs = run(BIN / 'sphinx-build', '-W', '--keep-going', '-q', '-b', 'html',

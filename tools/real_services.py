@@ -36,7 +36,7 @@ UNAVAILABLE = 3
 def _launcher() -> ModuleType:
     """The launcher module, loaded by path: importing the package would need
     the project's virtualenv."""
-    path = ROOT / 'vitrage_ds' / 'testing' / '_real_launcher.py'
+    path = ROOT / 'tests' / 'kit' / 'real_launcher.py'
     spec = importlib.util.spec_from_file_location('vitrage_ds_real_launcher', path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -30,8 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 from tests.integration import scenario  # noqa: E402
 from vitrage_ds.http.client import Client  # noqa: E402
-from vitrage_ds.testing import NotificationLog, RealServices, wait_until  # noqa: E402
-from vitrage_ds.testing._real_launcher import PINS  # noqa: E402
+from tests.kit import NotificationLog, RealServices  # noqa: E402
+from tests.kit.real_launcher import PINS  # noqa: E402
+from vitrage_ds_testing import wait_until  # noqa: E402
 
 DEADLINE = 120.0
 CHILD = {'heat_template_version': '2018-08-31',

@@ -39,7 +39,7 @@ class Driver(Plugin, abc.ABC):
     are the core's.
 
     Guarantees a driver gives, checked by
-    :class:`vitrage_ds.testing.DriverContractTests`:
+    :class:`vitrage_ds_testing.DriverContractTests`:
 
     * :meth:`get_all` returns the complete snapshot or raises
       :class:`vitrage_ds.errors.BackendError`; a failed page or per-entity

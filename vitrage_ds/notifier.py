@@ -33,7 +33,7 @@ class NotifierPlugin(Plugin, abc.ABC):
     Each plugin decides whether and how to act on a message. The notifier
     service calls every enabled plugin for every message; one plugin that
     raises or returns :attr:`Outcome.RETRY` does not stop the others.
-    Guarantees, checked by :class:`vitrage_ds.testing.NotifierContractTests`:
+    Guarantees, checked by :class:`vitrage_ds_testing.NotifierContractTests`:
     a message the plugin does not care about returns :attr:`Outcome.DONE`;
     malformed messages return :attr:`Outcome.REJECT` rather than raising.
 

@@ -3,8 +3,8 @@
 Tests reach the services only through vitrage_ds's own layers: the HTTP
 :class:`~vitrage_ds.http.client.Client` built from configuration (as the
 drivers get theirs) and the bus :class:`~vitrage_ds.bus.Listener` (through
-:class:`~vitrage_ds.testing.NotificationLog`). The services come from
-:class:`~vitrage_ds.testing.RealServices`: started once for the tier by
+:class:`~tests.kit.NotificationLog`). The services come from
+:class:`~tests.kit.RealServices`: started once for the tier by
 ``tools/dev.py test integration``, or once per test process otherwise.
 Every test works in projects of its own, so tests never see each other's
 stacks or alarms.
@@ -28,7 +28,7 @@ from vitrage_ds import testing
 from vitrage_ds.bus import Notification
 from vitrage_ds.errors import APIError
 from vitrage_ds.http.client import Client
-from vitrage_ds.testing import NotificationLog, RealServices
+from tests.kit import NotificationLog, RealServices
 
 #: Most seconds a stack operation or a notification may take; never a measure.
 DEADLINE = 120.0
@@ -85,7 +85,7 @@ class RealServicesTestCase(testtools.TestCase):
         """vitrage_ds's client for Aodh, as ``project`` with ``roles``.
 
         :param composite: the Aodh API kept for creating composite alarms
-            (:attr:`~vitrage_ds.testing.real.Coordinates.aodh_composite_url`).
+            (:attr:`~tests.kit.real.Coordinates.aodh_composite_url`).
         """
         return self.real.aodh_client(project, roles=roles, composite=composite)
 
@@ -168,7 +168,7 @@ def _settled(stack: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def wait_until(fetch: Callable[[], Any], what: str, timeout: float = DEADLINE) -> Any:
-    """:func:`vitrage_ds.testing.wait_until` with this tier's deadline, every 0.3 s."""
+    """:func:`vitrage_ds_testing.wait_until` with this tier's deadline, every 0.3 s."""
     return testing.wait_until(fetch, what, timeout, 0.3)
 
 

@@ -3,7 +3,7 @@
 ``tools/record_real.py`` plays it on the real services and writes what they
 answered (status, the headers that matter, JSON bodies) and what they sent
 on the bus into ``tests/fixtures/recorded/``; the comparison tests play it
-on :class:`~vitrage_ds.testing.EmulatedCloud` and hold the emulator's
+on :class:`~vitrage_ds_testing.EmulatedCloud` and hold the emulator's
 answers against those recordings with :func:`differences`.
 
 Heat's part sets its stacks up through the API on the real services and

@@ -18,7 +18,7 @@ from tests import life_cycles
 from tests.integration import base
 from vitrage_ds.collector import Collector, options
 from vitrage_ds.event import DELETE_ENTITY, Event
-from vitrage_ds.testing import RecordingSink
+from vitrage_ds_testing import RecordingSink
 
 
 class CollectorTest(base.RealServicesTestCase):

@@ -1,7 +1,7 @@
 """The emulated cloud against what real Heat 27 and Aodh 23 answered and sent.
 
 Plays the scenario of :mod:`tests.integration.scenario` on
-:class:`~vitrage_ds.testing.EmulatedCloud` and holds every answer against
+:class:`~vitrage_ds_testing.EmulatedCloud` and holds every answer against
 the recording made on the real services (``tools/record_real.py``): same
 status, same kept headers, same body shape (every key, every JSON type),
 the same names in listings; and every notification: same priority,
@@ -21,7 +21,7 @@ from keystoneauth1 import noauth
 
 from tests.integration import scenario
 from vitrage_ds.http.client import Client
-from vitrage_ds.testing import EmulatedCloud
+from vitrage_ds_testing import EmulatedCloud
 
 #: Recorded calls the emulator does not serve: it emulates Heat's read API
 #: only (stacks change through its store), which is all vitrage_ds calls.

@@ -38,8 +38,8 @@ from tests.integration import base
 from tests.integration.redelivery import RawCopies
 from tests.integration.vitrage_graph import VitrageGraph
 from vitrage_ds.deduced import ACTIVATE, DEACTIVATE
-from vitrage_ds.testing import RabbitVhost
-from vitrage_ds.testing.process import ServiceProcess
+from tests.kit import RabbitVhost
+from tests.kit.process import ServiceProcess
 
 ALARM = 'cpu high'
 EXCHANGE = 'vitrage'

@@ -1,7 +1,7 @@
 """vitrage_ds's classes in Vitrage 15.0.1's own slots, run by Vitrage's own code.
 
 Every test runs Vitrage 15.0.1, installed from the package index in its own
-virtualenv (:class:`~vitrage_ds.testing.vitrage_env.VitragePython`), on the
+virtualenv (:class:`~tests.kit.vitrage_env.VitragePython`), on the
 scripts of ``tests/integration/vitrage_slots``: Vitrage's ``parse_config``
 reads a ``vitrage.conf`` whose class-path options name vitrage_ds's classes,
 Vitrage loads them itself (``get_drivers_by_name``,
@@ -21,7 +21,7 @@ import fixtures
 from testtools.content import text_content
 
 from tests.integration.base import THREE, RealServicesTestCase, event_alarm
-from vitrage_ds.testing.vitrage_env import VitragePython
+from tests.kit.vitrage_env import VitragePython
 
 SCRIPTS = Path(__file__).resolve().parent / 'vitrage_slots'
 

@@ -2,7 +2,7 @@
 
 :class:`VitrageGraph` runs ``vitrage_scripts/graph_notifier.py`` with the
 Vitrage virtualenv's interpreter (built once and cached, see
-:class:`vitrage_ds.testing.vitrage_env.VitrageEnv`; Vitrage's code alone,
+:class:`tests.kit.vitrage_env.VitrageEnv`; Vitrage's code alone,
 without vitrage_ds on its path): Vitrage's own ``NXGraph`` and
 ``GraphNotifier`` publish the deduced alarm's activation and deactivation
 on exchange ``vitrage``, topic ``vitrage.graph``, as ``vitrage-graph``
@@ -21,7 +21,7 @@ from typing import Any
 import fixtures
 from testtools import content
 
-from vitrage_ds.testing.vitrage_env import VitrageEnv
+from tests.kit.vitrage_env import VitrageEnv
 
 __all__ = ['SCRIPTS', 'VitrageGraph', 'vitrage_python']
 

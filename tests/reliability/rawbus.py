@@ -22,8 +22,9 @@ from testtools import content
 
 from vitrage_ds.bus import get_transport
 from vitrage_ds.config import new_config
-from vitrage_ds.testing import EmulatedCloud, RabbitVhost
-from vitrage_ds.testing.process import ServiceProcess
+from vitrage_ds_testing import EmulatedCloud
+from tests.kit import RabbitVhost
+from tests.kit.process import ServiceProcess
 
 #: Bound on anything that should happen; never a measured time.
 DEADLINE = 60.0

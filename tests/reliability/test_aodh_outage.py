@@ -23,7 +23,7 @@ from testtools import content
 from tests.reliability import figures
 from tests.reliability.rawbus import DEADLINE, ServicesOnRabbit
 from vitrage_ds.notifier_service import DeducedAlarmPublisher
-from vitrage_ds.testing import wait_until
+from vitrage_ds_testing import wait_until
 
 #: Seconds Aodh is away in all.
 OUTAGE = 36.0

@@ -35,7 +35,7 @@ from vitrage_ds.collector import Collector
 from vitrage_ds.deduced import ACTIVATE
 from vitrage_ds.event import Event
 from vitrage_ds.notifier import Message, Outcome
-from vitrage_ds.testing import EmulatedCloud, RecordingSink
+from vitrage_ds_testing import EmulatedCloud, RecordingSink
 
 #: The faults, in the order the matrix prints them.
 FAULTS = ('401', '403', '404', '409', '429', '500', '503', 'hang', 'refused',

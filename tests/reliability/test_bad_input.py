@@ -34,7 +34,7 @@ from vitrage_ds.deduced import ACTIVATE, DEACTIVATE, MAX_LENGTH
 from vitrage_ds.errors import BackendError
 from vitrage_ds.event import METADATA_KEYS
 from vitrage_ds.notifier import Message, Outcome
-from vitrage_ds.testing import EmulatedCloud, RecordingSink
+from vitrage_ds_testing import EmulatedCloud, RecordingSink
 
 _TEXT = st.text(alphabet=st.characters(blacklist_categories=('Cs',)), max_size=40)
 _SCALARS = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)

@@ -1,6 +1,6 @@
 """Broker restarts and killed services on a private RabbitMQ node.
 
-Each test starts its own RabbitMQ node (:class:`~vitrage_ds.testing.RabbitNode`,
+Each test starts its own RabbitMQ node (:class:`~tests.kit.RabbitNode`,
 never the shared one), runs the real service commands as processes, and
 while messages flow restarts the broker (publishers block and resend,
 listeners reconnect) and SIGKILLs the service, starting a new one. Then
@@ -32,8 +32,9 @@ from vitrage_ds.deduced import (DeducedAlarm, DeducedAlarmActivate, DeducedAlarm
 from vitrage_ds.event import METADATA_KEYS, parse_time
 from vitrage_ds.notifier import Message
 from vitrage_ds.notifier_service import DeducedAlarmPublisher
-from vitrage_ds.testing import EmulatedCloud, RabbitNode, RecordingSink
-from vitrage_ds.testing.process import ServiceProcess
+from vitrage_ds_testing import EmulatedCloud, RecordingSink
+from tests.kit import RabbitNode
+from tests.kit.process import ServiceProcess
 
 #: Bound on anything that should happen; never a measured time.
 DEADLINE = 240.0

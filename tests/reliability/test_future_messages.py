@@ -17,7 +17,7 @@ from vitrage_ds.bus import Publisher, get_transport
 from vitrage_ds.config import new_config
 from vitrage_ds.deduced import ACTIVATE
 from vitrage_ds.notifier_service import DeducedAlarmPublisher
-from vitrage_ds.testing import wait_until
+from vitrage_ds_testing import wait_until
 
 COMMON = {'vitrage_id': 'v-future', 'name': 'cpu high', 'affected_resource_id': 'host-1'}
 

@@ -17,7 +17,7 @@ from tests.reliability import figures
 from tests.reliability.rawbus import DEADLINE, ServicesOnRabbit, envelope, publish_raw
 from vitrage_ds.bus import Publisher
 from vitrage_ds.deduced import ACTIVATE
-from vitrage_ds.testing import wait_until
+from vitrage_ds_testing import wait_until
 
 FORGED = 'CRITICAL vitrage_ds forged: the operator was logged out'
 #: What precedes the forged line in each value.

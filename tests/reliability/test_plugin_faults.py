@@ -1,7 +1,7 @@
 """Third-party plugins that hang, raise or return garbage stall nothing.
 
 The plugins are installed for the test only
-(:class:`~vitrage_ds.testing.TemporaryDistribution`) and loaded through the
+(:class:`~vitrage_ds_testing.TemporaryDistribution`) and loaded through the
 registry like any other, next to the built-in Aodh driver and notifier on
 the emulated cloud. Each bad plugin is reported in the log and in the
 collector's poll states; the Aodh plugin keeps working, and a garbled
@@ -27,7 +27,7 @@ from vitrage_ds.config import new_config
 from vitrage_ds.deduced import ACTIVATE
 from vitrage_ds.notifier import Outcome
 from vitrage_ds.notifier_service.service import NotifierService
-from vitrage_ds.testing import EmulatedCloud, RecordingSink, TemporaryDistribution
+from vitrage_ds_testing import EmulatedCloud, RecordingSink, TemporaryDistribution
 
 DEADLINE = 60.0
 

@@ -16,7 +16,7 @@ from tests.reliability import figures
 from tests.reliability.rawbus import DEADLINE, ServicesOnRabbit, envelope, publish_raw
 from vitrage_ds.deduced import ACTIVATE
 from vitrage_ds.notifier_service import DeducedAlarmPublisher
-from vitrage_ds.testing import wait_until
+from vitrage_ds_testing import wait_until
 
 #: (what is wrong, message_id, event_type) of each poison envelope.
 POISONS: list[tuple[str, Any, Any]] = [

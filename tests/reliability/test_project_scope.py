@@ -16,7 +16,7 @@ import testtools
 from tests.reliability import figures
 from vitrage_ds import registry
 from vitrage_ds.collector import Collector
-from vitrage_ds.testing import EmulatedCloud, RecordingSink
+from vitrage_ds_testing import EmulatedCloud, RecordingSink
 
 DRIVERS = ('heat.stack', 'aodh')
 

@@ -29,8 +29,9 @@ from vitrage_ds.deduced import ACTIVATE, DeducedAlarmActivate, DeducedAlarmDeact
 from vitrage_ds.errors import BackendError, VitrageDSError
 from vitrage_ds.notifier import Message, Outcome
 from vitrage_ds.notifier_service import DeducedAlarmPublisher
-from vitrage_ds.testing import EmulatedCloud, RabbitVhost, wait_until
-from vitrage_ds.testing.process import ServiceProcess, vitrage_ds_command
+from vitrage_ds_testing import EmulatedCloud, wait_until
+from tests.kit import RabbitVhost
+from tests.kit.process import ServiceProcess, vitrage_ds_command
 
 PASSWORD = 'Pw-9f3a1c7e-not-in-any-log'
 BUS_PASSWORD = 'Bus-4d2b8e6a-not-in-any-log'

@@ -18,7 +18,7 @@ from tests.reliability import figures
 from vitrage_ds.bus import Listener, Notification, Publisher, get_transport
 from vitrage_ds.config import new_config
 from vitrage_ds.notifier import Outcome
-from vitrage_ds.testing import RabbitVhost
+from tests.kit import RabbitVhost
 
 MESSAGES = 20
 OUTAGE = 2.5

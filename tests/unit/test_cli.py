@@ -16,7 +16,7 @@ from vitrage_ds_example.server import WidgetServer
 
 from vitrage_ds import registry
 from vitrage_ds.cli.app import main
-from vitrage_ds.testing import TemporaryDistribution
+from vitrage_ds_testing import TemporaryDistribution
 
 WIDGETS = [{'id': f'w{i}', 'name': f'widget {i}', 'status': 'OK',
             'updated_at': f'2024-05-01T12:00:0{i}Z'} for i in range(3)]

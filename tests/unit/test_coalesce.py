@@ -8,7 +8,7 @@ from collections.abc import Callable
 import testtools
 
 from vitrage_ds._coalesce import SharedReads
-from vitrage_ds.testing import wait_until
+from vitrage_ds_testing import wait_until
 
 
 class GatedRead:

@@ -14,7 +14,7 @@ from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 
 from vitrage_ds import config, opts, registry
-from vitrage_ds.testing import TemporaryDistribution
+from vitrage_ds_testing import TemporaryDistribution
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATOR_CONFIG = ROOT / 'etc' / 'oslo-config-generator' / 'vitrage_ds.conf'

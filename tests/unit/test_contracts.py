@@ -19,8 +19,8 @@ from vitrage_ds_example.server import WidgetServer
 
 from vitrage_ds import (BackendError, Driver, Event, Lookup, Message, NotifierPlugin, Outcome,
                         no_lookup, registry)
-from vitrage_ds.testing import DriverContractTests, NotifierContractTests, construct_plugin
-from vitrage_ds.testing.contracts import signature_mismatches
+from vitrage_ds_testing import DriverContractTests, NotifierContractTests, construct_plugin
+from vitrage_ds_testing.contracts import signature_mismatches
 
 WIDGETS = [{'id': f'w{i}', 'name': f'widget {i}', 'status': 'OK', 'updated_at': None}
            for i in range(4)]

@@ -13,9 +13,9 @@ import testtools
 from vitrage_ds import _gc
 from vitrage_ds.collector import Collector
 from vitrage_ds.event import Event
-from vitrage_ds.testing import new_test_config
-from vitrage_ds.testing.collector import RecordingSink, ScriptedDriver, entity
-from vitrage_ds.testing.plugins import construct_plugin
+from vitrage_ds_testing import new_test_config
+from vitrage_ds_testing.collector import RecordingSink, ScriptedDriver, entity
+from vitrage_ds_testing.plugins import construct_plugin
 
 
 class _RestoreCollector(fixtures.Fixture):

@@ -10,7 +10,7 @@ import testtools
 
 from vitrage_ds import registry
 from vitrage_ds.errors import PluginLoadError, PluginNotFound
-from vitrage_ds.testing import TemporaryDistribution, new_test_config
+from vitrage_ds_testing import TemporaryDistribution, new_test_config
 
 #: Plugins that exist only for these tests, installed in a temporary dist-info.
 _MODULE = '''

@@ -9,7 +9,7 @@ import testtools
 from vitrage_ds_example.server import WidgetServer
 
 from vitrage_ds.notifier import Message
-from vitrage_ds.testing import DriverContractTests, NotifierContractTests, load_plugin
+from vitrage_ds_testing import DriverContractTests, NotifierContractTests, load_plugin
 
 WIDGETS = [{'id': f'w{i}', 'name': f'widget {i}', 'status': 'OK',
             'updated_at': f'2024-05-01T12:00:0{i}Z'} for i in range(5)]

@@ -18,7 +18,9 @@ A command reaches the shared configuration and API clients through
             app.use_oslo_log()                 # long-running commands only
 
 Errors are printed as one line (the exception's message) and the exit
-status is 1; ``--debug`` adds the traceback. An unknown command exits 2.
+status is 1; ``--debug`` adds the traceback. An unknown command exits 2;
+one that another distribution adds (``demo``: vitrage-ds-testing) says
+what to install.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ __all__ = ['NAMESPACE', 'VitrageDSApp', 'app_of', 'main']
 
 #: Entry-point namespace of the commands.
 NAMESPACE = 'vitrage_ds.cli'
+
+#: Commands another distribution adds, and the distribution to install for them.
+_COMMANDS_ELSEWHERE = {'demo': 'vitrage-ds-testing'}
 
 _DESCRIPTION = ('Datasources and notifiers for OpenStack root-cause analysis: '
                 'poll drivers, run the collector and the notifier service.')
@@ -156,6 +161,17 @@ class VitrageDSApp(cliff_app.App):
         self._handlers = []
         if self._root_level is not None:
             root.setLevel(self._root_level)
+
+    def run_subcommand(self, argv: list[str]) -> int:
+        if argv and argv[0] in _COMMANDS_ELSEWHERE:
+            try:
+                self.command_manager.find_command(argv)
+            except ValueError:
+                dist = _COMMANDS_ELSEWHERE[argv[0]]
+                self.stderr.write(f'vitrage-ds {argv[0]} comes with the {dist} distribution: '
+                                  f'pip install {dist}\n')
+                return 2
+        return int(super().run_subcommand(argv))
 
     def interact(self) -> None:
         # No command given: show the usage rather than cliff's shell.

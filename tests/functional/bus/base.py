@@ -19,7 +19,7 @@ from vitrage_ds.bus import (PRIORITIES, Listener, Notification, Publisher, get_t
                             register_opts)
 from vitrage_ds.config import new_config
 from vitrage_ds.notifier import Outcome
-from vitrage_ds.testing import wait_until
+from vitrage_ds_testing import wait_until
 
 #: Deadline for anything the bus should do "soon"; never a measured time.
 DEADLINE = 15.0

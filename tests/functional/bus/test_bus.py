@@ -7,7 +7,7 @@ from typing import Any
 import testtools
 
 from tests.functional.bus.base import BusBehaviour, Recorder
-from vitrage_ds.testing import RabbitVhost
+from tests.kit import RabbitVhost
 
 
 class FakeBusTest(BusBehaviour, testtools.TestCase):

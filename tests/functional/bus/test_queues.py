@@ -19,7 +19,8 @@ from vitrage_ds.bus import Listener, Publisher, get_transport, register_opts
 from vitrage_ds.collector import BusSink
 from vitrage_ds.config import new_config
 from vitrage_ds.event import Action, Event
-from vitrage_ds.testing import RabbitVhost, wait_until
+from vitrage_ds_testing import wait_until
+from tests.kit import RabbitVhost
 
 MESSAGES = 40
 

@@ -18,8 +18,9 @@ from vitrage_ds_example.server import WidgetServer
 
 from vitrage_ds.bus import Publisher, get_transport
 from vitrage_ds.config import new_config
-from vitrage_ds.testing import RabbitVhost, wait_until
-from vitrage_ds.testing.process import ServiceProcess
+from vitrage_ds_testing import wait_until
+from tests.kit import RabbitVhost
+from tests.kit.process import ServiceProcess
 
 DEADLINE = 60.0
 MESSAGES = 3000

@@ -27,9 +27,10 @@ import testtools
 from vitrage_ds.bus import get_transport
 from vitrage_ds.collector.coordination import SlotTiming, slot_offset
 from vitrage_ds.config import new_config
-from vitrage_ds.testing import EmulatedCloud, RabbitVhost, wait_until
-from vitrage_ds.testing.coordination import RedisNamespace
-from vitrage_ds.testing.process import ServiceProcess
+from vitrage_ds_testing import EmulatedCloud, wait_until
+from tests.kit import RabbitVhost
+from tests.kit.coordination import RedisNamespace
+from tests.kit.process import ServiceProcess
 
 #: Bound on anything that should happen; never a measured time.
 DEADLINE = 60.0

@@ -22,9 +22,10 @@ from vitrage_ds.bus import Publisher, get_transport
 from vitrage_ds.collector import Collector
 from vitrage_ds.config import new_config
 from vitrage_ds.event import DELETE_ENTITY, Event
-from vitrage_ds.testing import RabbitVhost, wait_until
-from vitrage_ds.testing.cloud import EmulatedCloud
-from vitrage_ds.testing.collector import RecordingSink
+from vitrage_ds_testing import wait_until
+from tests.kit import RabbitVhost
+from vitrage_ds_testing.cloud import EmulatedCloud
+from vitrage_ds_testing.collector import RecordingSink
 
 DEADLINE = 30.0
 

@@ -18,8 +18,8 @@ import testtools
 from vitrage_ds.collector import Collector
 from vitrage_ds.errors import BackendError
 from vitrage_ds.event import DELETE_ENTITY, Action, Event
-from vitrage_ds.testing.cloud import EmulatedCloud
-from vitrage_ds.testing.collector import RecordingSink
+from vitrage_ds_testing.cloud import EmulatedCloud
+from vitrage_ds_testing.collector import RecordingSink
 
 DEADLINE = 30.0
 

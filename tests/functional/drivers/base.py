@@ -19,8 +19,8 @@ import testtools
 
 from vitrage_ds.driver import Driver
 from vitrage_ds.event import Event
-from vitrage_ds.testing import DriverContractTests, load_plugin
-from vitrage_ds.testing.cloud import EmulatedCloud
+from vitrage_ds_testing import DriverContractTests, load_plugin
+from vitrage_ds_testing.cloud import EmulatedCloud
 
 #: A failure mode of the contract suite, caused on the emulated cloud.
 Fault = Callable[[EmulatedCloud], object]

@@ -10,7 +10,8 @@ import testtools
 from tests.functional.bus.base import DEADLINE, Recorder
 from vitrage_ds.bus import Listener, get_transport
 from vitrage_ds.config import new_config
-from vitrage_ds.testing import EmulatedCloud, RabbitVhost
+from vitrage_ds_testing import EmulatedCloud
+from tests.kit import RabbitVhost
 
 
 class TestConnectBus(testtools.TestCase):

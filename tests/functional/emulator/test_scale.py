@@ -6,7 +6,7 @@ import types
 
 import testtools
 
-from vitrage_ds.testing import EmulatedCloud
+from vitrage_ds_testing import EmulatedCloud
 
 ALL_PROJECTS = [('q.field', 'all_projects'), ('q.op', 'eq'), ('q.value', 'true')]
 

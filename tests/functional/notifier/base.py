@@ -13,8 +13,9 @@ import fixtures
 import testtools
 from testtools import content
 
-from vitrage_ds.testing import EmulatedCloud, RabbitVhost, TemporaryDistribution
-from vitrage_ds.testing.process import ServiceProcess, vitrage_ds_command
+from vitrage_ds_testing import EmulatedCloud, TemporaryDistribution
+from tests.kit import RabbitVhost
+from tests.kit.process import ServiceProcess, vitrage_ds_command
 
 #: The console script, next to the interpreter running the tests.
 VITRAGE_DS = vitrage_ds_command()

@@ -20,7 +20,8 @@ import testtools
 from vitrage_ds.bus import get_transport
 from vitrage_ds.deduced import DeducedAlarm, DeducedAlarmActivate, DeducedAlarmDeactivate
 from vitrage_ds.notifier_service import DeducedAlarmPublisher, NotifierService
-from vitrage_ds.testing import EmulatedCloud, RabbitVhost, load_plugin, wait_until
+from vitrage_ds_testing import EmulatedCloud, load_plugin, wait_until
+from tests.kit import RabbitVhost
 
 DEDUCED = 300
 

@@ -25,7 +25,7 @@ from vitrage_ds.deduced import (DeducedAlarm, DeducedAlarmActivate, DeducedAlarm
                                 format_time)
 from vitrage_ds.event import parse_time
 from vitrage_ds.notifier_service import DeducedAlarmPublisher
-from vitrage_ds.testing import wait_until
+from vitrage_ds_testing import wait_until
 
 TOTAL = 1000
 DEDUCED = 120

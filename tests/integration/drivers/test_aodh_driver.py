@@ -31,8 +31,8 @@ from vitrage_ds.bus import Notification, Publisher, get_transport
 from vitrage_ds.drivers.aodh import AodhDriver, alarm_fields, alarm_version
 from vitrage_ds.errors import APIError
 from vitrage_ds.event import Event
-from vitrage_ds.testing import load_plugin
-from vitrage_ds.testing.real import Coordinates, venv_path
+from vitrage_ds_testing import load_plugin
+from tests.kit.real import Coordinates, venv_path
 
 SERVER = 'b0bf3635-d9e8-4624-9793-7aac82948c0a'
 GROUP = '3d7f0f52-6a0e-4b59-8c5e-2f1f0b6f1c22'

@@ -17,7 +17,7 @@ from tests.integration import base
 from vitrage_ds.bus import Notification
 from vitrage_ds.drivers.heat import HeatStackDriver
 from vitrage_ds.event import DELETE_ENTITY, Event
-from vitrage_ds.testing import load_plugin
+from vitrage_ds_testing import load_plugin
 
 CHILD = base.template({'leaf': {'type': 'OS::Heat::None'}})
 PARENT = base.template({'child': {'type': 'child.yaml'}})

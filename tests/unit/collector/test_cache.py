@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from vitrage_ds.collector.cache import EntityCache, Mode, Stats
 from vitrage_ds.event import DELETE_ENTITY, Action, Event, Phase, Version
-from vitrage_ds.testing.collector import entity, ids
+from vitrage_ds_testing.collector import entity, ids
 
 T0 = 1_700_000_000.0  # a poll's start time
 CREATED = 1_699_999_000.0  # the entities' source time

@@ -85,7 +85,7 @@ class TestWithoutBackend(testtools.TestCase):
             import sys
             from vitrage_ds.collector import Collector
             from vitrage_ds.config import new_config
-            from vitrage_ds.testing.collector import RecordingSink, scripted_driver
+            from vitrage_ds_testing.collector import RecordingSink, scripted_driver
             conf = new_config()
             from vitrage_ds.collector import options
             options.register_opts(conf)

@@ -9,7 +9,7 @@ import testtools
 
 from vitrage_ds.collector.limits import FieldLimits
 from vitrage_ds.event import Event
-from vitrage_ds.testing.collector import entity
+from vitrage_ds_testing.collector import entity
 
 
 def _bounded(limit: int = 100, **fields: Any) -> tuple[dict[str, Any], int]:

@@ -13,9 +13,9 @@ from vitrage_ds.collector import Collector, CollectorStopped, JsonLinesSink
 from vitrage_ds.errors import BackendError, ConfigurationError
 from vitrage_ds.event import DELETE_ENTITY, Action
 from vitrage_ds.notifier import Outcome
-from vitrage_ds.testing.collector import (BrokenSink, RecordingSink, ScriptedDriver, entity, ids,
+from vitrage_ds_testing.collector import (BrokenSink, RecordingSink, ScriptedDriver, entity, ids,
                                           notification, scripted_driver)
-from vitrage_ds.testing.plugins import new_test_config
+from vitrage_ds_testing.plugins import new_test_config
 
 STAMP = '2024-05-01 12:00:00.000000'
 

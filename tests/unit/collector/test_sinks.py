@@ -20,7 +20,7 @@ from vitrage_ds.config import new_config
 from vitrage_ds.errors import ConfigurationError
 from vitrage_ds.event import Action, Event
 from vitrage_ds.notifier import Outcome
-from vitrage_ds.testing.collector import RecordingSink, entity
+from vitrage_ds_testing.collector import RecordingSink, entity
 
 EVENTS = [entity('a', source=1.0, observed=2.0, status='ok', tags=['x']),
           entity('b', source=1.0, observed=2.0, deleted=True, action=Action.UPDATE,

@@ -17,7 +17,7 @@ from vitrage_ds.event import parse_time
 from vitrage_ds.notifier import Message, Outcome
 from vitrage_ds.notifiers.aodh import AodhNotifier
 from vitrage_ds.plugin import PluginContext
-from vitrage_ds.testing import FakeClock, construct_plugin
+from vitrage_ds_testing import FakeClock, construct_plugin
 
 AODH = 'http://aodh.test/aodh'
 ALARMS = f'{AODH}/v2/alarms'

@@ -27,7 +27,7 @@ from vitrage_ds.deduced import ACTIVATE, DEACTIVATE
 from vitrage_ds.errors import PluginLoadError
 from vitrage_ds.notifier import Message, Outcome
 from vitrage_ds.notifiers.aodh import AodhNotifier
-from vitrage_ds.testing import construct_plugin, load_plugin, new_test_config
+from vitrage_ds_testing import construct_plugin, load_plugin, new_test_config
 
 
 class AodhNotifierTest(AodhCallsTest):

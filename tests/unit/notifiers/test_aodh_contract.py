@@ -10,7 +10,7 @@ import testtools
 
 from vitrage_ds.deduced import ACTIVATE, DEACTIVATE
 from vitrage_ds.notifier import Message
-from vitrage_ds.testing import EmulatedCloud, NotifierContractTests, load_plugin
+from vitrage_ds_testing import EmulatedCloud, NotifierContractTests, load_plugin
 
 T = '2024-05-01T12:00:0{}.000000Z'
 

@@ -19,7 +19,7 @@ from vitrage_ds.deduced import ACTIVATE, DEACTIVATE, format_time
 from vitrage_ds.notifier import Message, Outcome
 from vitrage_ds.notifiers.aodh import AodhNotifier
 from vitrage_ds.plugin import PluginContext
-from vitrage_ds.testing import EmulatedCloud, FakeClock, construct_plugin
+from vitrage_ds_testing import EmulatedCloud, FakeClock, construct_plugin
 
 NOW = '2024-05-01T12:00:05Z'
 T1 = '2024-05-01T12:00:01.000000Z'

@@ -29,7 +29,7 @@ from tests.unit.notifiers.aodh_calls import (
 from vitrage_ds.notifier import Outcome
 from vitrage_ds.notifiers.aodh import AodhNotifier
 from vitrage_ds.plugin import PluginContext
-from vitrage_ds.testing import construct_plugin
+from vitrage_ds_testing import construct_plugin
 
 
 class AodhVerificationTest(AodhCallsTest):

@@ -7,7 +7,7 @@ from typing import Any
 import requests
 import testtools
 
-from vitrage_ds.testing import EmulatedCloud
+from vitrage_ds_testing import EmulatedCloud
 
 
 class CloudTestCase(testtools.TestCase):

@@ -8,7 +8,7 @@ import uuid
 import fixtures
 
 from tests.unit.testing.base import CloudTestCase
-from vitrage_ds.testing.cloud import ALARM_TYPES, CREATABLE_TYPES, sample_rule
+from vitrage_ds_testing.cloud import ALARM_TYPES, CREATABLE_TYPES, sample_rule
 
 ALL_PROJECTS = [('q.field', 'all_projects'), ('q.op', 'eq'), ('q.value', 'true')]
 
@@ -121,7 +121,7 @@ class TestAlarmList(AodhTestCase):
         # A random id could sort before the marker (and rightly be missed):
         # the one created between the pages sorts after it.
         last = uuid.UUID('ffffffff-ffff-4fff-bfff-ffffffffffff')
-        with fixtures.MockPatch('vitrage_ds.testing.cloud.aodh.uuid.uuid4', return_value=last):
+        with fixtures.MockPatch('vitrage_ds_testing.cloud.aodh.uuid.uuid4', return_value=last):
             created = self.cloud.aodh.create_alarm('late', notify=False)
         rest = self.list([*by_id, ('marker', first[0]['alarm_id'])])
         expected = sorted({a['alarm_id'] for a in self.alarms} | {created['alarm_id']})

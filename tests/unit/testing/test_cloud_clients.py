@@ -11,7 +11,7 @@ import testtools
 
 from vitrage_ds import errors, registry
 from vitrage_ds.http.session import client_factory_from_cloud, client_factory_from_conf
-from vitrage_ds.testing import EmulatedCloud
+from vitrage_ds_testing import EmulatedCloud
 
 
 def options(endpoint=None):

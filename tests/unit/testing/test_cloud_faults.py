@@ -9,7 +9,7 @@ import requests
 
 from tests.unit.testing.base import CloudTestCase
 from vitrage_ds import errors
-from vitrage_ds.testing.cloud import Fault
+from vitrage_ds_testing.cloud import Fault
 
 
 class FaultTestCase(CloudTestCase):

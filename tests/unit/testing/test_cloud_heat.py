@@ -9,7 +9,7 @@ import requests
 import testtools
 
 from tests.unit.testing.base import CloudTestCase
-from vitrage_ds.testing import EmulatedCloud
+from vitrage_ds_testing import EmulatedCloud
 
 LIST_KEYS = ['id', 'links', 'project', 'stack_name', 'description', 'stack_status',
              'stack_status_reason', 'creation_time', 'updated_time', 'deletion_time',

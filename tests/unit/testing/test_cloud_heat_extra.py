@@ -4,10 +4,10 @@ metadata and attributes, resource types, software configs and deployments."""
 from __future__ import annotations
 
 from tests.unit.testing.base import CloudTestCase
-from vitrage_ds.testing import EmulatedCloud
-from vitrage_ds.testing.cloud import ROUTES
-from vitrage_ds.testing.cloud.heat_extra import extras_of, nested_tree
-from vitrage_ds.testing.cloud.heat_extra_api import EXTRA_ROUTES
+from vitrage_ds_testing import EmulatedCloud
+from vitrage_ds_testing.cloud import ROUTES
+from vitrage_ds_testing.cloud.heat_extra import extras_of, nested_tree
+from vitrage_ds_testing.cloud.heat_extra_api import EXTRA_ROUTES
 
 EVENT_KEYS = ['id', 'links', 'event_time', 'logical_resource_id', 'resource_name',
               'physical_resource_id', 'resource_status', 'resource_status_reason']

@@ -7,8 +7,8 @@ import json
 import fixtures
 import testtools
 
-from vitrage_ds.testing import EmulatedCloud
-from vitrage_ds.testing.cloud import Notification
+from vitrage_ds_testing import EmulatedCloud
+from vitrage_ds_testing.cloud import Notification
 
 HEAT_KEYS = {'tenant_id', 'user_id', 'user_identity', 'username', 'stack_identity',
              'stack_name', 'state', 'state_reason', 'create_at', 'tags', 'updated_at',

@@ -7,7 +7,7 @@ import unittest
 import fixtures
 import testtools
 
-from vitrage_ds.testing import RabbitUnavailable, RabbitVhost
+from tests.kit import RabbitUnavailable, RabbitVhost
 
 
 class UnavailableRabbitTest(testtools.TestCase):

@@ -11,8 +11,8 @@ from pathlib import Path
 import fixtures
 import testtools
 
-from vitrage_ds.testing import _real_launcher as launcher
-from vitrage_ds.testing.real import Coordinates, RealServices, real_config
+from tests.kit import real_launcher as launcher
+from tests.kit.real import Coordinates, RealServices, real_config
 
 COORDS = Coordinates(run_id='abcd1234', heat_url='http://127.0.0.1:1',
                      heat_global_url='http://127.0.0.1:2', aodh_url='http://127.0.0.1:3',
@@ -31,7 +31,7 @@ class VirtualenvTest(testtools.TestCase):
         path = launcher.venv_path(self.cache)
         self.assertEqual(Path(self.cache) / 'vitrage_ds', path.parent)
         self.useFixture(fixtures.MonkeyPatch(
-            'vitrage_ds.testing._real_launcher.PINS', ('aodh==24.0.0',)))
+            'tests.kit.real_launcher.PINS', ('aodh==24.0.0',)))
         self.assertNotEqual(path, launcher.venv_path(self.cache))
 
     def test_xdg_cache_home_is_the_default_cache(self) -> None:
@@ -43,14 +43,14 @@ class VirtualenvTest(testtools.TestCase):
         target.mkdir(parents=True)
         (target / launcher._COMPLETE).write_text('')
         self.useFixture(fixtures.MonkeyPatch(
-            'vitrage_ds.testing._real_launcher._run_checked', self.fail))
+            'tests.kit.real_launcher._run_checked', self.fail))
         self.assertEqual(target, launcher.install(self.cache, log=lambda msg: None))
 
     def test_a_failed_install_leaves_nothing_behind(self) -> None:
         def fail(cmd: list[str], what: str) -> None:
             raise launcher.ServicesUnavailable(f'{what} failed')
         self.useFixture(fixtures.MonkeyPatch(
-            'vitrage_ds.testing._real_launcher._run_checked', fail))
+            'tests.kit.real_launcher._run_checked', fail))
         self.assertRaises(launcher.ServicesUnavailable, launcher.install, self.cache,
                           log=lambda msg: None)
         self.assertEqual([], [p.name for p in launcher.venv_path(self.cache).parent.iterdir()
@@ -130,7 +130,7 @@ class MissingBackendTest(testtools.TestCase):
         super().setUp()
         self.useFixture(fixtures.EnvironmentVariable('VITRAGE_DS_REAL_RUN_ID'))
         self.useFixture(fixtures.MonkeyPatch(
-            'vitrage_ds.testing._real_launcher.RABBIT_PORT', _closed_port()))
+            'tests.kit.real_launcher.RABBIT_PORT', _closed_port()))
 
     def test_the_message_names_the_missing_service_and_its_address(self) -> None:
         error = self.assertRaises(launcher.ServicesUnavailable, launcher.check_backends)

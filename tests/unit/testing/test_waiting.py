@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import testtools
 
-from vitrage_ds.testing import wait_until
+from vitrage_ds_testing import wait_until
 
 
 class WaitUntilTest(testtools.TestCase):

@@ -12,7 +12,7 @@ import fixtures
 import testtools
 import yaml  # type: ignore[import-untyped]
 
-from vitrage_ds.testing.cloud import EmulatedCloud
+from vitrage_ds_testing.cloud import EmulatedCloud
 
 VITRAGE_DS = str(Path(sys.executable).parent / 'vitrage-ds')
 

@@ -9,7 +9,7 @@ import testtools
 
 from tests.functional.drivers import base
 from tests.unit.drivers.aodh import samples
-from vitrage_ds.testing.cloud import EmulatedCloud
+from vitrage_ds_testing.cloud import EmulatedCloud
 
 
 class TestAodhDriverContractOnEmulatedCloud(base.EmulatedDriverContract, testtools.TestCase):

@@ -21,8 +21,9 @@ from vitrage_ds.config import new_config
 from vitrage_ds.drivers.aodh import AodhDriver
 from vitrage_ds.event import Event
 from vitrage_ds.notifier import Outcome
-from vitrage_ds.testing import RabbitVhost, load_plugin
-from vitrage_ds.testing.cloud import EmulatedCloud, sample_rule
+from vitrage_ds_testing import load_plugin
+from tests.kit import RabbitVhost
+from vitrage_ds_testing.cloud import EmulatedCloud, sample_rule
 
 #: Deadline for a notification to make its way; never a measured time.
 DEADLINE = 20.0

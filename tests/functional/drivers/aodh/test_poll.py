@@ -8,8 +8,8 @@ from typing import Any
 from tests.functional.drivers import base
 from vitrage_ds.drivers.aodh import TYPES
 from vitrage_ds.errors import APIError, BackendError
-from vitrage_ds.testing import load_plugin
-from vitrage_ds.testing.cloud import ALARM_TYPES, EmulatedCloud
+from vitrage_ds_testing import load_plugin
+from vitrage_ds_testing.cloud import ALARM_TYPES, EmulatedCloud
 
 ALL_PROJECTS = [('q.field', 'all_projects'), ('q.op', 'eq'), ('q.value', 'true')]
 ORDER = [('sort', 'alarm_id:asc')]

@@ -11,7 +11,7 @@ from pathlib import Path
 import fixtures
 import testtools
 
-from vitrage_ds.testing.cloud import EmulatedCloud
+from vitrage_ds_testing.cloud import EmulatedCloud
 
 VITRAGE_DS = str(Path(sys.executable).parent / 'vitrage-ds')
 

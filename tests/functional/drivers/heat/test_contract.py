@@ -8,7 +8,7 @@ import fixtures
 import testtools
 
 from tests.functional.drivers import base
-from vitrage_ds.testing.cloud import EmulatedCloud, notification_payload
+from vitrage_ds_testing.cloud import EmulatedCloud, notification_payload
 
 
 class TestHeatDriverContractOnEmulatedCloud(base.EmulatedDriverContract, testtools.TestCase):

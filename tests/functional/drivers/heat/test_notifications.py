@@ -19,8 +19,9 @@ from vitrage_ds.collector import Collector
 from vitrage_ds.config import new_config
 from vitrage_ds.drivers.heat import HeatStackDriver
 from vitrage_ds.event import Action, Event
-from vitrage_ds.testing import RabbitVhost, RecordingSink, load_plugin
-from vitrage_ds.testing.cloud import EmulatedCloud
+from vitrage_ds_testing import RecordingSink, load_plugin
+from tests.kit import RabbitVhost
+from vitrage_ds_testing.cloud import EmulatedCloud
 
 #: Deadline for a notification to make its way; never a measured time.
 DEADLINE = 30.0

@@ -7,8 +7,8 @@ from typing import Any
 from tests.functional.drivers import base
 from vitrage_ds.drivers.heat import HeatStackDriver
 from vitrage_ds.errors import BackendError
-from vitrage_ds.testing import load_plugin
-from vitrage_ds.testing.cloud import EmulatedCloud
+from vitrage_ds_testing import load_plugin
+from vitrage_ds_testing.cloud import EmulatedCloud
 
 
 class EmulatedHeatTestCase(base.EmulatedDriverTestCase):

@@ -13,8 +13,8 @@ import fixtures
 import testtools
 
 from vitrage_ds.drivers.heat.search import FoundStack, StackQuery, StackSearch
-from vitrage_ds.testing.cloud import EmulatedCloud
-from vitrage_ds.testing.cloud.heat_extra import extras_of, nested_tree
+from vitrage_ds_testing.cloud import EmulatedCloud
+from vitrage_ds_testing.cloud.heat_extra import extras_of, nested_tree
 
 VITRAGE_DS = str(Path(sys.executable).parent / 'vitrage-ds')
 

@@ -14,8 +14,8 @@ import testtools
 
 from vitrage_ds.drivers.heat import HeatStackDriver
 from vitrage_ds.event import Event
-from vitrage_ds.testing import load_plugin, wait_until
-from vitrage_ds.testing.cloud import EmulatedCloud
+from vitrage_ds_testing import load_plugin, wait_until
+from vitrage_ds_testing.cloud import EmulatedCloud
 
 #: How long the first read takes: the window in which the others arrive.
 FIRST_READ_DELAY = 3.0

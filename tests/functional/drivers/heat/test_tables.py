@@ -17,10 +17,10 @@ import testtools
 
 from vitrage_ds.drivers.heat.tables import TABLES, HeatTables, TableData
 from vitrage_ds.errors import BackendError
-from vitrage_ds.testing.cloud import EmulatedCloud
-from vitrage_ds.testing.cloud.heat import StackRecord
-from vitrage_ds.testing.cloud.heat_extra import RESOURCE_TYPES, extras_of, nested_tree
-from vitrage_ds.testing.cloud.server import Request, Response, Route
+from vitrage_ds_testing.cloud import EmulatedCloud
+from vitrage_ds_testing.cloud.heat import StackRecord
+from vitrage_ds_testing.cloud.heat_extra import RESOURCE_TYPES, extras_of, nested_tree
+from vitrage_ds_testing.cloud.server import Request, Response, Route
 
 VITRAGE_DS = str(Path(sys.executable).parent / 'vitrage-ds')
 #: Deadlock guard only; nothing waits this long when the bound holds.

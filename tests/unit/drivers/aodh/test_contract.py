@@ -14,7 +14,7 @@ from requests_mock.contrib import fixture as rm_fixture
 from tests.unit.drivers.aodh import samples
 from tests.unit.drivers.aodh.test_get_all import ALARMS, make_driver
 from vitrage_ds.driver import Driver
-from vitrage_ds.testing import DriverContractTests
+from vitrage_ds_testing import DriverContractTests
 
 ALARM_IDS = [samples.alarm_id(i) for i in range(5)]
 ONE_ALARM = re.compile(re.escape(ALARMS) + r'/[^/?]+$')

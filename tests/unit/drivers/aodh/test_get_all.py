@@ -14,7 +14,7 @@ from tests.unit.drivers.aodh import samples
 from vitrage_ds.drivers.aodh import AodhDriver
 from vitrage_ds.errors import APIError, BackendError, MalformedResponse
 from vitrage_ds.event import Action
-from vitrage_ds.testing import load_plugin
+from vitrage_ds_testing import load_plugin
 
 ENDPOINT = 'http://aodh.test:8042'
 ALARMS = f'{ENDPOINT}/v2/alarms'

@@ -15,7 +15,7 @@ import fixtures
 import testtools
 from requests_mock.contrib import fixture as rm_fixture
 
-from vitrage_ds.testing import load_plugin, new_test_config
+from vitrage_ds_testing import load_plugin, new_test_config
 
 HOST = 'http://heat.test:8004'
 PROJECT = 'c0ffee00000000000000000000000001'

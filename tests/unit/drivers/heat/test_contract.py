@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from vitrage_ds.driver import Driver
-from vitrage_ds.testing import DriverContractTests
+from vitrage_ds_testing import DriverContractTests
 
 from tests.unit.drivers.heat.heat_api import (STACKS_URL, HeatTestCase, payload,
                                               resource_item, stack_item)

@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from vitrage_ds.testing.cloud.faults import Action, FaultSet
-from vitrage_ds.testing.cloud.requestlog import LoggedRequest, RequestLog
+from vitrage_ds_testing.cloud.faults import Action, FaultSet
+from vitrage_ds_testing.cloud.requestlog import LoggedRequest, RequestLog
 
 __all__ = ['HTTPError', 'Request', 'Response', 'Route', 'Server', 'Service']
 

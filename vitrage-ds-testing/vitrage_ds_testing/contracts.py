@@ -33,7 +33,7 @@ What a subclass supplies
     once per test, after :meth:`break_backend` when a test breaks the
     backend, and closes the plugin at clean-up. Configure the plugin so a
     failure is quick: ``[http] retries = 0`` or a tiny ``retry_backoff``
-    (:func:`vitrage_ds.testing.plugins.load_plugin` does this).
+    (:func:`vitrage_ds_testing.plugins.load_plugin` does this).
     For a driver, the healthy snapshot must hold at least
     ``min_snapshot_size`` (default 2) entities spread over at least two
     pages, so a failure half-way through paging can happen.

@@ -1,7 +1,7 @@
-"""More of Heat's v1 REST API over :class:`~vitrage_ds.testing.cloud.heat_extra.HeatExtras`.
+"""More of Heat's v1 REST API over :class:`~vitrage_ds_testing.cloud.heat_extra.HeatExtras`.
 
 :func:`install` adds these routes to a
-:class:`~vitrage_ds.testing.cloud.heat_api.HeatService` (``S`` is
+:class:`~vitrage_ds_testing.cloud.heat_api.HeatService` (``S`` is
 ``/v1/<project>/stacks/<name>/<id>``)::
 
     GET  /v1/<p>/resource_types                heat.resource_types.list
@@ -37,14 +37,14 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-from vitrage_ds.testing.cloud.heat import StackRecord
-from vitrage_ds.testing.cloud.heat_api import HeatService, heat_error
-from vitrage_ds.testing.cloud.heat_extra import (RESOURCE_TYPES, ConfigRecord,
+from vitrage_ds_testing.cloud.heat import StackRecord
+from vitrage_ds_testing.cloud.heat_api import HeatService, heat_error
+from vitrage_ds_testing.cloud.heat_extra import (RESOURCE_TYPES, ConfigRecord,
                                                  DeploymentRecord, EventRecord, HeatExtras,
                                                  SnapshotRecord, extras_of)
-from vitrage_ds.testing.cloud.keystone import Caller
-from vitrage_ds.testing.cloud.seed import heat_time
-from vitrage_ds.testing.cloud.server import HTTPError, Request, Response
+from vitrage_ds_testing.cloud.keystone import Caller
+from vitrage_ds_testing.cloud.seed import heat_time
+from vitrage_ds_testing.cloud.server import HTTPError, Request, Response
 
 __all__ = ['EXTRA_ROUTES', 'install']
 

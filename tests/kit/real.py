@@ -4,7 +4,7 @@
 Heat (engine plus two APIs: Heat's default policy, and one that allows
 ``stacks:global_index``) and Aodh on loopback ports, with their
 notifications on a RabbitMQ vhost of the run's own. The services run from a
-virtualenv of their own (see :mod:`vitrage_ds.testing._real_launcher` for
+virtualenv of their own (see :mod:`tests.kit.real_launcher` for
 what a run creates and removes); ``tools/real_services.py`` starts and
 stops them from a shell.
 """
@@ -31,11 +31,11 @@ from vitrage_ds.http.client import Client
 from vitrage_ds.http.session import client_factory_from_conf
 from vitrage_ds.notifier import Outcome
 from vitrage_ds.plugin import COMMON_OPTS
-from vitrage_ds.testing import _real_launcher
-from vitrage_ds.testing._real_launcher import (PINS, Coordinates,
+from tests.kit import real_launcher
+from tests.kit.real_launcher import (PINS, Coordinates,
                                                ServicesUnavailable, install,
                                                venv_path)
-from vitrage_ds.testing.plugins import new_test_config
+from vitrage_ds_testing.plugins import new_test_config
 
 __all__ = [
     'PINS',
@@ -58,7 +58,7 @@ def real_config(coords: Coordinates, project: str, *, user: str = 'vds-user',
                 roles: str = 'admin', global_policy: bool = False) -> cfg.ConfigOpts:
     """A vitrage_ds configuration that reaches the real services as ``project``.
 
-    Starts from :func:`~vitrage_ds.testing.new_test_config` (no files,
+    Starts from :func:`~vitrage_ds_testing.new_test_config` (no files,
     ``auth_type = none``) and sets ``[http] headers`` to the identity
     headers of ``project``/``user``/``roles`` (see
     :meth:`Coordinates.headers`), ``[http] timeout = 30`` and
@@ -143,8 +143,8 @@ class RealServices(fixtures.Fixture):
         if from_env is not None:
             self.coords = from_env
         elif self.owned:
-            self.coords = _real_launcher.start(owner_pid=os.getpid())
-            self.addCleanup(_real_launcher.stop, self.coords.state_dir)
+            self.coords = real_launcher.start(owner_pid=os.getpid())
+            self.addCleanup(real_launcher.stop, self.coords.state_dir)
         else:
             self.coords = self._shared_run()
 
@@ -153,11 +153,11 @@ class RealServices(fixtures.Fixture):
         with cls._shared_lock:
             if cls._shared is None and cls._shared_error is None:
                 try:
-                    cls._shared = _real_launcher.start(owner_pid=os.getpid())
+                    cls._shared = real_launcher.start(owner_pid=os.getpid())
                 except Exception as exc:
                     cls._shared_error = exc  # fail every later test fast
                 else:
-                    atexit.register(_real_launcher.stop, cls._shared.state_dir)
+                    atexit.register(real_launcher.stop, cls._shared.state_dir)
             if cls._shared_error is not None:
                 raise cls._shared_error
             assert cls._shared is not None

@@ -1,6 +1,6 @@
 """More of Heat's state in the emulated cloud: what stacks have besides resources.
 
-:class:`HeatExtras` adds to a :class:`~vitrage_ds.testing.cloud.heat.HeatStore`
+:class:`HeatExtras` adds to a :class:`~vitrage_ds_testing.cloud.heat.HeatStore`
 the templates, outputs, events, snapshots, resource metadata and attributes
 of its stacks, and the project-level software configs and deployments. Like
 the store's resources, all of it is generated from ``(seed, stack id)``
@@ -30,7 +30,7 @@ only what a test sets or creates is stored:
   when the stack failed).
 
 Reach it with :func:`extras_of` (``extras_of(cloud.heat)``); the routes are
-in :mod:`~vitrage_ds.testing.cloud.heat_extra_api`. :func:`nested_tree`
+in :mod:`~vitrage_ds_testing.cloud.heat_extra_api`. :func:`nested_tree`
 builds a stack with nested stacks several levels deep.
 """
 
@@ -45,8 +45,8 @@ import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from vitrage_ds.testing.cloud.heat import HeatStore, ResourceRecord, StackRecord
-from vitrage_ds.testing.cloud.seed import Ids, derived_uuid, utcnow
+from vitrage_ds_testing.cloud.heat import HeatStore, ResourceRecord, StackRecord
+from vitrage_ds_testing.cloud.seed import Ids, derived_uuid, utcnow
 
 __all__ = ['HOT_VERSION', 'RESOURCE_TYPES', 'ConfigRecord', 'DeploymentRecord',
            'EventRecord', 'HeatExtras', 'SnapshotRecord', 'extras_of', 'nested_tree']
@@ -154,7 +154,7 @@ class DeploymentRecord:
 
 class HeatExtras:
     """Templates, outputs, events, snapshots, metadata, attributes and
-    software of one :class:`~vitrage_ds.testing.cloud.heat.HeatStore`.
+    software of one :class:`~vitrage_ds_testing.cloud.heat.HeatStore`.
 
     Thread-safe: every method holds the store's lock.
     """

@@ -1,4 +1,4 @@
-"""Aodh's v2 REST API over an :class:`~vitrage_ds.testing.cloud.aodh.AodhStore`.
+"""Aodh's v2 REST API over an :class:`~vitrage_ds_testing.cloud.aodh.AodhStore`.
 
 ``GET /v2/alarms`` is scoped to the caller's project unless the query has
 ``q.field=all_projects&q.op=eq&q.value=true`` (admin only); it filters with
@@ -14,10 +14,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from vitrage_ds.testing.cloud.aodh import (CREATABLE_TYPES, SEVERITIES, STATES, AodhStore,
+from vitrage_ds_testing.cloud.aodh import (CREATABLE_TYPES, SEVERITIES, STATES, AodhStore,
                                            default_description)
-from vitrage_ds.testing.cloud.keystone import Caller, Identity
-from vitrage_ds.testing.cloud.server import HTTPError, Request, Response, Service
+from vitrage_ds_testing.cloud.keystone import Caller, Identity
+from vitrage_ds_testing.cloud.server import HTTPError, Request, Response, Service
 
 __all__ = ['AodhService']
 

@@ -81,12 +81,12 @@ Public API of :class:`EmulatedCloud` (stable):
   lower-cased, ``json``).
 """
 
-from vitrage_ds.testing.cloud.aodh import ALARM_TYPES, CREATABLE_TYPES, sample_rule
-from vitrage_ds.testing.cloud.emulator import EmulatedCloud
-from vitrage_ds.testing.cloud.faults import ROUTES, Fault
-from vitrage_ds.testing.cloud.heat import ACTIONS, notification_payload
-from vitrage_ds.testing.cloud.notifications import Notification
-from vitrage_ds.testing.cloud.requestlog import LoggedRequest
+from vitrage_ds_testing.cloud.aodh import ALARM_TYPES, CREATABLE_TYPES, sample_rule
+from vitrage_ds_testing.cloud.emulator import EmulatedCloud
+from vitrage_ds_testing.cloud.faults import ROUTES, Fault
+from vitrage_ds_testing.cloud.heat import ACTIONS, notification_payload
+from vitrage_ds_testing.cloud.notifications import Notification
+from vitrage_ds_testing.cloud.requestlog import LoggedRequest
 
 __all__ = [
     'ACTIONS',

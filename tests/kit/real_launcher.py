@@ -63,7 +63,7 @@ HEAT_EXCHANGE, AODH_EXCHANGE, TOPIC = 'heat', 'aodh', 'notifications'
 
 _ENV_PREFIX = 'VITRAGE_DS_REAL_'
 _COMPLETE = '.vitrage_ds-complete'
-_SERVE = Path(__file__).with_name('_real_serve.py')
+_SERVE = Path(__file__).with_name('real_serve.py')
 _READY_TIMEOUT = 180.0
 _STOP_GRACE = 5.0
 

@@ -1,4 +1,4 @@
-"""Heat's v1 REST API over a :class:`~vitrage_ds.testing.cloud.heat.HeatStore`.
+"""Heat's v1 REST API over a :class:`~vitrage_ds_testing.cloud.heat.HeatStore`.
 
 Shapes follow Heat's API layer: list items carry the stack list keys
 (``description`` is always ``''`` in a listing, as Heat's list formatter
@@ -14,10 +14,10 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-from vitrage_ds.testing.cloud.heat import HeatStore, ResourceRecord, StackRecord
-from vitrage_ds.testing.cloud.keystone import Caller, Identity, require_caller
-from vitrage_ds.testing.cloud.seed import heat_time
-from vitrage_ds.testing.cloud.server import HTTPError, Request, Response, Service, title
+from vitrage_ds_testing.cloud.heat import HeatStore, ResourceRecord, StackRecord
+from vitrage_ds_testing.cloud.keystone import Caller, Identity, require_caller
+from vitrage_ds_testing.cloud.seed import heat_time
+from vitrage_ds_testing.cloud.server import HTTPError, Request, Response, Service, title
 
 __all__ = ['HeatService']
 

@@ -16,8 +16,8 @@ import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any, Protocol
 
-from vitrage_ds.demo.stage import Emitted, Sent
-from vitrage_ds.demo.summary import ALARM, RESOURCE, STACK, Snapshot, tally
+from vitrage_ds_testing.demo.stage import Emitted, Sent
+from vitrage_ds_testing.demo.summary import ALARM, RESOURCE, STACK, Snapshot, tally
 from vitrage_ds.event import Event
 
 __all__ = ['Done', 'JsonReport', 'ReadBack', 'Report', 'Scene', 'TextReport']

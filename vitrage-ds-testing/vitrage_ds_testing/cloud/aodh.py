@@ -19,9 +19,9 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from vitrage_ds.testing.cloud import notifications
-from vitrage_ds.testing.cloud.keystone import Caller, Identity
-from vitrage_ds.testing.cloud.seed import EPOCH, Ids, aodh_time, utcnow
+from vitrage_ds_testing.cloud import notifications
+from vitrage_ds_testing.cloud.keystone import Caller, Identity
+from vitrage_ds_testing.cloud.seed import EPOCH, Ids, aodh_time, utcnow
 
 __all__ = ['ALARM_TYPES', 'CREATABLE_TYPES', 'AodhStore', 'STATES', 'SEVERITIES',
            'change_form', 'default_description', 'sample_rule']

@@ -12,9 +12,9 @@ from typing import Any
 from cliff import command
 
 from vitrage_ds.cli.app import app_of
-from vitrage_ds.demo.report import JsonReport, Report, TextReport
-from vitrage_ds.demo.scenario import Settings, play, seed
-from vitrage_ds.demo.stage import Feed, Stage
+from vitrage_ds_testing.demo.report import JsonReport, Report, TextReport
+from vitrage_ds_testing.demo.scenario import Settings, play, seed
+from vitrage_ds_testing.demo.stage import Feed, Stage
 
 __all__ = ['Demo']
 

@@ -1,12 +1,12 @@
 """Entry points of the real services, run by the services' own interpreter.
 
 This file is executed by path with the Python of the real-services
-virtualenv (see :mod:`vitrage_ds.testing.real`), never imported by
+virtualenv (see :mod:`tests.kit.real`), never imported by
 vitrage_ds itself: it uses only the standard library plus Heat and Aodh,
 which are imported by name at run time because they are not installed next
 to vitrage_ds.
 
-Commands (``python _real_serve.py COMMAND CONFIG_FILE [LISTEN_FD]``):
+Commands (``python real_serve.py COMMAND CONFIG_FILE [LISTEN_FD]``):
 
 ``heat-db-sync``, ``aodh-db-sync``
     Create or upgrade the service's database schema.

@@ -20,7 +20,7 @@ from oslo_config import cfg
 from vitrage_ds.driver import Driver, Lookup, no_lookup
 from vitrage_ds.errors import BackendError
 from vitrage_ds.event import DELETE_ENTITY, Action, Event, Phase, Version
-from vitrage_ds.testing.plugins import construct_plugin
+from vitrage_ds_testing.plugins import construct_plugin
 
 __all__ = [
     'BrokenSink',

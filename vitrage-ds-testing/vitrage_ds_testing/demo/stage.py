@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import oslo_messaging  # type: ignore[import-untyped]
 
     from vitrage_ds.notifier_service import DeducedAlarmPublisher, NotifierService
-    from vitrage_ds.testing.cloud import EmulatedCloud
+    from vitrage_ds_testing.cloud import EmulatedCloud
 
 __all__ = ['Emitted', 'Feed', 'Sent', 'Stage']
 
@@ -109,10 +109,10 @@ class _FeedSink:
 
 def _emulated_cloud(seed: int) -> EmulatedCloud:
     try:
-        from vitrage_ds.testing.cloud import EmulatedCloud
+        from vitrage_ds_testing.cloud import EmulatedCloud
     except ImportError as exc:  # the test kit's dependencies are not installed
         raise ConfigurationError(
-            f'the demo runs on the emulated cloud of vitrage_ds.testing, which needs '
+            f'the demo runs on the emulated cloud of vitrage_ds_testing, which needs '
             f'the test requirements ({exc}); run it with "python3 tools/dev.py demo" '
             f'or "pip install -r test-requirements.txt"') from exc
     return EmulatedCloud(seed, global_index_allowed=True)
@@ -232,7 +232,7 @@ class Stage:
         return self.conf, self.transport
 
     def _record_service(self, note: Any) -> None:
-        from vitrage_ds.testing.cloud.notifications import SERVICES
+        from vitrage_ds_testing.cloud.notifications import SERVICES
 
         self.feed.put(Sent(SERVICES[note.service]['exchange'], SERVICE_TOPIC,
                            note.event_type, note.priority, note.publisher_id,

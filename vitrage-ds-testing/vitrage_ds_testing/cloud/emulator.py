@@ -11,18 +11,18 @@ from typing import Any
 import fixtures
 from oslo_config import cfg
 
-from vitrage_ds.testing.cloud import notifications
-from vitrage_ds.testing.cloud.aodh import AodhStore
-from vitrage_ds.testing.cloud.aodh_api import AodhService
-from vitrage_ds.testing.cloud.faults import Fault, FaultSet
-from vitrage_ds.testing.cloud.heat import HeatStore
-from vitrage_ds.testing.cloud.heat_api import HeatService
-from vitrage_ds.testing.cloud.heat_extra_api import install as install_heat_extras
-from vitrage_ds.testing.cloud.keystone import (REGION, Caller, Identity, KeystoneService,
+from vitrage_ds_testing.cloud import notifications
+from vitrage_ds_testing.cloud.aodh import AodhStore
+from vitrage_ds_testing.cloud.aodh_api import AodhService
+from vitrage_ds_testing.cloud.faults import Fault, FaultSet
+from vitrage_ds_testing.cloud.heat import HeatStore
+from vitrage_ds_testing.cloud.heat_api import HeatService
+from vitrage_ds_testing.cloud.heat_extra_api import install as install_heat_extras
+from vitrage_ds_testing.cloud.keystone import (REGION, Caller, Identity, KeystoneService,
                                                Project, User)
-from vitrage_ds.testing.cloud.requestlog import RequestLog
-from vitrage_ds.testing.cloud.seed import Ids
-from vitrage_ds.testing.cloud.server import Server
+from vitrage_ds_testing.cloud.requestlog import RequestLog
+from vitrage_ds_testing.cloud.seed import Ids
+from vitrage_ds_testing.cloud.server import Server
 
 __all__ = ['EmulatedCloud']
 
@@ -131,7 +131,7 @@ class EmulatedCloud(fixtures.Fixture):
             if self.tls and self._certs is not None:
                 ssl_context = self._certs.server_context()
             elif self.tls:
-                from vitrage_ds.testing.cloud.tls import make_certificates
+                from vitrage_ds_testing.cloud.tls import make_certificates
                 self._tmpdir = tempfile.mkdtemp(prefix='vitrage_ds-cloud-')
                 self._certs = make_certificates(self._tmpdir)
                 self.ca_file = self._certs.ca_file
@@ -259,7 +259,7 @@ class EmulatedCloud(fixtures.Fixture):
     # -- faults ------------------------------------------------------------
 
     def add_fault(self, route: str, kind: str = 'status', **options: Any) -> Fault:
-        """Install a :class:`~vitrage_ds.testing.cloud.faults.Fault` rule."""
+        """Install a :class:`~vitrage_ds_testing.cloud.faults.Fault` rule."""
         return self.faults.add(Fault(route, kind, **options))
 
     def fail(self, route: str, status: int = 500, *, times: int | None = None,

@@ -18,9 +18,9 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from vitrage_ds.testing.cloud import notifications
-from vitrage_ds.testing.cloud.keystone import Identity
-from vitrage_ds.testing.cloud.seed import EPOCH, Ids, derived_uuid, heat_time, utcnow
+from vitrage_ds_testing.cloud import notifications
+from vitrage_ds_testing.cloud.keystone import Identity
+from vitrage_ds_testing.cloud.seed import EPOCH, Ids, derived_uuid, heat_time, utcnow
 
 __all__ = ['ACTIONS', 'HeatStore', 'ResourceRecord', 'StackRecord', 'nested_type',
            'notification_payload']

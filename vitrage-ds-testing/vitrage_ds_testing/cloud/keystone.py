@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from vitrage_ds.testing.cloud.server import HTTPError, Request, Response, Service, error_body
+from vitrage_ds_testing.cloud.server import HTTPError, Request, Response, Service, error_body
 
 __all__ = ['Caller', 'Identity', 'KeystoneService', 'Project', 'User']
 

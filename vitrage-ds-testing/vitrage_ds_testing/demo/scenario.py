@@ -16,14 +16,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from vitrage_ds.deduced import DeducedAlarmActivate, format_time
-from vitrage_ds.demo.report import Done, ReadBack, Report, Scene
-from vitrage_ds.demo.stage import Emitted, Sent, Stage
-from vitrage_ds.demo.summary import ALARM, Snapshot
+from vitrage_ds_testing.demo.report import Done, ReadBack, Report, Scene
+from vitrage_ds_testing.demo.stage import Emitted, Sent, Stage
+from vitrage_ds_testing.demo.summary import ALARM, Snapshot
 from vitrage_ds.errors import VitrageDSError
 from vitrage_ds.event import Action, Event
 
 if TYPE_CHECKING:
-    from vitrage_ds.testing.cloud import EmulatedCloud
+    from vitrage_ds_testing.cloud import EmulatedCloud
 
 __all__ = ['Cast', 'DemoFailed', 'STEPS', 'Settings', 'play', 'seed']
 
@@ -89,8 +89,8 @@ def seed(stage: Stage, settings: Settings) -> Cast:
     :data:`PROJECTS` projects, plus the ``cpu_high`` alarm (state ``ok``)
     on the server of the newest top-level stack. Sends no notification.
     """
-    from vitrage_ds.testing.cloud import sample_rule
-    from vitrage_ds.testing.cloud.seed import derived_uuid
+    from vitrage_ds_testing.cloud import sample_rule
+    from vitrage_ds_testing.cloud.seed import derived_uuid
 
     cloud = stage.cloud
     projects = cloud.ensure_projects(PROJECTS)

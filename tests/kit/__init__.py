@@ -1,0 +1,23 @@
+"""This repository's own test infrastructure, not shipped.
+
+Real services for the integration tier (:class:`RealServices`: PostgreSQL
+databases, RabbitMQ vhosts, Heat 27 and Aodh 23 virtualenvs), RabbitMQ
+vhosts and nodes for the bus tests, Vitrage 15.0.1's virtualenv, and the
+helpers that run ``vitrage-ds`` as a child process. The kit plugin authors
+use is the ``vitrage-ds-testing`` distribution (:mod:`vitrage_ds_testing`).
+"""
+
+from tests.kit.broker import RabbitNode, RabbitNodeUnavailable
+from tests.kit.rabbit import RabbitUnavailable, RabbitVhost
+from tests.kit.real import NotificationLog, RealServices, ServicesUnavailable, real_config
+
+__all__ = [
+    'NotificationLog',
+    'RabbitNode',
+    'RabbitNodeUnavailable',
+    'RabbitUnavailable',
+    'RabbitVhost',
+    'RealServices',
+    'ServicesUnavailable',
+    'real_config',
+]

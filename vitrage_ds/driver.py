@@ -58,6 +58,18 @@ class Driver(Plugin, abc.ABC):
     event_types: ClassVar[Sequence[str]] = ()
     #: Exchanges its service publishes notifications on (e.g. ``heat``).
     exchanges: ClassVar[Sequence[str]] = ()
+    #: Topics its service publishes notifications on, on each of
+    #: :attr:`exchanges`: ``notifications`` (OpenStack's default
+    #: ``[oslo_messaging_notifications] topics``), or e.g.
+    #: ``versioned_notifications`` for Nova's versioned ones.
+    #:
+    #: The collector listens on every ``(exchange, topic)`` pair of
+    #: :attr:`exchanges` and :attr:`topics` and hands a notification only
+    #: to the drivers that declared the pair it came on, and among them to
+    #: those whose :meth:`handles` matches its event type. The operator's
+    #: ``[collector] exchanges`` and ``topics``, when set, replace these
+    #: for every driver.
+    topics: ClassVar[Sequence[str]] = ('notifications',)
     #: Fields, per entity type, that :meth:`get_all` cannot observe and
     #: reports as ``None`` while notifications carry them (Heat's stack
     #: listing has no description). The collector keeps the last known

@@ -28,7 +28,8 @@ class Collect(command.Command):
     """Run the collector until SIGTERM or SIGINT (or poll once with --once).
 
     Polls every driver of ``[DEFAULT] drivers`` on its interval, listens to
-    their notifications (``[collector] exchanges``/``topics``, pooled),
+    their notifications (on the exchanges and topics each declares, unless
+    ``[collector] exchanges``/``topics`` replace them; pooled),
     reconciles and delivers the events to ``[collector] sinks`` (JSON lines
     on standard output by default; logs then go to standard error). On
     SIGTERM or SIGINT it stops taking notifications, finishes those in

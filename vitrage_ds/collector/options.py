@@ -26,10 +26,18 @@ OPTS: list[cfg.Opt] = [
                 help='Listen to the bus for notifications; when false only '
                      'polls feed the collector.'),
     cfg.ListOpt('exchanges', default=[],
-                help='Exchanges to listen on; empty means the exchanges the '
-                     'enabled drivers declare (heat, aodh, ...).'),
-    cfg.ListOpt('topics', default=['notifications'],
-                help='Notification topics to listen on, on every exchange.'),
+                help='Exchanges to listen on, replacing those every enabled '
+                     'driver declares (heat, aodh, ...): each driver then '
+                     'gets the notifications of these exchanges, on its '
+                     'topics. Empty: each driver\'s own exchanges.'),
+    cfg.ListOpt('topics', default=None,
+                help='Notification topics to listen on, replacing those '
+                     'every enabled driver declares (notifications for Heat '
+                     'and Aodh): each driver then gets the notifications of '
+                     'these topics, on its exchanges. For a deployment whose '
+                     'services publish on other topics than their default '
+                     '([oslo_messaging_notifications] topics). Unset or '
+                     'empty: each driver\'s own topics.'),
     cfg.StrOpt('listener_pool', default='vitrage_ds',
                help='Listener pool: collectors of one pool share the '
                     'notifications, each going to one of them, and do not '

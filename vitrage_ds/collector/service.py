@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
     from vitrage_ds.bus import Listener, Notification
 
-__all__ = ['Collector', 'CollectorStopped']
+__all__ = ['Collector', 'CollectorStopped', 'Listeners']
 
 LOG = logging.getLogger(__name__)
 
@@ -69,10 +69,13 @@ class Collector:
       lock polls it, at the same wall-clock slots everywhere (see
       :mod:`vitrage_ds.collector.coordination`). Without it, no tooz.
     * **Notifications.** With ``[collector] listen``, a pooled listener on
-      every ``(exchange, topic)`` of ``[collector] exchanges`` (default: the
-      drivers' own) and ``topics`` hands each notification to every driver
-      whose :meth:`~vitrage_ds.driver.Driver.handles` matches; the events
-      are emitted as ``update``. A notification is acknowledged only after
+      every ``(exchange, topic)`` pair a driver declares (its
+      :attr:`~vitrage_ds.driver.Driver.exchanges` and
+      :attr:`~vitrage_ds.driver.Driver.topics`, each replaced for every
+      driver by ``[collector] exchanges`` or ``topics`` when set) hands each
+      notification to the drivers that declared the pair it came on and
+      whose :meth:`~vitrage_ds.driver.Driver.handles` matches its event
+      type; the events are emitted as ``update``. A notification is acknowledged only after
       its events were delivered; if a sink fails it is requeued
       (``[collector] max_retries`` times). A driver that raises, returns
       garbage or takes longer than ``[collector] notification_timeout`` on
@@ -124,6 +127,8 @@ class Collector:
         if not drivers:
             raise ConfigurationError('the collector needs at least one driver')
         self._drivers: dict[str, Driver] = dict(drivers)
+        self._pairs = {name: _pairs(driver, self._opts.exchanges, self._opts.topics)
+                       for name, driver in self._drivers.items()}
         self._caches = {
             name: EntityCache(name, mode=self._opts.mode,
                               tombstone_ttl=self._opts.tombstone_ttl,
@@ -153,7 +158,7 @@ class Collector:
             jitter=self._opts.jitter, backoff_initial=self._opts.retry_backoff,
             backoff_max=self._opts.retry_backoff_max, sleep=sleep, clock=clock,
             wallclock=wallclock, rand=rand or random.random)
-        self._listener: Listener | None = None
+        self._listener: Listeners | None = None
         self._state_lock = threading.Lock()
         self._started = False
         self._stopped = threading.Event()
@@ -172,16 +177,29 @@ class Collector:
 
     @property
     def targets(self) -> list[tuple[str, str]]:
-        """The ``(exchange, topic)`` pairs the collector listens to (maybe none)."""
+        """The ``(exchange, topic)`` pairs the collector listens to (maybe none).
+
+        Without ``[collector] listen``, none; otherwise every pair some
+        driver listens to (see :meth:`pairs`), each once, in driver order.
+        """
         if not self._opts.listen:
             return []
-        exchanges = list(self._opts.exchanges) or list(dict.fromkeys(
-            ex for driver in self._drivers.values() for ex in driver.exchanges))
-        return [(ex, topic) for ex in exchanges for topic in self._opts.topics]
+        return list(dict.fromkeys(pair for pairs in self._pairs.values() for pair in pairs))
+
+    def pairs(self, driver: str) -> list[tuple[str, str]]:
+        """The ``(exchange, topic)`` pairs whose notifications ``driver`` gets.
+
+        Every exchange of ``[collector] exchanges`` (when set) or else of
+        the driver's :attr:`~vitrage_ds.driver.Driver.exchanges`, with every
+        topic of ``[collector] topics`` (when set) or else of its
+        :attr:`~vitrage_ds.driver.Driver.topics`. Listened to only with
+        ``[collector] listen``.
+        """
+        return list(self._pairs[driver])
 
     @property
-    def listener(self) -> Listener | None:
-        """The bus listener once started, if listening."""
+    def listener(self) -> Listeners | None:
+        """The bus listeners once started, if listening."""
         return self._listener
 
     def cache(self, driver: str) -> EntityCache:
@@ -212,9 +230,13 @@ class Collector:
             targets = self.targets
             if targets:
                 from vitrage_ds.bus import Listener
-                listener = Listener(self._bus(), targets, self._on_notification,
-                                    pool=self._opts.listener_pool or None,
-                                    max_retries=self._opts.max_retries)
+                # One listener per pair, so that each notification is known
+                # by the pair it came on (the drivers that get it).
+                listener = Listeners([
+                    Listener(self._bus(), [target], _bind_target(self._on_notification, target),
+                             pool=self._opts.listener_pool or None,
+                             max_retries=self._opts.max_retries)
+                    for target in targets])
                 listener.start()
                 self._listener = listener
                 LOG.info('listening on %s (pool %s)',
@@ -325,11 +347,16 @@ class Collector:
         return stats
 
     def handle(self, event_type: str, payload: Any,
-               metadata: Mapping[str, Any] | None = None) -> Outcome:
+               metadata: Mapping[str, Any] | None = None, *,
+               target: tuple[str, str] | None = None) -> Outcome:
         """Process one notification as the listener does; for other listeners.
 
         Every driver whose ``handles(event_type)`` is true turns it into
-        events, which are reconciled and delivered.
+        events, which are reconciled and delivered; with ``target``, only
+        among the drivers whose :meth:`pairs` include it.
+
+        :param target: the ``(exchange, topic)`` the notification came on;
+            ``None``: unknown, every driver may get it.
 
         :returns: :attr:`Outcome.DONE` once every resulting event was
             delivered (or there was none), :attr:`Outcome.RETRY` when a sink
@@ -339,6 +366,8 @@ class Collector:
         metadata = metadata or {}
         observed = envelope_time(metadata, self._wallclock)
         for name, driver in self._drivers.items():
+            if target is not None and target not in self._pairs[name]:
+                continue
             try:
                 if not driver.handles(event_type):
                     continue
@@ -405,8 +434,8 @@ class Collector:
                             self._limits.max_length, safe(bounded.first, 300))
         return bounded.events
 
-    def _on_notification(self, note: Notification) -> Outcome:
-        return self.handle(note.event_type, note.payload, note.metadata)
+    def _on_notification(self, target: tuple[str, str], note: Notification) -> Outcome:
+        return self.handle(note.event_type, note.payload, note.metadata, target=target)
 
     def _deliver(self, events: Sequence[Event]) -> None:
         with self._sink_lock:
@@ -435,6 +464,89 @@ class Collector:
         if not made:
             raise ConfigurationError('the collector needs at least one sink')
         return made
+
+
+class Listeners:
+    """The collector's bus listeners, one per ``(exchange, topic)``, as one.
+
+    Counters are the sums of the listeners'; see
+    :class:`~vitrage_ds.bus.Listener` for what each counts and for the
+    delivery guarantees, which hold per listener.
+    """
+
+    def __init__(self, listeners: Sequence[Listener]) -> None:
+        self.listeners = tuple(listeners)
+
+    @property
+    def targets(self) -> list[tuple[str | None, str]]:
+        """Every listener's targets, in order."""
+        return [t for listener in self.listeners for t in listener.targets]
+
+    @property
+    def received(self) -> int:
+        """Deliveries handed to the collector (a redelivery counts again)."""
+        return sum(listener.received for listener in self.listeners)
+
+    @property
+    def handled(self) -> int:
+        """Deliveries acknowledged after success."""
+        return sum(listener.handled for listener in self.listeners)
+
+    @property
+    def requeued(self) -> int:
+        """Deliveries requeued after a transient failure."""
+        return sum(listener.requeued for listener in self.listeners)
+
+    @property
+    def rejected(self) -> int:
+        """Deliveries acknowledged without success."""
+        return sum(listener.rejected for listener in self.listeners)
+
+    @property
+    def unaccountable(self) -> int:
+        """Deliveries acknowledged unhandled for their envelope."""
+        return sum(listener.unaccountable for listener in self.listeners)
+
+    def start(self) -> None:
+        """Start every listener; if one fails, none is left consuming.
+
+        :raises oslo_messaging.MessagingException: the broker refused.
+        """
+        started: list[Listener] = []
+        try:
+            for listener in self.listeners:
+                listener.start()
+                started.append(listener)
+        except BaseException:
+            for listener in started:
+                listener.stop(0)
+            raise
+
+    def stop(self, timeout: float | None = None) -> bool:
+        """Stop every listener at once and let them drain, together within ``timeout``.
+
+        :returns: whether all drained in time.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for listener in self.listeners:
+            listener.stop(0)  # stops consuming; draining goes on in the background
+        drained = True
+        for listener in self.listeners:
+            drained = listener.stop(_left(deadline)) and drained
+        return drained
+
+
+def _pairs(driver: Driver, exchanges: Sequence[str] | None,
+           topics: Sequence[str] | None) -> tuple[tuple[str, str], ...]:
+    """``driver``'s ``(exchange, topic)`` pairs, the configured lists replacing its own."""
+    return tuple(dict.fromkeys(
+        (exchange, topic) for exchange in (exchanges or driver.exchanges)
+        for topic in (topics or driver.topics)))
+
+
+def _bind_target(handle: Callable[[tuple[str, str], Notification], Outcome],
+                 target: tuple[str, str]) -> Callable[[Notification], Outcome]:
+    return lambda note: handle(target, note)
 
 
 def _bind(poll: Callable[[str], object], name: str) -> Callable[[], object]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import fixtures
 import testtools
@@ -15,9 +16,22 @@ from vitrage_ds.event import DELETE_ENTITY, Action
 from vitrage_ds.notifier import Outcome
 from vitrage_ds_testing.collector import (BrokenSink, RecordingSink, ScriptedDriver, entity, ids,
                                           notification, scripted_driver)
-from vitrage_ds_testing.plugins import new_test_config
+from vitrage_ds_testing import wait_until
+from vitrage_ds_testing.plugins import construct_plugin, new_test_config
 
 STAMP = '2024-05-01 12:00:00.000000'
+
+
+class VersionedDriver(ScriptedDriver):
+    """A scripted driver of a service publishing on ``nova``/``versioned_notifications``.
+
+    It handles the same event types as :class:`ScriptedDriver`, so only the
+    pair a notification came on tells which of the two gets it.
+    """
+
+    name = 'versioned'
+    exchanges: ClassVar[Sequence[str]] = ('nova',)
+    topics: ClassVar[Sequence[str]] = ('versioned_notifications',)
 
 
 class _Base(testtools.TestCase):
@@ -30,6 +44,10 @@ class _Base(testtools.TestCase):
 
     def driver(self, name: str = 'scripted', **kw: Any) -> ScriptedDriver:
         return scripted_driver(name, conf=self.conf, **kw)
+
+    def versioned_driver(self) -> VersionedDriver:
+        driver: VersionedDriver = construct_plugin(VersionedDriver, 'driver', conf=self.conf)
+        return driver
 
     def collector(self, *drivers: ScriptedDriver, **kw: Any) -> Collector:
         drivers = drivers or (self.driver(),)
@@ -121,6 +139,18 @@ class TestNotifications(_Base):
         collector.handle('scripted.change', notification('a'), {})
         self.assertEqual(['first', 'second'], [e.datasource for e in self.sink.events])
 
+    def test_a_notification_goes_only_to_the_drivers_that_declared_its_pair(self) -> None:
+        collector = self.collector(self.driver(), self.versioned_driver())
+        collector.handle('scripted.change', notification('a'), {},
+                         target=('nova', 'versioned_notifications'))
+        self.assertEqual(['versioned'], [e.datasource for e in self.sink.events])
+
+    def test_a_notification_on_a_pair_no_driver_declared_goes_to_none(self) -> None:
+        collector = self.collector(self.driver(), self.versioned_driver())
+        outcome = collector.handle('scripted.change', notification('a'), {},
+                                   target=('nova', 'notifications'))
+        self.assertEqual((Outcome.DONE, []), (outcome, self.sink.events))
+
     def test_a_sink_failure_asks_for_the_message_again(self) -> None:
         collector = self.collector()
         self.sink.fail_next()
@@ -207,6 +237,29 @@ class TestConfiguration(_Base):
         self.conf.set_override('listen', True, 'collector')
         self.assertEqual([('scripted', 'notifications')], self.collector().targets)
 
+    def test_each_driver_listens_on_its_own_topics(self) -> None:
+        self.conf.set_override('listen', True, 'collector')
+        collector = self.collector(self.driver(), self.versioned_driver())
+        self.assertEqual([('scripted', 'notifications'), ('nova', 'versioned_notifications')],
+                         collector.targets)
+
+    def test_the_default_topic_is_notifications(self) -> None:
+        self.assertEqual(('notifications',), tuple(self.driver().topics))
+
+    def test_configured_topics_replace_the_topics_of_every_driver(self) -> None:
+        self.conf.set_override('topics', ['renamed'], 'collector')
+        collector = self.collector(self.driver(), self.versioned_driver())
+        self.assertEqual({'scripted': [('scripted', 'renamed')],
+                          'versioned': [('nova', 'renamed')]},
+                         {name: collector.pairs(name) for name in collector.drivers})
+
+    def test_configured_exchanges_replace_the_exchanges_of_every_driver(self) -> None:
+        self.conf.set_override('exchanges', ['renamed'], 'collector')
+        collector = self.collector(self.driver(), self.versioned_driver())
+        self.assertEqual({'scripted': [('renamed', 'notifications')],
+                          'versioned': [('renamed', 'versioned_notifications')]},
+                         {name: collector.pairs(name) for name in collector.drivers})
+
     def test_configured_exchanges_and_topics_replace_the_defaults(self) -> None:
         self.conf.set_override('listen', True, 'collector')
         self.conf.set_override('exchanges', ['heat', 'aodh'], 'collector')
@@ -273,6 +326,36 @@ class TestLifecycle(_Base):
             Publisher(self.transport, topic='notifications', exchange='scripted').publish(
                 'scripted.change', notification('a', status='ok'))
             self.sink.wait_for(lambda events: ids(events) == ['a'])
+
+    def test_a_driver_gets_the_notifications_of_the_topic_it_declares(self) -> None:
+        self.conf.set_override('listen', True, 'collector')
+        collector = self.collector(self.driver(snapshot=[]), self.versioned_driver(),
+                                   transport=self.transport, sleep=lambda s: True)
+        with collector:
+            self.publish('nova', 'versioned_notifications', 'a')
+            self.publish('scripted', 'notifications', 'b')
+            events = self.sink.wait_for(lambda events: len(events) >= 2)
+        self.assertEqual({('versioned', 'a'), ('scripted', 'b')},
+                         {(e.datasource, e.entity_id) for e in events})
+
+    def test_a_driver_gets_nothing_from_a_pair_it_did_not_declare(self) -> None:
+        self.conf.set_override('listen', True, 'collector')
+        collector = self.collector(self.driver(snapshot=[]), self.versioned_driver(),
+                                   transport=self.transport, sleep=lambda s: True)
+        with collector:
+            self.publish('scripted', 'notifications', 'a')
+            self.publish('nova', 'notifications', 'b')  # no driver's pair
+            self.publish('nova', 'versioned_notifications', 'c')
+            listener = collector.listener
+            assert listener is not None
+            wait_until(lambda: listener.handled >= 2, 'two notifications handled', 30, 0.01)
+        self.assertEqual([('scripted', 'a'), ('versioned', 'c')],
+                         sorted((e.datasource, e.entity_id) for e in self.sink.events))
+
+    def publish(self, exchange: str, topic: str, entity_id: str) -> None:
+        publisher = Publisher(self.transport, topic=topic, exchange=exchange)
+        self.addCleanup(publisher.close)
+        publisher.publish('scripted.change', notification(entity_id))
 
     def test_stop_closes_the_sinks(self) -> None:
         collector = self.collector(sleep=lambda s: True)

@@ -68,10 +68,12 @@ class AodhDriver(Driver):
     """
 
     name = 'aodh'
+    service_type = SERVICE_TYPE
     default_poll_interval = 60.0
     entity_types = (ENTITY_TYPE,)
     event_types = tuple(CHANGE_KINDS)
     exchanges = ('aodh',)
+    topics = ('notifications',)
     options = (
         cfg.IntOpt('page_size', default=aodh_api.PAGE_SIZE, min=1,
                    help='Alarms asked for in each page of GET /v2/alarms.'),

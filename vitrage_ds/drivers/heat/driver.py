@@ -94,10 +94,12 @@ class HeatStackDriver(Driver):
     """
 
     name = 'heat.stack'
+    service_type = 'orchestration'
     default_poll_interval = 600.0
     entity_types = (STACK, RESOURCE)
     event_types = EVENT_TYPES
     exchanges = ('heat',)
+    topics = ('notifications',)
     #: Heat's stack listing has no description and no user id at all.
     notification_only_fields = {STACK: ('description', 'owner')}
 

@@ -2,7 +2,8 @@
 
 Heat and Aodh changes reach the sinks once each in diff mode; ordering
 cases replayed over the bus; a transient sink failure requeues the
-notification, which is then delivered once.
+notification, which is then delivered once. Each driver gets the
+notifications of the (exchange, topic) pairs it declares, and only those.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import datetime
 import logging
 import threading
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
 
 import fixtures
 import testtools
@@ -21,11 +22,14 @@ from tests import life_cycles
 from vitrage_ds.bus import Publisher, get_transport
 from vitrage_ds.collector import Collector
 from vitrage_ds.config import new_config
+from vitrage_ds.driver import Driver
 from vitrage_ds.event import DELETE_ENTITY, Event
+from vitrage_ds.registry import load_drivers
 from vitrage_ds_testing import wait_until
 from tests.kit import RabbitVhost
 from vitrage_ds_testing.cloud import EmulatedCloud
-from vitrage_ds_testing.collector import RecordingSink
+from vitrage_ds_testing.collector import RecordingSink, ScriptedDriver, notification
+from vitrage_ds_testing.plugins import construct_plugin
 
 DEADLINE = 30.0
 
@@ -235,3 +239,80 @@ class TestTransientSinkFailure(_BusCase):
         self.assertEqual(1, self.sink.failures)
         self.assertEqual(['alarm.creation'], [e.event_type for e in self.sink.events
                                               if e.entity_id == alarm_id])
+
+
+class VersionedDriver(ScriptedDriver):
+    """A scripted driver of a service publishing on ``nova``/``versioned_notifications``."""
+
+    name = 'versioned'
+    exchanges: ClassVar[Sequence[str]] = ('nova',)
+    topics: ClassVar[Sequence[str]] = ('versioned_notifications',)
+
+
+class TestDriverTopics(_BusCase):
+    """The Heat and Aodh drivers beside one of Nova's versioned notifications."""
+
+    #: ``[collector] topics``, when a test class sets it.
+    topics: list[str] | None = None
+
+    def make_collector(self) -> Collector:
+        collector = {'mode': 'diff', 'listen': True,
+                     'listener_pool': f'collector-{uuid.uuid4().hex[:8]}'}
+        if self.topics is not None:
+            collector['topics'] = self.topics
+        conf = self.cloud.make_conf('password', overrides={
+            'http': {'retries': 0}, 'collector': collector})
+        drivers: dict[str, Driver] = dict(load_drivers(conf).plugins)
+        drivers['versioned'] = construct_plugin(VersionedDriver, 'driver', conf=conf)
+        for driver in drivers.values():
+            self.addCleanup(driver.close)
+        return Collector(conf, self.sink, drivers=drivers, transport=self.transport,
+                         sleep=lambda s: True)
+
+    def publish(self, exchange: str, topic: str, event_type: str, payload: Any) -> None:
+        publisher = Publisher(self.transport, topic=topic, exchange=exchange)
+        self.addCleanup(publisher.close)  # its own transport, before the vhost goes
+        publisher.publish(event_type, payload)
+
+    def handled(self, count: int) -> None:
+        listener = self.collector.listener
+        assert listener is not None
+        wait_until(lambda: listener.handled >= count, f'{count} notification(s) handled',
+                   DEADLINE, 0.02)
+
+
+class TestEachDriverOnItsTopics(TestDriverTopics):
+
+    def test_a_versioned_notification_reaches_its_driver_while_heat_keeps_its_topic(
+            self) -> None:
+        self.connect_cloud()
+        self.publish('nova', 'versioned_notifications', 'scripted.change', notification('vm'))
+        stack = self.cloud.heat.create_stack('beside', resources=0)
+        self.events_about('vm', 1)
+        self.events_about(stack.id, 1)
+        self.assertEqual({('versioned', 'vm'), ('heat.stack', stack.id)},
+                         {(e.datasource, e.entity_id) for e in self.sink.events})
+
+    def test_a_driver_gets_nothing_from_a_pair_it_did_not_declare(self) -> None:
+        # The versioned driver handles scripted.* wherever it comes from;
+        # only the pair it declared gives it notifications.
+        self.publish('heat', 'notifications', 'scripted.change', notification('on-heat'))
+        self.handled(1)
+        self.publish('nova', 'versioned_notifications', 'scripted.change',
+                     notification('on-nova'))
+        self.handled(2)
+        self.assertEqual([('versioned', 'on-nova')],
+                         [(e.datasource, e.entity_id) for e in self.sink.events])
+
+
+class TestRenamedTopic(TestDriverTopics):
+
+    topics = ['renamed_notifications']
+
+    def test_heat_notifications_on_the_configured_topic_reach_the_heat_driver(self) -> None:
+        self.cloud.notifications.clear()
+        stack = self.cloud.heat.create_stack('renamed', resources=0)
+        end = self.cloud.notifications.sent[-1]  # create.end, as Heat would send it
+        self.publish('heat', 'renamed_notifications', end.event_type, end.payload)
+        self.assertEqual(['CREATE_COMPLETE'],
+                         [e.fields['status'] for e in self.events_about(stack.id, 1)])

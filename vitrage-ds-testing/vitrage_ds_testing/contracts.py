@@ -30,7 +30,7 @@ What a subclass supplies
 
 ``make_plugin()`` (both suites)
     A constructed plugin talking to a healthy backend. The suite calls it
-    once per test, after :meth:`break_backend` when a test breaks the
+    once per test, after ``break_backend(mode)`` when a test breaks the
     backend, and closes the plugin at clean-up. Configure the plugin so a
     failure is quick: ``[http] retries = 0`` or a tiny ``retry_backoff``
     (:func:`vitrage_ds_testing.plugins.load_plugin` does this).

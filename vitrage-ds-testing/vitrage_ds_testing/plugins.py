@@ -89,8 +89,9 @@ def construct_plugin(plugin_cls: type[Plugin], kind: str, *, name: str | None = 
 
     For classes that are not installed (variants written inside a test).
 
+    The other parameters are those of :func:`load_plugin`.
+
     :param name: the plugin's name and group; default ``plugin_cls.name``.
-    Other parameters as :func:`load_plugin`.
     """
     name = name or plugin_cls.name
     conf = conf if conf is not None else new_test_config()

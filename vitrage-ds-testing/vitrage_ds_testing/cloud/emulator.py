@@ -43,7 +43,7 @@ class EmulatedCloud(fixtures.Fixture):
 
     :param seed: makes every generated id, name and time reproducible.
     :param tls: serve HTTPS with a certificate from a fresh CA
-        (:attr:`ca_file`).
+        (its ``ca_file`` attribute).
     :param global_index_allowed: answer ``global_tenant=true`` listings
         instead of Heat's default-policy 403 (settable later).
     :param token_ttl: lifetime of issued Keystone tokens, in seconds.

@@ -34,19 +34,45 @@ R = TypeVar('R')
 
 _IDEMPOTENT = frozenset({'GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'})
 _SAFE = frozenset({'GET', 'HEAD', 'OPTIONS'})
+_CONNECT = 'connect'
+_STATUS = 'status'
 
 
 @dataclasses.dataclass(frozen=True)
 class RetryPolicy:
-    """Capped exponential backoff with jitter.
+    """How often a call is retried, and capped exponential backoff with jitter.
 
-    Retry ``n`` (from 0) sleeps a random time in ``[d/2, d]`` where
-    ``d = min(backoff * 2**n, backoff_max)``.
+    Two kinds of failure are retried: *connect* (a connection error, a
+    timeout) and *status* (a 429, a 5xx, a malformed body). ``retries`` is
+    one budget shared by every kind that has no count of its own;
+    ``connect_retries`` or ``status_code_retries`` (keystoneauth's adapter
+    option names), when not ``None``, give that kind its own budget
+    instead, which its failures alone spend. With neither, a call is tried
+    at most ``retries + 1`` times.
+
+    Retry ``n`` (from 0, whatever its kind) sleeps a random time in
+    ``[d/2, d]`` where ``d = min(backoff * 2**n, backoff_max)``.
     """
 
     retries: int = 3
     backoff: float = 0.5
     backoff_max: float = 30.0
+    connect_retries: int | None = None
+    status_code_retries: int | None = None
+
+    def budget(self, kind: str) -> int | None:
+        """The own budget of ``kind`` (``connect`` or ``status``), or
+        ``None`` when it shares ``retries``."""
+        return self.connect_retries if kind == _CONNECT else self.status_code_retries
+
+    def allows(self, kind: str, spent: Mapping[str, int]) -> bool:
+        """Whether one more retry after a failure of ``kind`` is allowed,
+        ``spent`` being the retries made so far by kind."""
+        own = self.budget(kind)
+        if own is not None:
+            return spent.get(kind, 0) < own
+        shared = sum(n for k, n in spent.items() if self.budget(k) is None)
+        return shared < self.retries
 
     def delay(self, attempt: int) -> float:
         ceiling = min(self.backoff * (2 ** attempt), self.backoff_max)
@@ -61,7 +87,7 @@ class Client:
     Idempotent calls (GET, HEAD, OPTIONS, PUT, DELETE) are retried on
     connection errors (not TLS failures), timeouts, malformed bodies, 429
     (honouring ``Retry-After``) and 5xx following the :class:`RetryPolicy`,
-    within one budget of ``retries`` per call; everything else raises at
+    within its budgets per call; everything else raises at
     once. Errors are :class:`~vitrage_ds.errors.BackendError` subclasses
     whose messages name the method and URL (no query string) and carry no
     credential.
@@ -157,8 +183,8 @@ class Client:
                      retry: bool | None = None) -> Any:
         """Make one call and return its decoded JSON body (``None`` when empty).
 
-        A body that does not decode counts as a failed attempt, retried like
-        a connection error for reads (one retry budget for both). A write
+        A body that does not decode counts as a failed attempt, retried for
+        reads like a 5xx (the status budget of the :class:`RetryPolicy`). A write
         that answered 2xx is never sent again: a non-JSON body (such as
         Heat's ``202`` text) gives ``None``, a broken JSON body raises.
 
@@ -175,17 +201,20 @@ class Client:
         method = method.upper()
         url = self.url(path)
         retry = method in _IDEMPOTENT if retry is None else retry
-        attempts = (self.retry.retries if retry else 0) + 1
         all_headers = {**self.headers, **(headers or {})}
         error: BackendError
-        for attempt in range(attempts):
+        spent: dict[str, int] = {}
+        attempt = 0
+        while True:
             retry_after = 0.0
+            kind = _STATUS
             try:
                 resp = self._send(method, url, params, json, all_headers)
             except TLSFailed:
                 raise
             except (ConnectionFailed, RequestTimeout) as exc:
                 error = exc
+                kind = _CONNECT
             else:
                 if resp.status_code >= 400:
                     error = APIError(method, safe_url(url), resp.status_code, detail(resp))
@@ -214,10 +243,11 @@ class Client:
                             if 'json' not in resp.headers.get('Content-Type', ''):
                                 return None
                             raise error from exc
-            if attempt + 1 >= attempts:
+            if not retry or not self.retry.allows(kind, spent):
                 raise error
-            self._backoff(attempt, str(error), retry_after)
-        raise AssertionError('unreachable')  # pragma: no cover
+            spent[kind] = spent.get(kind, 0) + 1
+            self._backoff(attempt, str(error), retry_after, kind, spent)
+            attempt += 1
 
     def _send(self, method: str, url: str, params: Any, json: Any,
               headers: Mapping[str, str]) -> requests.Response:
@@ -241,10 +271,16 @@ class Client:
         except ks_exc.ClientException as exc:
             raise BackendError(f'{method} {safe_url(url)} failed: {type(exc).__name__}') from exc
 
-    def _backoff(self, attempt: int, reason: str, at_least: float = 0.0) -> None:
+    def _backoff(self, attempt: int, reason: str, at_least: float, kind: str,
+                 spent: Mapping[str, int]) -> None:
         delay = max(self.retry.delay(attempt), at_least)
-        LOG.warning('%s; retry %d/%d in %.2f s', reason, attempt + 1,
-                    self.retry.retries, delay)
+        own = self.retry.budget(kind)
+        if own is None:  # the shared budget: every kind without its own
+            done = sum(n for k, n in spent.items() if self.retry.budget(k) is None)
+        else:
+            done = spent[kind]
+        LOG.warning('%s; retry %d/%d in %.2f s', reason, done,
+                    self.retry.retries if own is None else own, delay)
         self._sleep(delay)
 
     def get(self, path: str, params: Any = None, **kwargs: Any) -> Any:

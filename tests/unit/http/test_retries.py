@@ -102,6 +102,39 @@ class RetryTest(HTTPTestCase):
         self.assertEqual(4, len([c for c in self.calls() if c[0] == 'GET']))
         self.assertEqual(3, len(self.sleeps))
 
+    def test_without_counts_of_their_own_connection_and_status_failures_share_retries(
+            self) -> None:
+        self.http.get(STACKS, [{'exc': requests.exceptions.ConnectionError},
+                               {'status_code': 503},
+                               {'exc': requests.exceptions.ConnectionError},
+                               {'status_code': 503}, OK])
+
+        self.assertRaises(APIError, self.client().get, 'stacks')
+
+        self.assertEqual(4, len([c for c in self.calls() if c[0] == 'GET']))
+        self.assertEqual(3, len(self.sleeps))
+
+    def test_connect_retries_give_connection_failures_a_budget_of_their_own(self) -> None:
+        self.http.get(STACKS, [{'exc': requests.exceptions.ConnectionError}] * 5 + [OK])
+        client = self.client(retry=RetryPolicy(retries=1, backoff=0.5, backoff_max=4.0,
+                                               connect_retries=5))
+
+        self.assertEqual({'stacks': []}, client.get('stacks'))
+
+        self.assertEqual(6, len([c for c in self.calls() if c[0] == 'GET']))
+
+    def test_status_code_retries_give_status_failures_a_budget_of_their_own(self) -> None:
+        self.http.get(STACKS, [{'exc': requests.exceptions.ConnectTimeout},
+                               {'status_code': 503}, {'text': 'not json'}, OK])
+        client = self.client(retry=RetryPolicy(retries=1, backoff=0.5, backoff_max=4.0,
+                                               status_code_retries=0))
+
+        self.assertRaises(APIError, client.get, 'stacks')
+
+        # The timeout spent [http] retries (1); the 503 had no retry of its own.
+        self.assertEqual(2, len([c for c in self.calls() if c[0] == 'GET']))
+        self.assertEqual(1, len(self.sleeps))
+
     def test_post_is_not_retried_after_a_503(self) -> None:
         self.http.post(f'{HEAT}/stacks', [{'status_code': 503}, {'json': {}}])
         error = self.assertRaises(APIError, self.client().post, 'stacks', json={'a': 1})

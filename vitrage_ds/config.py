@@ -5,8 +5,9 @@ Two layouts of the same options:
 * vitrage_ds's own configuration (:func:`new_config`, :func:`load_config`,
   what ``vitrage-ds`` reads): ``[DEFAULT] drivers`` / ``notifiers`` enable
   plugins by name; ``[service_credentials]`` holds keystoneauth's auth and
-  session options; ``[http]`` the client layer's timeouts and retries;
-  services have ``[collector]`` and ``[notifier]``.
+  session options (its ``timeout`` bounds every API call, see
+  :func:`call_timeout`); ``[http]`` the client layer's retries, parallel
+  calls and headers; services have ``[collector]`` and ``[notifier]``.
 * inside a host's configuration (:func:`register_opts`, e.g. on Vitrage's
   global ``CONF``): the enablement options move to ``[vitrage_ds]`` and the
   HTTP options to ``[vitrage_ds_http]``, where no host has options of its
@@ -15,7 +16,10 @@ Two layouts of the same options:
 
 In both, every plugin has a group of its own named ``<kind>.<name>``
 (``[driver.heat.stack]``, ``[notifier.aodh]``), registered as the plugin
-loads, and each service registers its own group (``[collector]``,
+loads: the plugin's own options and, for a plugin that calls an API (one
+that declares a ``service_type``), keystoneauth's adapter options
+(:func:`adapter_opts`: ``endpoint_override``, ``valid_interfaces``,
+``region_name``, the retry counts). Each service registers its own group (``[collector]``,
 ``[notifier]``) when it is built. Code reads the layout-dependent groups
 through :func:`http_options`, :func:`enabled_drivers` and
 :func:`enabled_notifiers`.
@@ -41,6 +45,9 @@ __all__ = [
     'HOSTED_GROUP',
     'HOSTED_HTTP_GROUP',
     'HTTP_GROUP',
+    'DEFAULT_TIMEOUT',
+    'adapter_opts',
+    'call_timeout',
     'enabled_drivers',
     'enabled_notifiers',
     'http_options',
@@ -75,12 +82,18 @@ CREDENTIALS_OPTS = [
                help='Catalog interface of the endpoints to use.'),
 ]
 
+#: Seconds one API call may take when ``[service_credentials] timeout``
+#: (keystoneauth's, unset by default) is not set: no call is unbounded.
+DEFAULT_TIMEOUT = 30.0
+
 HTTP_OPTS = [
-    cfg.FloatOpt('timeout', default=30.0, min=0.1,
-                 help='Seconds to wait for any single API call.'),
     cfg.IntOpt('retries', default=3, min=0,
                help='Retries of an idempotent call after a connection '
-                    'error, a timeout, a 429 or a 5xx.'),
+                    'error, a timeout, a 429, a 5xx or a malformed body: '
+                    'one budget shared by every kind of failure. A plugin '
+                    "group's connect_retries or status_code_retries, when "
+                    'set, gives that kind of failure its own budget '
+                    'instead.'),
     cfg.FloatOpt('retry_backoff', default=0.5, min=0.0,
                  help='First retry delay in seconds; doubles each retry, '
                       'with jitter.'),
@@ -124,6 +137,61 @@ def _secret(opt: cfg.Opt) -> cfg.Opt:
     return opt
 
 
+#: keystoneauth's adapter options a plugin group gets, and what vitrage_ds
+#: does with them. Not registered: ``version``, ``min_version`` and
+#: ``max_version`` (no version discovery is ever done: the endpoint is the
+#: versioned URL), ``connect_retry_delay``, ``status_code_retry_delay`` and
+#: ``retriable_status_codes`` (the delays are ``[http]``'s backoff; 429 and
+#: every 5xx are retried).
+_ADAPTER_HELP = {
+    'service_type': 'Catalog service type of the endpoint (default: the '
+                    "plugin's own, e.g. orchestration).",
+    'service_name': 'Catalog service name of the endpoint, when the catalog '
+                    'has several services of its type.',
+    'valid_interfaces': 'Catalog interfaces to use, in order of preference '
+                        '(default: [service_credentials] interface).',
+    'region_name': 'Region of the endpoint (default: [service_credentials] '
+                   'region_name).',
+    'endpoint_override': 'Use this endpoint instead of the one in the service '
+                         'catalog: the full versioned URL (e.g. '
+                         'http://heat:8004/v1/PROJECT_ID). No version '
+                         'discovery is done either way.',
+    'connect_retries': 'Retries of an idempotent call after a connection '
+                       'error or a timeout (default: one budget of '
+                       '[http] retries shared with status code retries).',
+    'status_code_retries': 'Retries of an idempotent call after a 429, a 5xx '
+                           'or a malformed body (default: one budget of '
+                           '[http] retries shared with connection retries).',
+}
+
+
+def adapter_opts() -> list[cfg.Opt]:
+    """keystoneauth's adapter options that a plugin calling an API gets in
+    its group, with help saying what vitrage_ds does with each.
+
+    Same names and types as
+    :func:`keystoneauth1.loading.get_adapter_conf_options`; only the ones
+    vitrage_ds honours (doc/source/configuration.rst says why the
+    others are left out). Fresh objects on every
+    call (oslo.config keeps per-group state on them).
+    """
+    by_name = {o.dest: o for o in ks_loading.get_adapter_conf_options(include_deprecated=False)}
+    opts = []
+    for name, text in _ADAPTER_HELP.items():
+        opt = copy.deepcopy(by_name[name])
+        opt.help = text
+        opts.append(opt)
+    return opts
+
+
+def call_timeout(conf: cfg.ConfigOpts) -> float:
+    """Seconds each API call may take: ``[service_credentials] timeout``
+    (keystoneauth's session option; a host's own value inside a host), or
+    :data:`DEFAULT_TIMEOUT` when it is unset or 0."""
+    value = conf[CREDENTIALS_GROUP].timeout
+    return float(value) if value else DEFAULT_TIMEOUT
+
+
 def new_config() -> cfg.ConfigOpts:
     """A fresh :class:`~oslo_config.cfg.ConfigOpts` with the core options.
 
@@ -131,12 +199,13 @@ def new_config() -> cfg.ConfigOpts:
     service keeps its own.
     """
     conf = cfg.ConfigOpts()
-    register_core_opts(conf)
+    _register_own_opts(conf)
     return conf
 
 
-def register_core_opts(conf: cfg.ConfigOpts) -> None:
-    """Register the core options on ``conf`` (idempotent)."""
+def _register_own_opts(conf: cfg.ConfigOpts) -> None:
+    """Register the core options in vitrage_ds's own layout (idempotent).
+    Hosts call :func:`register_opts` instead."""
     conf.register_opts(DEFAULT_OPTS)
     conf.register_opts(CREDENTIALS_OPTS, group=CREDENTIALS_GROUP)
     ks_loading.register_session_conf_options(conf, CREDENTIALS_GROUP)
@@ -158,12 +227,14 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
       options to ``[vitrage_ds_http]`` (not ``[DEFAULT]`` and ``[http]``,
       which hosts own: Vitrage's ``[DEFAULT] notifiers``, other services'
       ``[http]`` or ``[DEFAULT] drivers``). No deprecated alias points at the
-      host's names, so a host's ``[DEFAULT] notifiers`` is never read as
-      vitrage_ds's.
+      host's names, so a host's ``[DEFAULT] notifiers`` or ``[http]
+      timeout`` is never read as vitrage_ds's.
     * In ``[service_credentials]``, an option the host already registered
-      (Vitrage's ``region_name`` and ``interface``, keystoneauth's session
-      and auth options) is left as it is and read by vitrage_ds too: both
-      use the same credentials. Only the ones it lacks are added.
+      (Vitrage's ``region_name`` and ``interface``, whatever its choices,
+      keystoneauth's session and auth options) is left as it is and read by
+      vitrage_ds too: both use the same credentials, and keystoneauth's
+      ``timeout`` bounds vitrage_ds's calls (:func:`call_timeout`). Only
+      the ones it lacks are added.
     * oslo.log's options are not registered: logging is the host's.
     * The services' groups (``[collector]``, ``[notifier]``) are not
       registered: a host that runs vitrage_ds's drivers or notifiers in its
@@ -212,11 +283,17 @@ def enabled_notifiers(conf: cfg.ConfigOpts) -> list[str]:
 
 def register_plugin_opts(conf: cfg.ConfigOpts, kind: str, name: str,
                          plugin_cls: Any) -> str:
-    """Register ``plugin_cls.list_opts()`` in the group ``<kind>.<name>``.
+    """Register ``plugin_cls.list_opts()`` in the group ``<kind>.<name>``:
+    the plugin's own options, and :func:`adapter_opts` when the plugin
+    declares a ``service_type`` (see :class:`vitrage_ds.plugin.Plugin`).
 
     :returns: the group name.
     """
     group = f'{kind}.{name}'
+    # The group exists even with no option in it: a plugin reads its own
+    # group (``self.conf``) whatever it declares.
+    if group not in conf:
+        conf.register_group(cfg.OptGroup(group))
     conf.register_opts(plugin_cls.list_opts(), group=group)
     return group
 

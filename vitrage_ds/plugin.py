@@ -8,21 +8,18 @@ from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from oslo_config import cfg
 
+from vitrage_ds import config
 from vitrage_ds.http.client import Client
 from vitrage_ds.http.session import ClientFactory, client_factory_from_conf
 
-__all__ = ['Plugin', 'PluginContext', 'ClientFactory', 'Lazy']
+__all__ = ['ADAPTER_OPTS', 'Plugin', 'PluginContext', 'ClientFactory', 'Lazy']
 
 T = TypeVar('T')
 
-#: Options every plugin group has, whatever the plugin.
-COMMON_OPTS: Sequence[cfg.Opt] = (
-    cfg.StrOpt('endpoint_override',
-               help='Use this endpoint instead of the one in the service '
-                    'catalog (the full versioned URL, e.g. '
-                    'http://heat:8004/v1/PROJECT_ID). No version discovery '
-                    'is done either way.'),
-)
+#: Options the group of a plugin that calls an API (one with a
+#: :attr:`Plugin.service_type`) has besides its own: keystoneauth's adapter
+#: options (:func:`vitrage_ds.config.adapter_opts`).
+ADAPTER_OPTS: Sequence[cfg.Opt] = tuple(config.adapter_opts())
 
 
 class PluginContext:
@@ -55,8 +52,14 @@ class PluginContext:
     def client(self, service_type: str) -> Client:
         """An API client for ``service_type`` honouring this plugin's options.
 
-        The endpoint comes from the plugin's ``endpoint_override`` or the
-        catalog; every call has the configured timeout and retry policy.
+        The endpoint is the group's ``endpoint_override`` or the catalog's
+        (the group's ``service_type``, ``service_name``,
+        ``valid_interfaces`` and ``region_name``, the last two defaulting to
+        ``[service_credentials]``'s); every call is bounded by
+        :func:`vitrage_ds.config.call_timeout` and retried per ``[http]``
+        and the group's retry counts. A plugin with no
+        :attr:`Plugin.service_type` has none of these options in its group:
+        its client uses the catalog and the defaults.
         """
         if self._client_factory is None:
             self._client_factory = client_factory_from_conf(self.conf)
@@ -67,14 +70,19 @@ class Plugin:
     """Base of both plugin contracts.
 
     Subclasses declare their configuration as class attributes; the core
-    registers ``options`` (plus the common ones) in the plugin's own group
-    before constructing it.
+    registers ``options`` (plus, with a :attr:`service_type`, the adapter
+    options) in the plugin's own group before constructing it.
     """
 
     #: The entry-point name; also names the option group.
     name: ClassVar[str] = ''
     #: The plugin's own options, registered in its group.
     options: ClassVar[Sequence[cfg.Opt]] = ()
+    #: The catalog service type of the API the plugin calls (e.g.
+    #: ``orchestration``), or ``None`` for a plugin that makes no HTTP call
+    #: (a file driver, a log notifier). Only a plugin that declares one
+    #: gets :data:`ADAPTER_OPTS` (``endpoint_override`` ...) in its group.
+    service_type: ClassVar[str | None] = None
 
     def __init__(self, context: PluginContext) -> None:
         self.context = context
@@ -86,8 +94,9 @@ class Plugin:
 
     @classmethod
     def list_opts(cls) -> list[cfg.Opt]:
-        """Every option of this plugin's group, for registration and samples."""
-        return [*COMMON_OPTS, *cls.options]
+        """Every option of this plugin's group, for registration and samples:
+        :data:`ADAPTER_OPTS` when it has a :attr:`service_type`, then its own."""
+        return [*(ADAPTER_OPTS if cls.service_type else ()), *cls.options]
 
     def close(self) -> None:
         """Release what the plugin holds (connections, threads). Idempotent."""

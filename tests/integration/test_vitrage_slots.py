@@ -53,8 +53,8 @@ class VitrageSlotsTestCase(RealServicesTestCase):
             '[datasources]', 'types = heat.stack, aodh',
             '[heat.stack]', f'driver = {HEAT_DRIVER}',
             '[aodh]', f'driver = {AODH_DRIVER}', f'notifier = {AODH_NOTIFIER}',
-            '[service_credentials]', 'auth_type = none',
-            '[vitrage_ds_http]', f'headers = {headers}', 'timeout = 30', 'retries = 0',
+            '[service_credentials]', 'auth_type = none', 'timeout = 30',
+            '[vitrage_ds_http]', f'headers = {headers}', 'retries = 0',
             '[driver.heat.stack]',
             f'endpoint_override = {self.coords.heat_endpoint(self.project)}',
             '[driver.aodh]', f'endpoint_override = {self.coords.aodh_url}',
@@ -224,8 +224,8 @@ class TestVitrageConfiguration(VitrageSlotsTestCase):
             'auth_url = http://127.0.0.1:5000/v3', 'username = vitrage', 'password = s3cret',
             'project_name = service', 'user_domain_id = default', 'project_domain_id = default',
             'region_name = RegionTwo', 'interface = internalURL', 'cafile = /etc/vitrage/ca.pem',
-            '[vitrage_ds]', 'notifiers = aodh',
-            '[vitrage_ds_http]', 'timeout = 4.5', '']))
+            'timeout = 4',
+            '[vitrage_ds]', 'notifiers = aodh', '']))
 
         seen = self.run_script('credentials', str(path))
 
@@ -233,6 +233,6 @@ class TestVitrageConfiguration(VitrageSlotsTestCase):
         self.assertEqual(('http://127.0.0.1:5000/v3', 'vitrage', ['/etc/vitrage/ca.pem'] * 2),
                          (seen['auth_url'], seen['username'], seen['verify']))
         self.assertEqual(('RegionTwo', 'internalURL'), (seen['region_name'], seen['interface']))
-        self.assertEqual((4.5, ['nova'], ['aodh']),
+        self.assertEqual((4.0, ['nova'], ['aodh']),
                          (seen['http_timeout'], seen['vitrage_notifiers'],
                           seen['vitrage_ds_notifiers']))

@@ -30,7 +30,7 @@ from vitrage_ds.errors import PluginLoadError, PluginNotFound
 from vitrage_ds.http.client import Client
 from vitrage_ds.http.session import client_factory_from_conf
 from vitrage_ds.notifier import Outcome
-from vitrage_ds.plugin import COMMON_OPTS
+from vitrage_ds.plugin import ADAPTER_OPTS
 from tests.kit import real_launcher
 from tests.kit.real_launcher import (PINS, Coordinates,
                                                ServicesUnavailable, install,
@@ -61,16 +61,17 @@ def real_config(coords: Coordinates, project: str, *, user: str = 'vds-user',
     Starts from :func:`~vitrage_ds_testing.new_test_config` (no files,
     ``auth_type = none``) and sets ``[http] headers`` to the identity
     headers of ``project``/``user``/``roles`` (see
-    :meth:`Coordinates.headers`), ``[http] timeout = 30`` and
-    ``retries = 0``, ``[DEFAULT] transport_url`` to the run's vhost, and the
+    :meth:`Coordinates.headers`) and ``retries = 0``,
+    ``[service_credentials] timeout = 30``, ``[DEFAULT] transport_url`` to the run's vhost, and the
     ``endpoint_override`` of ``[driver.heat.stack]`` (``.../v1/<project>``,
     on the ``global_policy`` API when asked), ``[driver.aodh]`` and
     ``[notifier.aodh]``. Those groups are registered here first, with the
-    plugin's options when it imports, else with the common options only;
+    plugin's options when it imports, else with the adapter options only;
     loading the plugins later registers the same options again, harmlessly.
     """
-    conf = new_test_config({config.HTTP_GROUP: {
-        'headers': coords.headers(project, user, roles), 'timeout': 30.0, 'retries': 0}})
+    conf = new_test_config({
+        config.HTTP_GROUP: {'headers': coords.headers(project, user, roles), 'retries': 0},
+        config.CREDENTIALS_GROUP: {'timeout': 30}})
     register_bus_opts(conf)
     conf.set_override('transport_url', coords.transport_url)
     endpoints = {'driver.heat.stack': coords.heat_endpoint(project, global_policy),
@@ -82,7 +83,7 @@ def real_config(coords: Coordinates, project: str, *, user: str = 'vds-user',
                 conf, kind, name, registry.plugin_class(namespace, name))
         except (PluginNotFound, PluginLoadError):
             group = f'{kind}.{name}'
-            conf.register_opts(list(COMMON_OPTS), group=group)
+            conf.register_opts(list(ADAPTER_OPTS), group=group)
         conf.set_override('endpoint_override', endpoints[group], group)
     return conf
 

@@ -75,8 +75,8 @@ class ServicesOnRabbit(testtools.TestCase):
         self.config.write_text('\n'.join([
             '[DEFAULT]', 'drivers = heat.stack, aodh', 'notifiers = aodh',
             f'transport_url = {self.rabbit.transport_url}',
-            '[service_credentials]', 'auth_type = none',
-            '[http]', 'retries = 0', 'timeout = 5', f'headers = {headers}',
+            '[service_credentials]', 'auth_type = none', 'timeout = 5',
+            '[http]', 'retries = 0', f'headers = {headers}',
             '[collector]', 'mode = diff', f'sinks = file:{self.events_file}',
             'stop_timeout = 30',
             '[driver.heat.stack]', f'endpoint_override = {self.cloud.heat_endpoint()}',

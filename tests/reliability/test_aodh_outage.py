@@ -3,7 +3,7 @@
 With three bounded retries, a message whose Aodh call kept failing was
 acknowledged after about 20 s and its alarm never made; a plugin timeout
 counted as a rejection. Now a transient failure (503, a call hanging past
-``[http] timeout``, the plugin timing out) requeues the message after a
+``[service_credentials] timeout``, the plugin timing out) requeues the message after a
 capped backoff for as long as it lasts, across a restart of the notifier.
 
 The outage here lasts :data:`OUTAGE` seconds -- 503 answers, a restart of
@@ -38,7 +38,8 @@ class TestAodhOutage(ServicesOnRabbit):
         # bounded and hold them all for most of the outage.
         return ['[DEFAULT]', 'executor_thread_pool_size = 8',
                 '[oslo_messaging_rabbit]', 'rabbit_qos_prefetch_count = 8',
-                '[http]', 'retries = 1', 'timeout = 2', 'retry_backoff = 0.2',
+                '[service_credentials]', 'timeout = 2',
+                '[http]', 'retries = 1', 'retry_backoff = 0.2',
                 '[notifier]', 'plugin_timeout = 3']
 
     def setUp(self) -> None:
@@ -89,7 +90,7 @@ class TestAodhOutage(ServicesOnRabbit):
         wait_until(lambda: down.fired >= fired_at_restart + 20,
                    'the restarted notifier meeting the outage', DEADLINE)
 
-        # Now Aodh hangs: calls time out ([http] timeout) and so does the plugin.
+        # Now Aodh hangs: calls time out ([service_credentials] timeout) and so does the plugin.
         hang = self.cloud.hang('aodh.*', seconds=6.0)
         self.cloud.faults.remove(down)
         wait_until(lambda: hang.fired >= 10 and time.monotonic() - began >= OUTAGE,

@@ -82,7 +82,8 @@ class _Base(testtools.TestCase):
         self.addCleanup(self.widgets.stop)
         self.logs = self.useFixture(fixtures.FakeLogger(
             level=logging.INFO, format='%(levelname)s %(name)s %(message)s'))
-        self.conf = self.cloud.make_conf('none', http={'retries': 0, 'timeout': 5.0},
+        self.conf = self.cloud.make_conf('none', http={'retries': 0},
+                                         service_credentials={'timeout': 5},
                                          collector={'listen': False})
 
     def log_mark(self) -> int:

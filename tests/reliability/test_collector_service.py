@@ -73,8 +73,8 @@ class _CollectorCase(testtools.TestCase):
         path = self.tmp / f'collect-{self._started}.conf'
         path.write_text('\n'.join([
             '[DEFAULT]', 'drivers = heat.stack, aodh', f'transport_url = {self.url}',
-            '[service_credentials]', 'auth_type = none',
-            '[http]', 'retries = 0', 'timeout = 60', f'headers = {headers}',
+            '[service_credentials]', 'auth_type = none', 'timeout = 60',
+            '[http]', 'retries = 0', f'headers = {headers}',
             '[collector]', *(f'{k} = {v}' for k, v in options.items()),
             '[driver.heat.stack]', f'endpoint_override = {self.cloud.heat_endpoint()}',
             f'poll_interval = {interval}',

@@ -14,10 +14,42 @@ from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 
 from vitrage_ds import config, opts, registry
-from vitrage_ds_testing import TemporaryDistribution
+from vitrage_ds.plugin import ADAPTER_OPTS
+from vitrage_ds_testing import TemporaryDistribution, load_plugin
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATOR_CONFIG = ROOT / 'etc' / 'oslo-config-generator' / 'vitrage_ds.conf'
+
+
+#: keystoneauth's adapter options vitrage_ds honours, in a plugin group.
+ADAPTER = ['service_type', 'service_name', 'valid_interfaces', 'region_name',
+           'endpoint_override', 'connect_retries', 'status_code_retries']
+
+#: A driver and a notifier that make no HTTP call.
+_NO_HTTP_MODULE = """
+from oslo_config import cfg
+from vitrage_ds.driver import Driver
+from vitrage_ds.notifier import NotifierPlugin, Outcome
+
+
+class FileDriver(Driver):
+    name = 'file'
+    entity_types = ('file.entry',)
+    options = (cfg.StrOpt('path', default='/tmp/entries.json'),)
+
+    def get_all(self):
+        return []
+
+    def notifications(self, event_type, payload, metadata, lookup=None):
+        return []
+
+
+class LogNotifier(NotifierPlugin):
+    name = 'log'
+
+    def notify(self, message):
+        return Outcome.DONE
+"""
 
 
 def _groups() -> dict[str | None, list[cfg.Opt]]:
@@ -31,8 +63,9 @@ class TestListOpts(testtools.TestCase):
         self.assertEqual(['drivers', 'notifiers'], [o.dest for o in groups[None]])
         self.assertIn('auth_type', [o.dest for o in groups['service_credentials']])
         self.assertIn('password', [o.dest for o in groups['service_credentials']])
-        self.assertEqual(['timeout', 'retries', 'retry_backoff', 'retry_backoff_max',
+        self.assertEqual(['retries', 'retry_backoff', 'retry_backoff_max',
                           'max_parallel_calls', 'headers'], [o.dest for o in groups['http']])
+        self.assertIn('timeout', [o.dest for o in groups['service_credentials']])
 
     def test_every_installed_plugin_has_its_own_group(self) -> None:
         groups = _groups()
@@ -41,11 +74,18 @@ class TestListOpts(testtools.TestCase):
             for name in registry.installed(namespace):
                 self.assertIn(f'{kind}.{name}', groups)
 
-    def test_plugin_group_holds_common_and_own_options(self) -> None:
+    def test_group_of_a_plugin_with_a_service_type_holds_adapter_and_own_options(
+            self) -> None:
         groups = _groups()
-        self.assertEqual(['poll_interval', 'endpoint_override', 'page_size'],
+        self.assertEqual(['poll_interval', *ADAPTER, 'page_size'],
                          [o.dest for o in groups['driver.example']])
-        self.assertEqual(['endpoint_override'], [o.dest for o in groups['notifier.example']])
+        self.assertEqual(ADAPTER, [o.dest for o in groups['notifier.example']])
+
+    def test_adapter_options_are_keystoneauths(self) -> None:
+        theirs = {o.dest: o for o in ks_loading.get_adapter_conf_options()}
+        for opt in ADAPTER_OPTS:
+            self.assertIs(type(theirs[opt.dest]), type(opt), opt.dest)
+            self.assertEqual(theirs[opt.dest].default, opt.default, opt.dest)
 
     def test_driver_poll_interval_defaults_to_the_class_value(self) -> None:
         options = {o.dest: o for o in _groups()['driver.example']}
@@ -143,7 +183,7 @@ class TestRegisterOptsInAHost(testtools.TestCase):
             'password = s3cret\nregion_name = RegionTwo\ninterface = internalURL\n'
             'cafile = /etc/host/ca.pem\n'
             '[vitrage_ds]\ndrivers = aodh\n'
-            '[vitrage_ds_http]\nretries = 1\ntimeout = 4.5\n')
+            '[vitrage_ds_http]\nretries = 1\n')
         self.conf = _host_conf([path])
 
     def test_registering_after_the_host_parsed_raises_nothing(self) -> None:
@@ -159,7 +199,7 @@ class TestRegisterOptsInAHost(testtools.TestCase):
 
     def test_the_core_options_would_collide(self) -> None:
         # What register_opts exists for: vitrage_ds's own layout in a host.
-        self.assertRaises(cfg.DuplicateOptError, config.register_core_opts, self.conf)
+        self.assertRaises(cfg.DuplicateOptError, config._register_own_opts, self.conf)
 
     def test_credentials_are_the_hosts(self) -> None:
         config.register_opts(self.conf)
@@ -173,8 +213,8 @@ class TestRegisterOptsInAHost(testtools.TestCase):
         config.register_opts(self.conf)
         self.assertEqual(['aodh'], config.enabled_drivers(self.conf))
         self.assertEqual(['aodh'], config.enabled_notifiers(self.conf))  # not nova, snmp
-        self.assertEqual((1, 4.5), (config.http_options(self.conf).retries,
-                                    config.http_options(self.conf).timeout))
+        self.assertEqual(1, config.http_options(self.conf).retries)
+        self.assertNotIn('timeout', config.http_options(self.conf))
         self.assertEqual((['nova', 'snmp'], 'host-driver', 7),
                          (self.conf.notifiers, self.conf.drivers, self.conf.http.timeout))
 
@@ -204,6 +244,85 @@ class TestRegisterOptsInAHost(testtools.TestCase):
         self.assertEqual(['drivers', 'notifiers'], [o.dest for o in groups['vitrage_ds']])
         self.assertEqual([o.dest for o in config.HTTP_OPTS],
                          [o.dest for o in groups['vitrage_ds_http']])
+
+
+class TestEmbeddingInAHost(testtools.TestCase):
+    """vitrage_ds's options on a host's ConfigOpts, next to the host's own."""
+
+    def test_a_host_s_notifiers_interface_choices_and_http_timeout_stay_the_host_s(
+            self) -> None:
+        conf = cfg.ConfigOpts()
+        conf.register_opts([cfg.ListOpt('notifiers', help="the host's notifiers")])
+        conf.register_opts([cfg.StrOpt(
+            'interface', default='public',
+            choices=['public', 'internal', 'admin', 'publicURL', 'internalURL'])],
+            group=config.CREDENTIALS_GROUP)
+        conf.register_opts([cfg.IntOpt('timeout', default=99)], group='http')
+        path = self.useFixture(fixtures.TempDir()).join('host.conf')
+        Path(path).write_text(
+            '[DEFAULT]\nnotifiers = nova, snmp\n'
+            '[service_credentials]\nauth_type = none\ninterface = internalURL\n'
+            '[http]\ntimeout = 7\n'
+            '[vitrage_ds]\nnotifiers = example\n'
+            '[vitrage_ds_http]\nretries = 1\n'
+            '[notifier.example]\nendpoint_override = http://example.test/v1\n'
+            'valid_interfaces = internal\nconnect_retries = 4\n')
+        conf(args=['--config-file', path], project='host', default_config_files=[])
+
+        config.register_opts(conf)  # no DuplicateOptError
+        notifier = load_plugin('notifier', 'example', conf=conf)
+
+        self.assertEqual((['nova', 'snmp'], 'internalURL', 7),
+                         (conf.notifiers, conf[config.CREDENTIALS_GROUP].interface,
+                          conf.http.timeout))
+        self.assertEqual((['example'], 1),
+                         (config.enabled_notifiers(conf), config.http_options(conf).retries))
+        self.assertEqual(('http://example.test/v1', ['internal'], 4),
+                         (notifier.conf.endpoint_override, notifier.conf.valid_interfaces,
+                          notifier.conf.connect_retries))
+        self.assertEqual(config.DEFAULT_TIMEOUT, config.call_timeout(conf))
+
+
+class TestPluginsWithoutHTTP(testtools.TestCase):
+    """A plugin that declares no service type calls no API: no HTTP options."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.useFixture(TemporaryDistribution(
+            {registry.DRIVERS: {'file': 'vitrage_ds_nohttp:FileDriver'},
+             registry.NOTIFIERS: {'log': 'vitrage_ds_nohttp:LogNotifier'}},
+            {'vitrage_ds_nohttp': _NO_HTTP_MODULE}, name='vitrage_ds_nohttp'))
+
+    def test_a_driver_without_a_service_type_gets_only_its_own_options(self) -> None:
+        driver = load_plugin('driver', 'file')
+        self.assertEqual({'poll_interval', 'path'}, set(driver.context.conf['driver.file']))
+
+    def test_a_notifier_without_a_service_type_gets_no_options(self) -> None:
+        notifier = load_plugin('notifier', 'log')
+        self.assertEqual(set(), set(notifier.context.conf['notifier.log']))
+
+    def test_the_sample_lists_no_http_option_for_them(self) -> None:
+        groups = _groups()
+        self.assertEqual(['poll_interval', 'path'], [o.dest for o in groups['driver.file']])
+        self.assertEqual([], [o.dest for o in groups['notifier.log']])
+
+
+class TestCallTimeout(testtools.TestCase):
+    """Every API call is bounded: keystoneauth's timeout, or vitrage_ds's default."""
+
+    def test_unset_it_is_the_documented_default(self) -> None:
+        conf = config.load_config([])
+        self.assertIsNone(conf[config.CREDENTIALS_GROUP].timeout)
+        self.assertEqual(30.0, config.call_timeout(conf))
+
+    def test_set_it_is_the_credentials_timeout(self) -> None:
+        conf = config.load_config([])
+        conf.set_override('timeout', 12, config.CREDENTIALS_GROUP)
+        self.assertEqual(12.0, config.call_timeout(conf))
+
+    def test_the_http_group_has_no_timeout_of_its_own(self) -> None:
+        conf = config.load_config([])
+        self.assertNotIn('timeout', conf[config.HTTP_GROUP])
 
 
 class TestSampleGenerator(testtools.TestCase):
@@ -238,9 +357,9 @@ class TestSampleGenerator(testtools.TestCase):
         self.assertIn('mode', self.sections['collector'])
 
     def test_sample_holds_the_third_party_plugin_groups(self) -> None:
-        self.assertEqual({'poll_interval', 'endpoint_override', 'page_size'},
+        self.assertEqual({'poll_interval', *ADAPTER, 'page_size'},
                          self.sections['driver.example'])
-        self.assertEqual({'endpoint_override'}, self.sections['notifier.example'])
+        self.assertEqual(set(ADAPTER), self.sections['notifier.example'])
 
     def test_sample_holds_messaging_and_logging_options(self) -> None:
         self.assertIn('transport_url', self.sections['DEFAULT'])

@@ -40,8 +40,8 @@ def new_test_config(overrides: Mapping[str, Mapping[str, Any]] | None = None
 
     The services' groups (``[collector]``, ``[notifier]``) are registered,
     so they can be overridden before a service is built.
-    ``[service_credentials] auth_type = none``, ``[http] retries = 0`` and
-    ``timeout = 5``; then ``overrides`` (``{group: {option: value}}``, group
+    ``[service_credentials] auth_type = none`` and ``timeout = 5``,
+    ``[http] retries = 0``; then ``overrides`` (``{group: {option: value}}``, group
     ``DEFAULT`` for the top level) are applied. Plugin groups must be
     registered before they are overridden (:func:`load_plugin` does it).
     """
@@ -49,7 +49,7 @@ def new_test_config(overrides: Mapping[str, Mapping[str, Any]] | None = None
     opts.register_service_opts(conf)
     conf.set_override('auth_type', 'none', config.CREDENTIALS_GROUP)
     conf.set_override('retries', 0, config.HTTP_GROUP)
-    conf.set_override('timeout', 5.0, config.HTTP_GROUP)
+    conf.set_override('timeout', 5, config.CREDENTIALS_GROUP)
     for group, values in (overrides or {}).items():
         for name, value in values.items():
             conf.set_override(name, value, None if group == 'DEFAULT' else group)

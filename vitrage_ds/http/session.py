@@ -4,6 +4,11 @@ How many calls a plugin's client keeps in flight and how many connections it
 keeps open come from its group's ``max_parallel_calls`` and
 ``max_connections`` when the plugin defines them (see :data:`PARALLEL_CALLS`
 and :data:`CONNECTIONS`), else from ``[http] max_parallel_calls``.
+
+Where its endpoint is and how often a call is retried come from the plugin
+group's keystoneauth adapter options (:func:`vitrage_ds.config.adapter_opts`)
+over ``[service_credentials]`` and ``[http]``; how long a call may take
+from :func:`vitrage_ds.config.call_timeout`.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from keystoneauth1 import loading as ks_loading
 from keystoneauth1 import session as ks_session
 from oslo_config import cfg
 
-from vitrage_ds.config import CREDENTIALS_GROUP, http_options
+from vitrage_ds.config import CREDENTIALS_GROUP, call_timeout, http_options
 from vitrage_ds.errors import ConfigurationError
 from vitrage_ds.http.client import Client, RetryPolicy
 from vitrage_ds.http.transport import PooledSession
@@ -57,40 +62,50 @@ def client_factory_from_session(session: ks_session.Session, conf: cfg.ConfigOpt
 
     The endpoint of a plugin's client is its group's ``endpoint_override``
     or, failing that, the catalog entry found by ``endpoint_lookup`` (by
-    default the session's own catalog, with ``[service_credentials]``
-    ``interface`` and ``region_name``). Looking it up is deferred to the
-    first call. Timeouts, retries, parallel calls and headers come from
-    ``[http]`` (``[vitrage_ds_http]`` inside a host, see
-    :func:`vitrage_ds.config.register_opts`); a plugin group's own
-    ``max_parallel_calls``, when set, overrides ``[http]``'s.
+    default the session's own catalog, with the group's ``service_type``,
+    ``service_name``, ``valid_interfaces`` and ``region_name``, the last two
+    defaulting to ``[service_credentials]`` ``interface`` and
+    ``region_name``). Looking it up is deferred to the first call. Each call
+    is bounded by :func:`vitrage_ds.config.call_timeout`; retries, parallel
+    calls and headers come from ``[http]`` (``[vitrage_ds_http]`` inside a
+    host, see :func:`vitrage_ds.config.register_opts`); a plugin group's
+    own ``max_parallel_calls``, ``connect_retries`` and
+    ``status_code_retries``, when set, override ``[http]``'s.
     """
     return _factory(lambda _pool_size: session, conf, endpoint_lookup)
 
 
 def _factory(session_for: SessionFor, conf: cfg.ConfigOpts,
-             endpoint_lookup: Callable[[str], str] | None) -> ClientFactory:
+             endpoint_lookup: Callable[[str], str] | None,
+             timeout: float | None = None) -> ClientFactory:
     creds = conf[CREDENTIALS_GROUP]
     http = http_options(conf)
+    call_seconds = timeout or call_timeout(conf)
 
     def factory(service_type: str, options: Any) -> Client:
         parallel = _plugin_option(options, PARALLEL_CALLS) or http.max_parallel_calls
         # One more than the fan-out's calls: a listing's page read ahead.
         session = session_for(max(parallel + 1, _plugin_option(options, CONNECTIONS) or 0))
+        catalog_type = _plugin_option(options, 'service_type') or service_type
 
         def catalog() -> str:
             if endpoint_lookup is not None:
-                return endpoint_lookup(service_type)
+                return endpoint_lookup(catalog_type)
             # '' (not found) makes the Client raise BackendError on first use.
-            return session.get_endpoint(service_type=service_type,
-                                        interface=creds.interface,
-                                        region_name=creds.region_name) or ''
+            return session.get_endpoint(
+                service_type=catalog_type,
+                service_name=_plugin_option(options, 'service_name'),
+                interface=_plugin_option(options, 'valid_interfaces') or creds.interface,
+                region_name=_plugin_option(options, 'region_name') or creds.region_name) or ''
 
         endpoint: str | Callable[[], str] = (
             _plugin_option(options, 'endpoint_override') or catalog)
         return Client(session, endpoint,
-                      timeout=http.timeout,
-                      retry=RetryPolicy(http.retries, http.retry_backoff,
-                                        http.retry_backoff_max),
+                      timeout=call_seconds,
+                      retry=RetryPolicy(
+                          http.retries, http.retry_backoff, http.retry_backoff_max,
+                          connect_retries=_plugin_option(options, 'connect_retries'),
+                          status_code_retries=_plugin_option(options, 'status_code_retries')),
                       headers=http.headers,
                       max_parallel_calls=parallel)
 
@@ -125,9 +140,12 @@ def client_factory_from_conf(conf: cfg.ConfigOpts) -> ClientFactory:
 def client_factory_from_cloud(cloud: str, conf: cfg.ConfigOpts) -> ClientFactory:
     """A client factory from a clouds.yaml cloud, as ``openstack --os-cloud`` does.
 
-    TLS settings (``cacert``, ``verify``) and the endpoints (catalog or
-    ``<service>_endpoint_override``) come from the cloud's entry. Each
-    client gets a session of its own as with :func:`client_factory_from_conf`.
+    TLS settings (``cacert``, ``verify``), the call timeout
+    (``api_timeout``; if unset, :func:`vitrage_ds.config.call_timeout`) and
+    the endpoints (a plugin group's ``endpoint_override``, else the cloud's
+    ``<service>_endpoint_override`` or catalog) come from the cloud's
+    entry. Each client gets a session of its own as with
+    :func:`client_factory_from_conf`.
 
     :raises ConfigurationError: the cloud is not defined.
     """
@@ -154,4 +172,4 @@ def client_factory_from_cloud(cloud: str, conf: cfg.ConfigOpts) -> ClientFactory
             return override
         return region.get_endpoint_from_catalog(service_type) or ''
 
-    return _factory(session_for, conf, lookup)
+    return _factory(session_for, conf, lookup, cloud_session.timeout)

@@ -73,8 +73,8 @@ class CollectorGroup(testtools.TestCase):
         config = self.tmp / f'{name}.conf'
         config.write_text('\n'.join([
             '[DEFAULT]', 'drivers = heat.stack, aodh', f'transport_url = {self.url}',
-            '[service_credentials]', 'auth_type = none',
-            '[http]', 'retries = 0', 'timeout = 30',
+            '[service_credentials]', 'auth_type = none', 'timeout = 30',
+            '[http]', 'retries = 0',
             'headers = ' + ','.join(f'{k}:{v}' for k, v in headers.items()),
             '[coordination]', f'backend_url = {self.redis.url}',
             '[collector]', 'mode = full', f'sinks = file:{self.sink(name)}',

@@ -43,7 +43,7 @@ class _CloudCase(testtools.TestCase):
     def collector(self, *, groups: dict[str, dict[str, Any]] | None = None,
                   **kw: Any) -> Collector:
         conf = self.cloud.make_conf('password', overrides={
-            'http': {'retries': 0, 'timeout': 2.0},
+            'http': {'retries': 0}, 'service_credentials': {'timeout': 2},
             'collector': {'mode': self.mode, 'listen': False, 'retry_backoff': 5.0,
                           'retry_backoff_max': 60.0},
             **(groups or {})})

@@ -105,7 +105,8 @@ class EmulatedDriverContract(DriverContractTests):
     cloud: EmulatedCloud
 
     def make_plugin(self) -> Driver:
-        conf = self.cloud.make_conf('password', http={'retries': 0, 'timeout': 2.0})
+        conf = self.cloud.make_conf('password', http={'retries': 0},
+                                    service_credentials={'timeout': 2})
         driver = load_plugin('driver', self.driver_name, conf=conf, options={'page_size': 3})
         assert isinstance(driver, Driver)
         return driver

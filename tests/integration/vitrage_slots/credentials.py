@@ -45,7 +45,7 @@ def main() -> None:
         'verify': [vitrage_session.verify, vds_session.verify],
         'region_name': conf.service_credentials.region_name,
         'interface': conf.service_credentials.interface,
-        'http_timeout': config.http_options(conf).timeout,
+        'http_timeout': config.call_timeout(conf),
         'vitrage_notifiers': list(conf.notifiers),
         'vitrage_ds_notifiers': config.enabled_notifiers(conf),
     })

@@ -36,6 +36,7 @@ class ExampleDriver(Driver):
     """Widgets from the example service."""
 
     name = 'example'
+    service_type = SERVICE_TYPE
     default_poll_interval = 60.0
     entity_types = (ENTITY_TYPE,)
     event_types = ('widget.*',)

@@ -25,6 +25,7 @@ class ExampleNotifier(NotifierPlugin):
     """Stores one note per deduced alarm."""
 
     name = 'example'
+    service_type = 'example'
 
     _client: Client | None = None
 

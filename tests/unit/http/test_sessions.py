@@ -11,12 +11,15 @@ import fixtures
 import requests
 from keystoneauth1 import fixture as ks_fixture
 
+from vitrage_ds import config
 from vitrage_ds.config import load_config
+from vitrage_ds.drivers.heat.driver import HeatStackDriver
 from vitrage_ds.errors import BackendError, ConfigurationError
 from vitrage_ds.http.client import Client
 from vitrage_ds.http.session import (client_factory_from_cloud, client_factory_from_conf,
                                      client_factory_from_session)
 from vitrage_ds.http.transport import PooledSession
+from vitrage_ds.plugin import PluginContext
 from tests.unit.http.base import (AODH, HEAT, KEYSTONE, PASSWORD, TOKEN, TOKENS, HTTPTestCase,
                                   use_netrc)
 
@@ -36,13 +39,17 @@ class ConfigTestCase(HTTPTestCase):
         # service) which identity API it speaks.
         self.http.get(KEYSTONE, json=ks_fixture.V3Discovery(KEYSTONE))
 
-    def conf(self, **credentials: str) -> Any:
+    def conf(self, *, extra: str = '', **credentials: str) -> Any:
+        """``[service_credentials]`` with ``credentials`` (``timeout = 9``
+        unless given; ``timeout=''`` leaves it unset), then ``extra``."""
+        credentials.setdefault('timeout', '9')
         path = os.path.join(self.dir, 'vitrage_ds.conf')
         with open(path, 'w') as out:
             out.write('[service_credentials]\n')
             for name, value in credentials.items():
-                out.write(f'{name} = {value}\n')
-            out.write('[http]\ntimeout = 9\n')
+                if value:
+                    out.write(f'{name} = {value}\n')
+            out.write(extra)
         return load_config(['--config-file', path])
 
     def password_conf(self, **extra: str) -> Any:
@@ -71,6 +78,21 @@ class FromConfigTest(ConfigTestCase):
                            ('GET', f'{AODH}/v2/alarms')])
         self.assertEqual([TOKEN, TOKEN], self.auth_tokens()[1:])
         self.assertEqual(9.0, self.http.last_request.timeout)
+
+    def test_each_call_is_bounded_by_the_credentials_timeout(self) -> None:
+        self.http.get(f'{HEAT}/stacks', json={'stacks': []})
+
+        self.client_for(self.password_conf(), 'orchestration').get('stacks')
+
+        self.assertEqual(9.0, self.http.last_request.timeout)
+
+    def test_an_unset_timeout_bounds_each_call_with_the_default(self) -> None:
+        self.http.get(f'{HEAT}/stacks', json={'stacks': []})
+
+        self.client_for(self.password_conf(timeout=''), 'orchestration').get('stacks')
+
+        self.assertEqual(config.DEFAULT_TIMEOUT, self.http.last_request.timeout)
+        self.assertEqual(30.0, config.DEFAULT_TIMEOUT)
 
     def test_endpoint_override_is_called_with_no_version_discovery(self) -> None:
         other = 'http://heat-override.test:8004/v1/p-9'
@@ -287,3 +309,63 @@ clouds:
 
     def test_an_unknown_cloud_is_a_configuration_error(self) -> None:
         self.assertRaises(ConfigurationError, self.factory, 'clouds: {}\n')
+
+
+def _multi_endpoint_token() -> dict[str, Any]:
+    """A token whose catalog has Heat public and internal in RegionOne,
+    public in RegionTwo."""
+    token = ks_fixture.V3Token(user_id='u-1', project_id='p-1')
+    token.add_service('orchestration').add_standard_endpoints(
+        public=HEAT, internal=HEAT_INTERNAL, region='RegionOne')
+    token.add_service('orchestration').add_standard_endpoints(
+        public=HEAT_TWO, region='RegionTwo')
+    return dict(token)
+
+
+HEAT_INTERNAL = 'http://heat-internal.test:8004/v1/p-1'
+HEAT_TWO = 'http://heat-two.test:8004/v1/p-1'
+
+
+class PluginAdapterOptionsTest(ConfigTestCase):
+    """A plugin group's keystoneauth adapter options choose its client's endpoint."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.http.post(TOKENS, status_code=201, json=_multi_endpoint_token(),
+                       headers={'X-Subject-Token': TOKEN})
+        for url in (HEAT, HEAT_INTERNAL, HEAT_TWO, 'http://heat-override.test/v1/p-1'):
+            self.http.get(f'{url}/stacks', json={'stacks': []})
+
+    def stacks_url(self, group: str = '', **credentials: str) -> str:
+        """The URL the Heat driver's client calls for ``stacks``, with
+        ``group`` as ``[driver.heat.stack]``."""
+        conf = self.password_conf(extra=f'[driver.heat.stack]\n{group}', **credentials)
+        config.register_plugin_opts(conf, 'driver', HeatStackDriver.name, HeatStackDriver)
+        PluginContext(conf, 'driver', HeatStackDriver.name).client('orchestration').get('stacks')
+        return str(self.http.last_request.url)
+
+    def test_without_them_the_credentials_interface_and_region_apply(self) -> None:
+        self.assertEqual(f'{HEAT}/stacks', self.stacks_url())
+        self.assertEqual(f'{HEAT_INTERNAL}/stacks', self.stacks_url(interface='internal'))
+        self.assertEqual(f'{HEAT_TWO}/stacks', self.stacks_url(region_name='RegionTwo'))
+
+    def test_valid_interfaces_choose_the_catalog_endpoint(self) -> None:
+        self.assertEqual(f'{HEAT_INTERNAL}/stacks',
+                         self.stacks_url('valid_interfaces = internal, public\n'))
+
+    def test_region_name_chooses_the_catalog_endpoint(self) -> None:
+        self.assertEqual(f'{HEAT_TWO}/stacks',
+                         self.stacks_url('region_name = RegionTwo\n', region_name='RegionOne'))
+
+    def test_endpoint_override_replaces_the_catalog(self) -> None:
+        self.assertEqual('http://heat-override.test/v1/p-1/stacks',
+                         self.stacks_url('endpoint_override = http://heat-override.test/v1/p-1\n'
+                                         'valid_interfaces = internal\n'))
+
+    def test_the_retry_counts_reach_the_client(self) -> None:
+        conf = self.password_conf(extra='[http]\nretries = 2\n[driver.heat.stack]\n'
+                                        'connect_retries = 5\nstatus_code_retries = 0\n')
+        config.register_plugin_opts(conf, 'driver', HeatStackDriver.name, HeatStackDriver)
+        client = PluginContext(conf, 'driver', HeatStackDriver.name).client('orchestration')
+        self.assertEqual((2, 5, 0), (client.retry.retries, client.retry.connect_retries,
+                                     client.retry.status_code_retries))

@@ -20,12 +20,13 @@ class FaultTestCase(CloudTestCase):
         self.cloud.populate(stacks=12, resources_per_stack=2, alarms=12)
         self.stacks_url = f'{self.cloud.heat_endpoint()}/stacks'
 
-    def client(self, service='orchestration', **http):
+    def client(self, service='orchestration', timeout=2, **http):
         options = types.SimpleNamespace(endpoint_override=(
             self.cloud.heat_endpoint() if service == 'orchestration'
             else self.cloud.aodh_endpoint))
         factory = self.cloud.client_factory(
-            'none', http={'retries': 0, 'timeout': 2.0, 'retry_backoff': 0.0, **http})
+            'none', http={'retries': 0, 'retry_backoff': 0.0, **http},
+            service_credentials={'timeout': timeout})
         return factory(service, options)
 
 
@@ -156,7 +157,7 @@ class TestConnectionFaults(FaultTestCase):
 
     def test_hang_past_the_client_timeout(self):
         self.cloud.hang('heat.stacks.list', seconds=30)
-        client = self.client(timeout=0.3)
+        client = self.client(timeout=1)  # whole seconds: keystoneauth's option
         self.assertRaises(errors.RequestTimeout, client.get, 'stacks')
 
     def test_hang_ends_and_drops_after_its_seconds(self):

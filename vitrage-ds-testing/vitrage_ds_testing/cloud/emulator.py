@@ -434,9 +434,9 @@ class EmulatedCloud(fixtures.Fixture):
 
 
 def _register_plugin_group(conf: cfg.ConfigOpts, kind: str, name: str) -> str:
-    """Register a plugin's options (or just the common ones if it cannot load)."""
+    """Register a plugin's options (or just the adapter options if it cannot load)."""
     from vitrage_ds import config, registry
-    from vitrage_ds.plugin import COMMON_OPTS
+    from vitrage_ds.plugin import ADAPTER_OPTS
 
     namespace = registry.DRIVERS if kind == 'driver' else registry.NOTIFIERS
     try:
@@ -444,5 +444,5 @@ def _register_plugin_group(conf: cfg.ConfigOpts, kind: str, name: str) -> str:
                                            registry.plugin_class(namespace, name))
     except Exception:
         group = f'{kind}.{name}'
-        conf.register_opts(list(COMMON_OPTS), group=group)
+        conf.register_opts(list(ADAPTER_OPTS), group=group)
         return group

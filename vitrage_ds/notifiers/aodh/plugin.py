@@ -81,6 +81,7 @@ class AodhNotifier(NotifierPlugin):
     """
 
     name: ClassVar[str] = 'aodh'
+    service_type: ClassVar[str | None] = aodh_api.SERVICE_TYPE
     options: ClassVar[list[cfg.Opt]] = [
         cfg.StrOpt('deactivate_action', default='ok', choices=['ok', 'delete'],
                    help='What a deactivate does to the Aodh alarm: set its '

@@ -31,7 +31,7 @@ BIN = VENV / 'bin'
 INPUTS = ['requirements.txt', 'test-requirements.txt', 'doc/requirements.txt',
           'setup.cfg', 'pyproject.toml', 'vitrage-ds-testing/requirements.txt',
           'vitrage-ds-testing/setup.cfg', 'tests/thirdparty/pyproject.toml']
-TIERS = ['unit', 'functional', 'integration', 'reliability']
+TIERS = ['unit', 'packaging', 'functional', 'integration', 'reliability']
 TOTALS = re.compile(r'^ - (Passed|Failed|Skipped): (\d+)', re.M)
 
 
@@ -120,8 +120,9 @@ def test(tiers: list[str]) -> int:
             continue
         start = time.monotonic()
         log(f'tier {tier}')
-        # The integration tier shares one set of real services: run it serially.
-        extra = ['--serial'] if tier in ('integration', 'reliability') else []
+        # The integration tier shares one set of real services, the packaging tier
+        # one build of the wheels: run them serially.
+        extra = ['--serial'] if tier in ('packaging', 'integration', 'reliability') else []
         tier_env = env()
         stop_services = start_real_services(tier_env) if tier == 'integration' else None
         try:

@@ -8,9 +8,10 @@ ones the documentation tells plugin authors and hosts to import:
 and ``vitrage_ds.http.fanout``), ``vitrage_ds.notifier``,
 ``vitrage_ds.notifier_service``, ``vitrage_ds.opts``,
 ``vitrage_ds.outcome``, ``vitrage_ds.plugin``, ``vitrage_ds.registry``, the
-built-in plugins' ``vitrage_ds.drivers.heat`` (with its ``tables`` and
-``search``) and ``vitrage_ds.notifiers.aodh``, and ``vitrage_ds.vitrage``
-for Vitrage's own slots. Every other module is an implementation detail.
+built-in plugins' ``vitrage_ds.drivers.heat`` (with
+``vitrage_ds.drivers.heat.tables`` and ``vitrage_ds.drivers.heat.search``)
+and ``vitrage_ds.notifiers.aodh``, and ``vitrage_ds.vitrage`` for Vitrage's
+own slots. Every other module is an implementation detail.
 
 The test kit for plugins is the separate distribution ``vitrage-ds-testing``
 (``import vitrage_ds_testing``).

@@ -180,9 +180,10 @@ def main(argv: list[str]) -> int:
         mypy = run(BIN / 'mypy', check=False, env=env())
         return ruff.returncode or mypy.returncode
     if cmd == 'docs':
-        docs = run(BIN / 'sphinx-build', '-W', '--keep-going', '-q', '-b', 'html',
+        # -E: a fresh environment, so a warning in an unchanged page still fails.
+        docs = run(BIN / 'sphinx-build', '-E', '-W', '--keep-going', '-q', '-b', 'html',
                    'doc/source', 'doc/build/html', check=False, env=env())
-        notes = run(BIN / 'sphinx-build', '-W', '--keep-going', '-q', '-b', 'html',
+        notes = run(BIN / 'sphinx-build', '-E', '-W', '--keep-going', '-q', '-b', 'html',
                     'releasenotes/source', 'releasenotes/build/html', check=False, env=env())
         return docs.returncode or notes.returncode
     if cmd == 'bench':

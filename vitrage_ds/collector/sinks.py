@@ -136,7 +136,7 @@ class JsonLinesSink:
     write that fails (a full disk) is undone before the error is raised,
     so the retry adds no half line and no duplicate; and the sink follows
     log rotation, reopening the path when it no longer names the open file
-    (see :class:`~vitrage_ds.collector._appendfile.AppendFile`). A stream
+    (see ``AppendFile``). A stream
     gets neither: what a failed write left in it stays.
     """
 

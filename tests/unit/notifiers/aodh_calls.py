@@ -12,6 +12,7 @@ import fixtures
 import testtools
 from requests_mock.contrib import fixture as rm_fixture
 
+from tests.unit.notifiers.leaks import NoVerifierLeft
 from vitrage_ds.deduced import ACTIVATE, DEACTIVATE
 from vitrage_ds.event import parse_time
 from vitrage_ds.notifier import Message, Outcome
@@ -100,6 +101,7 @@ class AodhCallsTest(testtools.TestCase):
 
     def setUp(self) -> None:
         super().setUp()
+        self.useFixture(NoVerifierLeft())
         self.http = self.useFixture(rm_fixture.Fixture())
         self.logs = self.useFixture(fixtures.FakeLogger(level=logging.INFO))
         self.clock = FakeClock(NOW)

@@ -8,6 +8,7 @@ from typing import Any
 import fixtures
 import testtools
 
+from tests.unit.notifiers.leaks import NoVerifierLeft
 from vitrage_ds.deduced import ACTIVATE, DEACTIVATE
 from vitrage_ds.notifier import Message
 from vitrage_ds_testing import EmulatedCloud, NotifierContractTests, load_plugin
@@ -32,6 +33,7 @@ class AodhNotifierContractTest(NotifierContractTests, testtools.TestCase):
 
     def setUp(self) -> None:
         super().setUp()
+        self.useFixture(NoVerifierLeft())
         self.useFixture(fixtures.FakeLogger(level=logging.INFO))
         self.cloud = self.useFixture(EmulatedCloud())
 
@@ -45,6 +47,7 @@ class AodhNotifierContractTest(NotifierContractTests, testtools.TestCase):
 
     def test_samples_leave_one_alarm_each_in_the_newest_state(self) -> None:
         plugin = self.make_plugin()
+        self.addCleanup(plugin.close)  # its verifier thread runs until closed
         for msg in self.sample_messages:
             plugin.notify(msg)
         alarms = {a['name']: a['state'] for a in self.cloud.aodh.ordered()}

@@ -15,6 +15,7 @@ from typing import Any
 import fixtures
 import testtools
 
+from tests.unit.notifiers.leaks import NoVerifierLeft
 from vitrage_ds.deduced import ACTIVATE, DEACTIVATE, format_time
 from vitrage_ds.notifier import Message, Outcome
 from vitrage_ds.notifiers.aodh import AodhNotifier
@@ -41,6 +42,7 @@ class _EmulatedAodhTest(testtools.TestCase):
 
     def setUp(self) -> None:
         super().setUp()
+        self.useFixture(NoVerifierLeft())
         self.logs = self.useFixture(fixtures.FakeLogger(level=logging.INFO))
         self.cloud = self.useFixture(EmulatedCloud())
         self.clock = FakeClock(NOW)

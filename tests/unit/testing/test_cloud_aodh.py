@@ -291,6 +291,94 @@ class TestAlarmCrud(AodhTestCase):
                          (resp.json()['project_id'], resp.json()['user_id']))
 
 
+class TestHistoryQuery(AodhTestCase):
+    """``POST /v2/query/alarms/history``: Aodh's complex query over every alarm's history."""
+
+    def query(self, session=None, **body):
+        resp = (session or self.http).post(
+            f'{self.cloud.aodh_endpoint}/v2/query/alarms/history',
+            json={k: json.dumps(v) if k != 'limit' else v for k, v in body.items()})
+        self.assertEqual(200, resp.status_code, resp.text)
+        return resp.json()
+
+    def created(self, name='e', session=None):
+        resp = (session or self.http).post(f'{self.cloud.aodh_endpoint}/v2/alarms', json={
+            'name': name, 'type': 'event', 'description': 'first', 'state': 'alarm',
+            'event_rule': {'event_type': '*', 'query': []}})
+        self.assertEqual(201, resp.status_code, resp.text)
+        return resp.json()
+
+    def test_a_put_is_a_rule_change_holding_only_what_changed(self):
+        alarm = self.created()
+        put = {k: alarm[k] for k in ('name', 'type', 'severity', 'enabled', 'event_rule')}
+        self.aodh('PUT', f'/v2/alarms/{alarm["alarm_id"]}',
+                  json={**put, 'description': 'second', 'state': 'ok'})
+
+        changes = self.query(filter={'=': {'alarm_id': alarm['alarm_id']}})
+
+        self.assertEqual(['rule change', 'creation'], [c['type'] for c in changes])
+        self.assertEqual({'description': 'second', 'state': 'ok',
+                          'state_reason': 'Manually set via API'},
+                         json.loads(changes[0]['detail']))
+        creation = json.loads(changes[1]['detail'])
+        self.assertEqual(('first', 'alarm', 'e'),
+                         (creation['description'], creation['state'], creation['name']))
+        self.assertEqual({'event_id', 'alarm_id', 'type', 'detail', 'user_id', 'project_id',
+                          'on_behalf_of', 'timestamp'}, set(changes[0]))
+
+    def test_filters_by_alarms_types_and_time_newest_first(self):
+        first, second, third = self.created('a'), self.created('b'), self.created('c')
+        ids = [first['alarm_id'], third['alarm_id']]
+        self.aodh('PUT', f'/v2/alarms/{second["alarm_id"]}/state', json='ok')
+        since = self.cloud.aodh.changes(third['alarm_id'])[0]['timestamp']
+        self.aodh('PUT', f'/v2/alarms/{first["alarm_id"]}/state', json='ok')
+
+        changes = self.query(filter={'and': [
+            {'in': {'alarm_id': ids}}, {'in': {'type': ['creation', 'state transition']}},
+            {'>=': {'timestamp': since + 'Z'}}]})
+
+        self.assertEqual([(first['alarm_id'], 'state transition'),
+                          (third['alarm_id'], 'creation')],
+                         [(c['alarm_id'], c['type']) for c in changes])
+
+    def test_orderby_and_limit(self):
+        alarms = [self.created(f'n{n}') for n in range(3)]
+
+        changes = self.query(filter={'in': {'alarm_id': [a['alarm_id'] for a in alarms]}},
+                             orderby=[{'timestamp': 'asc'}], limit=2)
+
+        self.assertEqual([a['alarm_id'] for a in alarms[:2]],
+                         [c['alarm_id'] for c in changes])
+
+    def test_a_deleted_alarms_history_is_still_found(self):
+        alarm = self.created()
+        self.aodh('DELETE', f'/v2/alarms/{alarm["alarm_id"]}')
+
+        changes = self.query(filter={'=': {'alarm_id': alarm['alarm_id']}})
+
+        self.assertEqual(['deletion', 'creation'], [c['type'] for c in changes])
+
+    def test_a_member_sees_the_changes_made_on_behalf_of_its_project_only(self):
+        mine = self.created()
+        demo = self.as_user('demo')
+        theirs = self.created('d', demo)
+
+        changes = self.query(demo, filter={'in': {'alarm_id': [
+            mine['alarm_id'], theirs['alarm_id']]}})
+
+        self.assertEqual([theirs['alarm_id']], [c['alarm_id'] for c in changes])
+
+    def test_an_invalid_filter_or_limit_is_400(self):
+        url = f'{self.cloud.aodh_endpoint}/v2/query/alarms/history'
+        for body in ({'filter': json.dumps({'=': {'colour': 'red'}})},
+                     {'filter': json.dumps({'and': [{'=': {'type': 'creation'}}]})},
+                     {'filter': '{not json'},
+                     {'orderby': json.dumps([{'timestamp': 'sideways'}])},
+                     {'limit': 0}):
+            resp = self.http.post(url, json=body)
+            self.assertEqual(400, resp.status_code, body)
+
+
 class TestByVitrageId(AodhTestCase):
 
     def event_alarm(self, name, *query):

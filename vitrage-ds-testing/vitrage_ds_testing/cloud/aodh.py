@@ -336,6 +336,13 @@ class AodhStore:
         with self.lock:
             return list(reversed(self.history.get(alarm_id, [])))
 
+    def every_change(self) -> list[dict[str, Any]]:
+        """The history of every alarm, deleted ones too, oldest first (what
+        ``POST /v2/query/alarms/history`` searches)."""
+        with self.lock:
+            return sorted((dict(r) for records in self.history.values() for r in records),
+                          key=lambda r: r['timestamp'])
+
     def _default_caller(self) -> Caller:
         user = self.identity.users[self.default_user]
         return Caller(user.id, user.name, self.default_project, user.roles)

@@ -3,14 +3,23 @@
 ``GET /v2/alarms`` is scoped to the caller's project unless the query has
 ``q.field=all_projects&q.op=eq&q.value=true`` (admin only); it filters with
 ``eq`` on the fields Aodh allows, pages with ``limit``/``marker`` (no next
-link) and sorts with ``sort=key:dir``. Errors have Aodh's body
+link) and sorts with ``sort=key:dir``. ``POST /v2/query/alarms/history``
+searches the history of every alarm of the caller's project (``on_behalf_of``;
+every project for an admin), deleted alarms' too, with Aodh's complex query:
+``filter`` (a JSON text of ``and``/``or``/``not``, ``in`` and the comparisons
+``=``, ``!=``, ``<``, ``<=``, ``>``, ``>=`` on the fields of a change;
+timestamps compared as times), ``orderby`` (a JSON text of
+``[{"field": "asc"|"desc"}]``, by default newest first) and ``limit``.
+Errors have Aodh's body
 (``{"error_message": {"faultcode", "faultstring", "debuginfo"}}``).
 """
 
 from __future__ import annotations
 
 import copy
+import datetime
 import json
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -49,6 +58,13 @@ _RULE_DEFAULTS: dict[str, dict[str, Any]] = {
     'gnocchi_aggregation_by_resources_threshold': _GNOCCHI_DEFAULTS,
     'prometheus': {'comparison_operator': 'eq'},
 }
+#: The fields of a change in the history, as a complex query names them.
+HISTORY_FIELDS = ('event_id', 'alarm_id', 'type', 'detail', 'user_id', 'project_id',
+                  'on_behalf_of', 'severity', 'timestamp')
+_HISTORY_NAMES = {'user': 'user_id', 'project': 'project_id'}
+_SIMPLE_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    '=': operator.eq, '!=': operator.ne, '<': operator.lt, '<=': operator.le,
+    '=<': operator.le, '>': operator.gt, '>=': operator.ge, '=>': operator.ge}
 _TRUE = {'true', '1', 'on', 'yes', 'y', 't'}
 _FALSE = {'false', '0', 'off', 'no', 'n', 'f'}
 
@@ -97,6 +113,8 @@ class AodhService(Service):
         self.route('aodh.alarms.state.show', 'GET', one + '/state/?', self._get_state)
         self.route('aodh.alarms.state.update', 'PUT', one + '/state/?', self._put_state)
         self.route('aodh.alarms.history', 'GET', one + '/history/?', self._history)
+        self.route('aodh.query.alarms.history', 'POST', r'/v2/query/alarms/history/?',
+                   self._query_history)
 
     def error(self, status: int, message: str = '') -> Response:
         return aodh_error(status, message or 'injected fault')
@@ -363,6 +381,109 @@ class AodhService(Service):
         changes = self.store.changes(alarm['alarm_id'])
         limit = self._limit(request)
         return Response(200, changes[:limit] if limit else changes)
+
+
+    def _query_history(self, request: Request) -> Response:
+        caller = self._caller(request)
+        try:
+            body = request.json()
+        except ValueError:
+            raise HTTPError(aodh_error(400, 'Invalid JSON body')) from None
+        if not isinstance(body, dict):
+            raise HTTPError(aodh_error(400, 'Invalid JSON body'))
+        matches: Callable[[dict[str, Any]], bool] = lambda change: True  # noqa: E731
+        if body.get('filter') is not None:
+            try:
+                matches = _history_filter(json.loads(body['filter']))
+            except (TypeError, ValueError) as exc:
+                raise HTTPError(aodh_error(
+                    400, f'Filter expression not valid: {exc}')) from None
+        orderby: list[tuple[str, bool]] = [('timestamp', True)]
+        if body.get('orderby') is not None:
+            try:
+                orderby = _history_orderby(json.loads(body['orderby']))
+            except (TypeError, ValueError) as exc:
+                raise HTTPError(aodh_error(
+                    400, f'Order-by expression not valid: {exc}')) from None
+        limit = body.get('limit')
+        if limit is not None and (not isinstance(limit, int) or limit <= 0):
+            raise HTTPError(aodh_error(400, 'Limit should be positive'))
+        changes = [c for c in self.store.every_change()
+                   if (caller.is_admin or c['on_behalf_of'] == caller.project_id)
+                   and matches(c)]
+        for field, descending in reversed(orderby):
+            changes.sort(key=_sort_key(field), reverse=descending)
+        return Response(200, changes[:limit] if limit else changes)
+
+
+def _history_value(field: str, value: Any) -> Any:
+    """A change's value, or a filter's, as the query compares it."""
+    if field == 'timestamp' and value is not None:
+        if not isinstance(value, str):
+            raise ValueError(f'{value!r} is not a valid isotime')
+        moment = datetime.datetime.fromisoformat(value.replace('Z', '+00:00'))
+        return moment.replace(tzinfo=None)  # as Aodh: the zone is dropped, not applied
+    return value
+
+
+def _history_field(operand: Any) -> tuple[str, Any]:
+    if not isinstance(operand, dict) or len(operand) != 1:
+        raise ValueError(f'{operand!r} is not one field and its value')
+    field, value = next(iter(operand.items()))
+    field = _HISTORY_NAMES.get(field, field)
+    if field not in HISTORY_FIELDS:
+        raise ValueError(f'{field!r} is not a field of an alarm change')
+    return field, value
+
+
+def _history_filter(expr: Any) -> Callable[[dict[str, Any]], bool]:
+    """A complex query filter as a predicate on one change.
+
+    :raises ValueError: the filter is not one Aodh accepts.
+    """
+    if not isinstance(expr, dict) or len(expr) != 1:
+        raise ValueError(f'{expr!r} is not one operator and its operand')
+    op, operand = next(iter(expr.items()))
+    op = op.lower()
+    if op in ('and', 'or'):
+        if not isinstance(operand, list) or len(operand) < 2:
+            raise ValueError(f'{op} takes a list of at least two expressions')
+        parts = [_history_filter(e) for e in operand]
+        combine = all if op == 'and' else any
+        return lambda change: combine(p(change) for p in parts)
+    if op == 'not':
+        inner = _history_filter(operand)
+        return lambda change: not inner(change)
+    field, value = _history_field(operand)
+    if op == 'in':
+        if not isinstance(value, list) or not value:
+            raise ValueError('in takes a list of at least one value')
+        wanted = [_history_value(field, v) for v in value]
+        return lambda change: _history_value(field, change.get(field)) in wanted
+    compare = _SIMPLE_OPS.get(op)
+    if compare is None:
+        raise ValueError(f'{op!r} is not an operator the emulator knows')
+    if isinstance(value, (list, dict)):
+        raise ValueError(f'{value!r} is not a string, number or boolean')
+    expected = _history_value(field, value)
+
+    def simple(change: dict[str, Any]) -> bool:
+        actual = _history_value(field, change.get(field))
+        return actual is not None and bool(compare(actual, expected))
+    return simple
+
+
+def _history_orderby(expr: Any) -> list[tuple[str, bool]]:
+    """``[{"field": "asc"|"desc"}, ...]`` as ``(field, descending)`` pairs."""
+    if not isinstance(expr, list):
+        raise ValueError(f'{expr!r} is not a list')
+    pairs = []
+    for item in expr:
+        field, direction = _history_field(item)
+        if not isinstance(direction, str) or direction.lower() not in ('asc', 'desc'):
+            raise ValueError(f'{direction!r} is not asc or desc')
+        pairs.append((field, direction.lower() == 'desc'))
+    return pairs
 
 
 def _sort_key(field: str) -> Callable[[dict[str, Any]], tuple[bool, Any]]:

@@ -45,7 +45,7 @@ ROUTES = {
                       'heat.software_deployments.show', 'heat.software_deployments.update'],
     'alarming': ['aodh.root', 'aodh.alarms.list', 'aodh.alarms.create', 'aodh.alarms.show',
                  'aodh.alarms.update', 'aodh.alarms.delete', 'aodh.alarms.state.show',
-                 'aodh.alarms.state.update', 'aodh.alarms.history'],
+                 'aodh.alarms.state.update', 'aodh.alarms.history', 'aodh.query.alarms.history'],
 }
 
 _METHODS = {'GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', '*'}

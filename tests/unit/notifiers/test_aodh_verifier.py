@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from typing import Any
 
 import requests_mock
 
 from tests.unit.notifiers.aodh_calls import (
     ALARMS,
     AODH,
+    CREATED,
     INTERVAL,
     NOW,
     T1,
@@ -32,8 +35,24 @@ from vitrage_ds.plugin import PluginContext
 from vitrage_ds_testing import construct_plugin
 
 
+#: Aodh's complex query of alarm history: what a final check reads.
+HISTORY = f'{AODH}/v2/query/alarms/history'
+
+
+def change(event_id: str, when: str, kind: str = 'rule change', alarm_id: str = 'a-1',
+           **detail: Any) -> dict[str, Any]:
+    """An entry of an alarm's history, as Aodh answers one."""
+    return {'event_id': event_id, 'alarm_id': alarm_id, 'type': kind,
+            'detail': json.dumps(detail), 'user_id': 'u-1', 'project_id': 'p-1',
+            'on_behalf_of': 'p-1', 'timestamp': when}
+
+
 class AodhVerificationTest(AodhCallsTest):
     """What the verification rounds and close() ask Aodh after the writes."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.http.post(HISTORY, json=[])  # no change recorded, unless a test says
 
     def test_a_write_is_checked_by_name_verify_interval_later(self) -> None:
         plugin = self.plugin()
@@ -82,7 +101,7 @@ class AodhVerificationTest(AodhCallsTest):
         self.clock.advance(0.5)
         plugin.verify()
 
-        self.assertEqual([('GET', by_name())], self.calls())
+        self.assertEqual([('GET', by_name()), ('POST', HISTORY)], self.calls())
 
     def test_the_write_of_a_late_message_has_its_final_check_first(self) -> None:
         plugin = self.plugin()
@@ -98,7 +117,7 @@ class AodhVerificationTest(AodhCallsTest):
 
         plugin.close()
 
-        self.assertEqual([('GET', by_name())], self.calls())
+        self.assertEqual([('GET', by_name()), ('POST', HISTORY)], self.calls())
         self.assertEqual([], self.clock.slept)
 
     def test_after_its_final_check_a_write_is_forgotten(self) -> None:
@@ -157,6 +176,131 @@ class AodhVerificationTest(AodhCallsTest):
                          + [('GET', by_name())], self.calls())
         self.assertIn('was overwritten with an older state 3 times; no longer verifying it',
                       self.logs.output)
+
+    def test_the_final_check_reads_the_alarms_writes_in_its_history_in_one_query(
+            self) -> None:
+        plugin = self.plugin()
+        self.written(plugin)  # deactivate at T3
+        self.list_answers([mirror(state='ok', kind='deactivate', at=T3)])
+        self.clock.advance(WINDOW + 2 * INTERVAL)
+
+        plugin.verify()
+
+        self.assertEqual([('GET', by_name()), ('POST', HISTORY)], self.calls())
+        # Back to T3 minus max_clock_skew (300 s) and verify_interval: a newer
+        # message cannot have been written earlier.
+        self.assertEqual({
+            'filter': {'and': [{'in': {'alarm_id': ['a-1']}},
+                               {'in': {'type': ['creation', 'rule change']}},
+                               {'>=': {'timestamp': '2024-05-01T11:55:02.000000Z'}}]},
+            'orderby': [{'timestamp': 'desc'}], 'limit': 1000},
+            {k: json.loads(v) if k != 'limit' else v for k, v in self.body(1).items()})
+
+    def hole(self, plugin: Any, *history: dict[str, Any]) -> None:
+        """Another process wrote the newer deactivate at T3 and was killed; then
+        ``plugin`` wrote its older activate at T2 over it, blind: the alarm
+        holds T2, its history ``history``; the final check is due."""
+        self.written(plugin, activate(timestamp=T2))
+        self.list_answers([mirror(at=T2)], [mirror(state='ok', kind='deactivate', at=T3)])
+        self.http.post(HISTORY, json=list(history) or [
+            change('e-3', '2024-05-01T12:00:05.100000', description=description(
+                'activate', T2), state='alarm'),
+            change('e-2', '2024-05-01T12:00:04.000000', description=description(
+                'deactivate', T3), state='ok'),
+            change('e-1', '2024-05-01T11:00:00.000000', 'creation', description=description(
+                'activate', T1), state='alarm', severity='critical', name='cpu high_host-1')])
+        self.http.put(f'{ALARMS}/a-1', json={})
+        self.clock.advance(WINDOW + 2 * INTERVAL)
+
+    def test_a_newer_state_in_the_history_written_over_by_an_older_one_is_written_back(
+            self) -> None:
+        plugin = self.plugin()
+        self.hole(plugin)
+
+        plugin.verify()
+
+        self.assertEqual([('GET', by_name()), ('POST', HISTORY), ('PUT', f'{ALARMS}/a-1')],
+                         self.calls())
+        self.assertEqual(('ok', description('deactivate', T3), 'critical'),
+                         (self.body(2)['state'], self.body(2)['description'],
+                          self.body(2)['severity']))
+        self.assertIn('its history holds the newer Order(', self.logs.output)
+
+    def test_a_state_written_back_from_the_history_is_checked_again_then_forgotten(
+            self) -> None:
+        plugin = self.plugin()
+        self.hole(plugin)
+        plugin.verify()
+        self.forget_calls()
+        self.clock.advance(INTERVAL)
+
+        plugin.verify()
+        self.clock.advance(WINDOW)
+        plugin.verify()
+
+        self.assertEqual([('GET', by_name()), ('POST', HISTORY)], self.calls())
+
+    def test_an_older_message_after_a_state_written_back_costs_no_request(self) -> None:
+        plugin = self.plugin()
+        self.hole(plugin)
+        plugin.verify()
+        self.forget_calls()
+
+        self.assertEqual(Outcome.DONE, plugin.notify(activate(timestamp=T2, sequence=1)))
+
+        self.assertEqual([], self.calls())
+
+    def test_a_history_holding_no_newer_state_changes_nothing(self) -> None:
+        plugin = self.plugin()
+        self.hole(plugin, change('e-3', '2024-05-01T12:00:05.100000', description=description(
+            'activate', T2), state='alarm'), change('e-1', '2024-05-01T11:00:00.000000',
+                                                    'creation', description=description(
+                                                        'deactivate', T1), state='ok'))
+
+        plugin.verify()
+
+        self.assertEqual([('GET', by_name()), ('POST', HISTORY)], self.calls())
+
+    def test_a_state_in_the_history_dated_beyond_max_clock_skew_is_not_written_back(
+            self) -> None:
+        plugin = self.plugin()
+        self.hole(plugin, change('e-2', '2024-05-01T12:00:04.000000', description=description(
+            'deactivate', '9000-01-01T00:00:00.000000Z'), state='ok'))
+
+        plugin.verify()
+
+        self.assertEqual([('GET', by_name()), ('POST', HISTORY)], self.calls())
+
+    def test_the_written_back_state_keeps_the_creation_time_the_alarm_holds(self) -> None:
+        plugin = self.plugin()
+        self.hole(plugin, change('e-2', '2024-05-01T12:00:04.000000', description=description(
+            'deactivate', T3, created='2024-05-01T11:59:00.000000Z'), state='ok'))
+
+        plugin.verify()
+
+        self.assertEqual(description('deactivate', T3, created=CREATED),
+                         self.body(2)['description'])
+        self.assertEqual('critical', self.body(2)['severity'])  # as listed: the history
+        # read does not say
+
+    def test_a_full_page_of_history_is_followed_by_the_changes_up_to_its_oldest_time(
+            self) -> None:
+        plugin = self.plugin()
+        page = [change(f'e-{n:04}', f'2024-05-01T12:00:04.{999 - n // 2:06}',
+                       description=description('activate', T1), state='alarm')
+                for n in range(1000)]
+        rest = [page[-1], change('e-old', '2024-05-01T11:59:59.000000', description=description(
+            'deactivate', T3), state='ok')]
+        self.hole(plugin)
+        self.http.post(HISTORY, [{'json': page}, {'json': rest}])
+
+        plugin.verify()
+
+        self.assertEqual([('GET', by_name()), ('POST', HISTORY), ('POST', HISTORY),
+                          ('PUT', f'{ALARMS}/a-1')], self.calls())
+        self.assertEqual({'<=': {'timestamp': '2024-05-01T12:00:04.000500'}},
+                         json.loads(self.body(2)['filter'])['and'][-1])
+        self.assertEqual(description('deactivate', T3), self.body(3)['description'])
 
     def test_a_duplicate_found_by_a_check_is_deleted(self) -> None:
         plugin = self.plugin()
@@ -236,7 +380,8 @@ class AodhVerificationTest(AodhCallsTest):
         self.assertEqual([('GET', by_name())] * 2, self.calls())
         self.forget_calls()
         plugin.close()
-        self.assertEqual([('GET', by_name())] * 2, self.calls())  # now and at the final check
+        # now, and at the final check with the history
+        self.assertEqual([('GET', by_name())] * 2 + [('POST', HISTORY)], self.calls())
 
     def test_close_checks_at_once_and_again_when_the_final_check_is_due(self) -> None:
         plugin = self.plugin()
@@ -245,7 +390,7 @@ class AodhVerificationTest(AodhCallsTest):
 
         plugin.close()
 
-        self.assertEqual([('GET', by_name())] * 2, self.calls())
+        self.assertEqual([('GET', by_name())] * 2 + [('POST', HISTORY)], self.calls())
         self.assertEqual(parse('2024-05-01T12:00:14Z'), self.clock.time())
 
     def test_close_without_writes_makes_no_request(self) -> None:
@@ -277,7 +422,7 @@ class AodhVerificationTest(AodhCallsTest):
 
         plugin.close()
 
-        self.assertEqual([('GET', by_name())] * 4, self.calls())
+        self.assertEqual([('GET', by_name())] * 4 + [('POST', HISTORY)], self.calls())
         self.assertEqual([9.0, 1.0, 1.0], self.clock.slept)  # to 12:00:14, then retries
         self.assertNotIn('closing with', self.logs.output)
 

@@ -26,13 +26,19 @@ decides which of two duplicates survives); ``last change`` is the
 :class:`~vitrage_ds.deduced.Order` of the newest message applied. Both are
 written with the state in one ``PUT``, so a reader never sees a state
 without the order that produced it.
+
+Aodh records each create and each ``PUT`` in the alarm's history with what
+changed (the description, so the order, always does), so the history keeps
+every order an alarm ever held, also those written over since
+(:func:`newest_recorded`).
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
 
 from vitrage_ds.deduced import DeducedAlarm, Order, format_time
 from vitrage_ds.event import parse_time
@@ -41,11 +47,14 @@ __all__ = [
     'ALARM_STATE',
     'OK_STATE',
     'AlarmRecord',
+    'Recorded',
     'alarm_id',
     'applied_order',
     'create_body',
     'is_mirror',
     'key_of',
+    'newest_recorded',
+    'restore_body',
     'survivor',
     'update_body',
 ]
@@ -63,6 +72,19 @@ _PUT_FIELDS = ('name', 'type', 'description', 'severity', 'state', 'enabled',
                'insufficient_data_actions', 'time_constraints', 'event_rule')
 
 AlarmRecord = Mapping[str, Any]
+
+
+class Recorded(NamedTuple):
+    """A state this notifier wrote to an alarm, as the alarm's history keeps it."""
+
+    order: Order
+    """The order of the message applied."""
+    description: str
+    """The description written with it (its last sentence holds ``order``)."""
+    state: str
+    """The state it set: ``alarm`` for an activate, ``ok`` for a deactivate."""
+    severity: str | None
+    """The alarm's severity after that change, when the history read says."""
 
 
 def _micros(value: object) -> int | None:
@@ -209,6 +231,68 @@ def update_body(alarm: AlarmRecord, msg: DeducedAlarm, order: Order, *, state: s
     body['state'] = state
     if severity is not None:
         body['severity'] = severity
+    return body
+
+
+def newest_recorded(changes: Iterable[AlarmRecord]) -> dict[str, Recorded]:
+    """The newest order each alarm's history records, by alarm id.
+
+    ``changes`` are entries of Aodh's alarm history, in any order: a
+    ``creation`` (``detail``: the whole alarm) or a ``rule change``
+    (``detail``: what the ``PUT`` changed) whose description holds this
+    notifier's bookkeeping records the order written; other entries only
+    carry the severity forward. The severity of a recorded state is the one
+    the alarm had right after that change, when ``changes`` go back far
+    enough to say (else ``None``).
+    """
+    by_alarm: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
+    for change in changes:
+        detail = change.get('detail')
+        if isinstance(detail, str):
+            try:
+                detail = json.loads(detail)
+            except ValueError:
+                continue
+        if not isinstance(detail, dict) or not change.get('alarm_id'):
+            continue
+        by_alarm.setdefault(str(change['alarm_id']), []).append(
+            (str(change.get('timestamp') or ''), str(change.get('event_id') or ''), detail))
+    newest: dict[str, Recorded] = {}
+    for the_id, entries in by_alarm.items():
+        severity: str | None = None
+        for _when, _event, detail in sorted(entries, key=lambda e: (e[0], e[1])):
+            if isinstance(detail.get('severity'), str):
+                severity = detail['severity']
+            description = detail.get('description')
+            tail = _TAIL.search(description) if isinstance(description, str) else None
+            order = applied_order({'description': description}) if tail else None
+            if tail is None or order is None:
+                continue
+            best = newest.get(the_id)
+            if best is None or order > best.order:
+                state = ALARM_STATE if tail['kind'] == 'activate' else OK_STATE
+                assert isinstance(description, str)
+                newest[the_id] = Recorded(order, description, state, severity)
+    return newest
+
+
+def restore_body(alarm: AlarmRecord, recorded: Recorded) -> dict[str, Any]:
+    """The body of ``PUT /v2/alarms/{id}``: ``alarm`` as read, back in the
+    ``recorded`` state, with its order and (when known) severity.
+
+    The description is the recorded one, with the creation time ``alarm``
+    holds now, so the survivor of duplicates stays the same.
+    """
+    body = {k: alarm[k] for k in _PUT_FIELDS if alarm.get(k) is not None}
+    description = recorded.description
+    tail, recorded_tail = _tail(alarm), _TAIL.search(description)
+    if tail is not None and recorded_tail is not None:
+        start, end = recorded_tail.span('created')
+        description = description[:start] + tail['created'] + description[end:]
+    body['description'] = description
+    body['state'] = recorded.state
+    if recorded.severity is not None:
+        body['severity'] = recorded.severity
     return body
 
 

@@ -13,9 +13,9 @@ and the :class:`~vitrage_ds.notifiers.aodh.verifier.Verifier` (a repair):
 * the order an alarm holds, an order dated more than ``max_clock_skew``
   ahead of this host's clock counting as unknown (logged): it must not make
   genuine messages look older, so the next message is written over it;
-* a full ``PUT`` of a message's state and order to a mirror, and deleting
-  every duplicate mirror but the survivor
-  (:func:`~vitrage_ds.notifiers.aodh.record.survivor`).
+* a full ``PUT`` of a message's state and order to a mirror, or of a state
+  its history recorded (a repair), and deleting every duplicate mirror but
+  the survivor (:func:`~vitrage_ds.notifiers.aodh.record.survivor`).
 
 Thread-safe.
 """
@@ -30,8 +30,8 @@ from vitrage_ds._logsafe import safe
 from vitrage_ds.deduced import DeducedAlarm, DeducedAlarmActivate, Order
 from vitrage_ds.notifiers.aodh.alarms import AodhAlarms, Vanished
 from vitrage_ds.notifiers.aodh.keyed import Bounded, KeyedLocks
-from vitrage_ds.notifiers.aodh.record import (AlarmRecord, alarm_id, applied_order, is_mirror,
-                                              survivor, update_body)
+from vitrage_ds.notifiers.aodh.record import (AlarmRecord, Recorded, alarm_id, applied_order,
+                                              is_mirror, restore_body, survivor, update_body)
 
 __all__ = ['AlarmStore', 'Known']
 
@@ -65,6 +65,11 @@ class AlarmStore:
         self._applied: Bounded[str, Order] = Bounded(cache_size)
         #: One lock per deduced alarm: hold it to apply or check its messages.
         self.locks = KeyedLocks()
+
+    @property
+    def max_clock_skew(self) -> float:
+        """Seconds an order may be dated ahead of this host's clock."""
+        return self._max_skew
 
     # -- what this process remembers ---------------------------------------
 
@@ -133,6 +138,23 @@ class AlarmStore:
         self.remember(msg.key, {**body, 'alarm_id': target_id})
         LOG.info('Aodh alarm %s of deduced alarm %s: state %s (%s)', safe(target_id),
                  safe(msg.key), state, msg.event_type)
+
+    def restore(self, target: AlarmRecord, key: str, recorded: Recorded) -> None:
+        """Write the ``recorded`` state and order back to the mirror ``target``
+        of ``key`` (a full ``PUT``).
+
+        :raises Vanished: the alarm is gone (and forgotten).
+        """
+        body = restore_body(target, recorded)
+        target_id = alarm_id(target)
+        try:
+            self._aodh.update(target_id, body)
+        except Vanished:
+            self._known.pop(key)
+            raise
+        self.remember(key, {**body, 'alarm_id': target_id})
+        LOG.info('Aodh alarm %s of deduced alarm %s: state %s again (%s)', safe(target_id),
+                 safe(key), recorded.state, recorded.order)
 
     def dedupe(self, key: str, mirrors: list[AlarmRecord]) -> AlarmRecord:
         """Delete every mirror but the survivor; remember and return the survivor."""

@@ -11,16 +11,26 @@ them with the writes of :mod:`~vitrage_ds.notifiers.aodh.store`:
 * a round lists the project's event alarms once, or lists by name each
   alarm due when that takes fewer requests;
 * duplicates are deleted, and an older state written over ours by another
-  process is written again (at most :data:`MAX_REPAIRS` times);
+  process is written again (at most :data:`MAX_REPAIRS` times, the repairs
+  below included);
+* a final check also reads the alarm's history in Aodh, in one query for
+  every alarm of the round (:meth:`AodhAlarms.changes
+  <vitrage_ds.notifiers.aodh.alarms.AodhAlarms.changes>`), back to the
+  order checked minus ``max_clock_skew`` and ``verify_interval``: when it
+  records an order newer than the alarm holds (another process's write
+  that ours, or another older one, landed on), that state is written back
+  and checked again;
 * a round that finds newer states other processes wrote remembers them, so
   that this process drops older messages without a request.
 
 Every process verifies what it wrote, and an older message can only be
 written without reading while it is fresh, that is before the final check
 of whoever wrote the newer one. A message is acknowledged once written,
-before it is verified: a process killed before its final check leaves an
-older state written over its write by another process (in that window)
-unrepaired. :meth:`Verifier.close` waits for the final checks (at most
+before it is verified, so the writer of the newer state may be killed
+before its final check; the history read closes that hole: whoever wrote
+the older state last checks after its write, and the history holds every
+write that landed before it (see ``doc/source/failure-semantics.rst``).
+:meth:`Verifier.close` waits for the final checks (at most
 ``reorder_window + 2 * verify_interval``).
 """
 
@@ -34,7 +44,8 @@ from vitrage_ds import aodh_api
 from vitrage_ds._logsafe import safe
 from vitrage_ds.errors import APIError, BackendError
 from vitrage_ds.notifiers.aodh.alarms import AodhAlarms, Vanished
-from vitrage_ds.notifiers.aodh.record import AlarmRecord, alarm_id, is_mirror, key_of, survivor
+from vitrage_ds.notifiers.aodh.record import (AlarmRecord, Recorded, alarm_id, is_mirror, key_of,
+                                              newest_recorded, survivor)
 from vitrage_ds.notifiers.aodh.store import AlarmStore
 from vitrage_ds.notifiers.aodh.watchlist import Watchlist, Written
 
@@ -114,8 +125,13 @@ class Verifier:
                 listed, complete = self._listing({e.aodh_name for e in entries})
                 if complete:
                     entries = self._watch.entries()  # every one is listed: check all
+                finals: list[tuple[Written, AlarmRecord]] = []
                 for entry in entries:
-                    self._check(entry, listed.get(entry.aodh_name, []), started)
+                    final = self._check(entry, listed.get(entry.aodh_name, []), started)
+                    if final is not None:
+                        finals.append(final)
+                if finals:
+                    self._check_history(finals, started)
                 if complete:
                     self._refresh(listed)
             except BackendError as exc:
@@ -142,46 +158,113 @@ class Verifier:
             by_name.setdefault(str(alarm.get('name')), []).append(alarm)
         return by_name, True
 
-    def _check(self, entry: Written, named: list[AlarmRecord], listed_at: float) -> None:
-        """Check one write against a listing taken at ``listed_at``; repair it."""
+    def _check(self, entry: Written, named: list[AlarmRecord], listed_at: float
+               ) -> tuple[Written, AlarmRecord] | None:
+        """Check one write against a listing taken at ``listed_at``; repair it.
+
+        :returns: the entry and its alarm when this is the final check and
+            the listing found it in order: its history is to be read.
+        """
         key = entry.key
         with self._store.locks.hold(key):
             if self._watch.get(key) is not entry or entry.written_at > listed_at:
-                return  # written again since the listing: a later round checks it
+                return None  # written again since the listing: a later round checks it
             mirrors = [a for a in named if is_mirror(a, entry.message)]
             if not mirrors:
                 LOG.info('the Aodh alarm of deduced alarm %s was deleted; no longer '
                          'verifying it', safe(key))
                 self._store.forget(key)
                 self._watch.discard(entry)
-                return
+                return None
             keep = self._store.dedupe(key, mirrors)
             stored = self._store.stored(keep)
             if stored is not None and stored >= entry.order:
                 self._store.note_applied(key, stored)
+                if entry.final_check <= listed_at:
+                    return entry, keep
                 self._watch.checked(entry, listed_at)
-                return
-            if entry.repairs >= MAX_REPAIRS:
-                LOG.error('Aodh alarm %s of deduced alarm %s was overwritten with an '
-                          'older state %d times; no longer verifying it',
-                          safe(alarm_id(keep)), safe(key), entry.repairs)
-                self._watch.discard(entry)
-                return
+                return None
+            if self._gave_up(entry, keep):
+                return None
             LOG.info('Aodh alarm %s of deduced alarm %s holds %s, older than %s '
                      'written by this process: writing it again',
                      safe(alarm_id(keep)), safe(key), stored, entry.order)
-            try:
+            if entry.description is not None:
+                self._repair(entry, keep, Recorded(entry.order, entry.description,
+                                                   entry.state, entry.severity))
+            else:
+                self._repair(entry, keep, None)
+            return None
+
+    def _gave_up(self, entry: Written, keep: AlarmRecord) -> bool:
+        """Whether ``entry`` was repaired :data:`MAX_REPAIRS` times (then no
+        longer watched)."""
+        if entry.repairs < MAX_REPAIRS:
+            return False
+        LOG.error('Aodh alarm %s of deduced alarm %s was overwritten with an '
+                  'older state %d times; no longer verifying it',
+                  safe(alarm_id(keep)), safe(entry.key), entry.repairs)
+        self._watch.discard(entry)
+        return True
+
+    def _repair(self, entry: Written, keep: AlarmRecord, recorded: Recorded | None) -> None:
+        """Write ``entry``'s state again to ``keep`` (``recorded``'s, when
+        given: a newer state the history holds), and check it again."""
+        try:
+            if recorded is None:
                 self._store.update(keep, entry.message, entry.order, entry.state)
-            except Vanished:
-                return  # the next round finds it gone, or its replacement
-            except APIError as exc:
-                if exc.transient:
-                    raise
-                LOG.error('Aodh refused to repair alarm %s of deduced alarm %s: %s',
-                          safe(alarm_id(keep)), safe(key), safe(str(exc), 500))
-                self._watch.discard(entry)
-                return
+            else:
+                self._store.restore(keep, entry.key, recorded)
+        except Vanished:
+            return  # the next round finds it gone, or its replacement
+        except APIError as exc:
+            if exc.transient:
+                raise
+            LOG.error('Aodh refused to repair alarm %s of deduced alarm %s: %s',
+                      safe(alarm_id(keep)), safe(entry.key), safe(str(exc), 500))
+            self._watch.discard(entry)
+            return
+        if recorded is None or recorded.order == entry.order:
             self._watch.rewritten(entry, self._clock())
+        else:
+            self._store.note_applied(entry.key, recorded.order)
+            self._watch.restored(entry, recorded.order, recorded.state,
+                                 recorded.description, recorded.severity, self._clock())
+
+    def _check_history(self, finals: list[tuple[Written, AlarmRecord]],
+                       listed_at: float) -> None:
+        """The final checks that found their alarms in order: read those
+        alarms' history (one query), and write back a newer state it
+        records than the alarm holds.
+
+        The history goes back to the oldest order checked, minus
+        ``max_clock_skew`` and ``verify_interval``: a newer message is
+        written no earlier than its own time minus those (a message may be
+        dated up to ``max_clock_skew`` ahead, hosts' clocks differ by less
+        than ``verify_interval``), and its time is no earlier than the
+        order checked.
+        """
+        skew = self._store.max_clock_skew
+        since = (min(entry.order.micros for entry, _ in finals) / 1_000_000
+                 - skew - self._interval)
+        newest = newest_recorded(self._aodh.changes({alarm_id(k) for _, k in finals}, since))
+        latest = self._clock() + skew
+        for entry, keep in finals:
+            with self._store.locks.hold(entry.key):
+                if self._watch.get(entry.key) is not entry or entry.written_at > listed_at:
+                    continue  # written again since the listing: a later round checks it
+                found = newest.get(alarm_id(keep))
+                stored = self._store.stored(keep)
+                if (found is None or found.order.micros / 1_000_000 > latest
+                        or (stored is not None and found.order <= stored)):
+                    self._watch.checked(entry, listed_at)
+                    continue
+                if self._gave_up(entry, keep):
+                    continue
+                LOG.info('Aodh alarm %s of deduced alarm %s holds %s; its history holds '
+                         'the newer %s, written over since: writing it again',
+                         safe(alarm_id(keep)), safe(entry.key), stored, found.order)
+                self._repair(entry, keep, found)
 
     def _refresh(self, listed: Mapping[str, list[AlarmRecord]]) -> None:
         """Remember newer states other processes wrote to alarms this one knows.

@@ -41,6 +41,11 @@ class Written:
     :ivar final_check: the last check is due at or after this time.
     :ivar checked: a check found the alarm in order since the last write.
     :ivar repairs: how often a check had to write it again.
+    :ivar description: when a check wrote back a newer state the alarm's
+        history recorded (see :meth:`Watchlist.restored`), the description
+        written (``order`` and ``state`` are then that state's): what a
+        repair writes again instead of ``message``.
+    :ivar severity: the severity written with ``description``, if any.
     """
 
     key: str
@@ -52,6 +57,8 @@ class Written:
     final_check: float
     checked: bool = False
     repairs: int = 0
+    description: str | None = None
+    severity: str | None = None
 
 
 class Watchlist:
@@ -142,6 +149,20 @@ class Watchlist:
     def rewritten(self, entry: Written, at: float) -> None:
         """``entry`` was written again at ``at`` (a repair): check it again."""
         with self._lock:
+            entry.repairs += 1
+            entry.written_at = at
+            entry.checked = False
+
+    def restored(self, entry: Written, order: Order, state: str, description: str,
+                 severity: str | None, at: float) -> None:
+        """``entry``'s alarm was written back at ``at`` to a newer state its
+        history recorded, ``order`` in ``state`` (a repair): from now on the
+        alarm must hold that order, and a repair writes that state again."""
+        with self._lock:
+            entry.order = order
+            entry.state = state
+            entry.description = description
+            entry.severity = severity
             entry.repairs += 1
             entry.written_at = at
             entry.checked = False

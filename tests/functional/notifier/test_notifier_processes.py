@@ -13,6 +13,7 @@ comes back to the others, including requests Aodh received before the kill.
 from __future__ import annotations
 
 import random
+import re
 import subprocess
 import time
 from typing import Any
@@ -25,6 +26,7 @@ from vitrage_ds.deduced import (DeducedAlarm, DeducedAlarmActivate, DeducedAlarm
                                 format_time)
 from vitrage_ds.event import parse_time
 from vitrage_ds.notifier_service import DeducedAlarmPublisher
+from vitrage_ds.notifiers.aodh.record import create_body
 from vitrage_ds_testing import wait_until
 
 TOTAL = 1000
@@ -206,6 +208,97 @@ class ThreeNotifierProcessesOneKilledTest(ConvergenceTestCase):
         for process in processes[1:]:
             self.assertEqual(0, process.terminate())
         self.assertGreater(sum(counters(p)[0] for p in processes[1:]), 0)
+
+
+class KilledAfterItsWriteTest(ConvergenceTestCase):
+    """The writer of the newer message is killed once it acknowledged it, and
+    another process then writes an older message over it, without reading.
+
+    The hole of acknowledging before the final check: the killed process
+    cannot repair its write, and the writer of the older message finds its
+    own write in place. Its final check reads the alarm's history and writes
+    the newer state back.
+    """
+
+    WINDOW = 30.0  # reorder_window: the older message is surely still fresh
+    INTERVAL = 1.0  # verify_interval's default
+    NAME = 'cpu high'
+    RESOURCE = 'host-k'
+
+    def start_tagged(self, tag: str) -> Any:
+        """A notifier process whose every Aodh request carries ``tag``."""
+        text = self.config_text(reorder_window=self.WINDOW)
+        text = re.sub(r'(?m)^(headers = .*)$', rf'\1,X-Test-Process:{tag}', text)
+        self.config = self.tmp / f'vitrage_ds-{tag}.conf'
+        self.config.write_text(text)
+        return self.start_notifier()
+
+    def message(self, kind: type[DeducedAlarm], micros: int, **extra: Any) -> DeducedAlarm:
+        return kind(vitrage_id='v-kill', name=self.NAME, affected_resource_id=self.RESOURCE,
+                    timestamp=format_time(micros), sequence=0, **extra)
+
+    def requests_by(self, route: str, method: str) -> list[tuple[str, Any]]:
+        """``(process tag, request)`` of the requests to ``route`` about our alarm."""
+        aodh_name = f'{self.NAME}_{self.RESOURCE}'
+        found = []
+        for request in self.cloud.requests.filter(route, method):
+            body = request.json if isinstance(request.json, dict) else {}
+            if aodh_name in (request.param('q.value'), body.get('name')):
+                found.append((request.headers.get('x-test-process', ''), request))
+        return found
+
+    def drained(self) -> None:
+        wait_until(lambda: self.queue_depth() == 0, 'every message acknowledged',
+                   timeout=DEADLINE, interval=0.05)
+
+    def test_a_newer_state_survives_its_killed_writer_and_an_older_write_over_it(
+            self) -> None:
+        processes = {tag: self.start_tagged(tag) for tag in ('p1', 'p2', 'p3')}
+        publisher = self.publisher()
+        now = round(time.time() * 1_000_000)
+        # 1. The alarm exists (as this notifier writes one), and every process
+        # knows it: each reads it for an older activate, and writes nothing,
+        # so none watches it and none can learn a newer state from a check.
+        first = self.message(DeducedAlarmActivate, now - 60_000_000, severity='WARNING')
+        body = create_body(first, first.order(None), state='alarm', severity='low',
+                           created=now - 60_000_000, event_type='*')
+        self.cloud.aodh.create_alarm(body['name'], 'event', body['event_rule'],
+                                     description=body['description'], state='alarm',
+                                     severity='low', notify=False)
+        earlier = self.message(DeducedAlarmActivate, now - 120_000_000, severity='WARNING')
+        while {tag for tag, _ in self.requests_by('aodh.alarms.list', 'GET')} != set(processes):
+            for _ in processes:
+                publisher.publish(earlier)  # each process reads the alarm on its first
+            self.drained()
+        self.assertEqual([], self.requests_by('aodh.alarms.*', 'P*'))
+
+        # 2. The newer deactivate: written (without reading), acknowledged,
+        # and its writer killed before it checks anything.
+        older, newer = now + 100, now + 200
+        newer_text = f'deactivate at {format_time(newer)}'
+        publisher.publish(self.message(DeducedAlarmDeactivate, newer))
+        self.drained()
+        [(writer, _)] = [(tag, r) for tag, r in self.requests_by('aodh.alarms.update', 'PUT')
+                         if newer_text in r.json.get('description', '')]
+        processes.pop(writer).kill()
+
+        # 3. The older activate, to one of the two others: it knows the
+        # alarm and the message is fresh, so it writes without reading.
+        publisher.publish(self.message(DeducedAlarmActivate, older, severity='CRITICAL'))
+        self.drained()
+        older_text = f'activate at {format_time(older)}'
+        [(stale_writer, _)] = [(tag, r) for tag, r
+                               in self.requests_by('aodh.alarms.update', 'PUT')
+                               if older_text in r.json.get('description', '')]
+        self.assertIn(stale_writer, processes)
+
+        # 4. Stopping waits for the final checks.
+        for process in processes.values():
+            self.assertEqual(0, process.terminate())
+        [alarm] = self.mirrors()['v-kill']
+        self.assertEqual(('ok', newer_text),
+                         (alarm['state'], alarm['description'].rsplit('last change: ', 1)[1]
+                          .split(',', 1)[0]))
 
 
 class PublishCommandTest(NotifierProcessTestCase):

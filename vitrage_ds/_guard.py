@@ -33,27 +33,24 @@ class PluginTimeout(VitrageDSError):
 
 
 class _Call(Generic[T]):
-    """One call on a daemon thread of its own (a hung one never blocks exit)."""
+    """One call handed to a guard's thread.
 
-    def __init__(self, finished: Callable[[_Call[Any]], None], fn: Callable[..., T],
-                 args: tuple[Any, ...]) -> None:
-        self.done = threading.Event()
+    ``done`` is a plain lock held from creation until the call finished:
+    the caller waits by acquiring it (cheaper than an event, which builds a
+    condition and a lock per wait).
+    """
+
+    __slots__ = ('abandoned', 'args', 'done', 'error', 'finished', 'fn', 'result')
+
+    def __init__(self, fn: Callable[..., T], args: tuple[Any, ...]) -> None:
+        self.done = threading.Lock()
+        self.done.acquire()
         self.abandoned = False
         self.finished = False
         self.result: Any = None
         self.error: BaseException | None = None
-        self._finished = finished
-        self._fn = fn
-        self._args = args
-
-    def run(self) -> None:
-        try:
-            self.result = self._fn(*self._args)
-        except BaseException as exc:  # handed to the caller
-            self.error = exc
-        finally:
-            self._finished(self)
-            self.done.set()
+        self.fn = fn
+        self.args = args
 
 
 class Guard:
@@ -94,24 +91,24 @@ class Guard:
         """
         if self.timeout is None:
             return fn(*args)
+        call: _Call[T] = _Call(fn, args)
         with self._lock:
             if self._stuck >= self.workers:
                 raise PluginTimeout(
                     f'{self.name}: {what} not called: {self._stuck} earlier call(s) '
                     f'still have not returned after {self.timeout} s')
-            if not self._lock.wait_for(lambda: self._in_flight < self.workers,
-                                       self.timeout):
+            if self._in_flight >= self.workers and not self._lock.wait_for(
+                    lambda: self._in_flight < self.workers, self.timeout):
                 raise PluginTimeout(f'{self.name}: {what} not called: the plugin was '
                                     f'busy for {self.timeout} s')
             self._in_flight += 1
-            call: _Call[T] = _Call(self._finished, fn, args)
             self._calls.put(call)
             if self._idle > 0:
                 self._idle -= 1  # a waiting thread takes it
             else:
                 threading.Thread(target=self._work, daemon=True,
                                  name=f'vitrage_ds-{self.name}').start()
-        if not call.done.wait(self.timeout):
+        if not call.done.acquire(timeout=self.timeout):
             with self._lock:
                 if not call.finished:
                     call.abandoned = True
@@ -124,24 +121,29 @@ class Guard:
 
     def _work(self) -> None:
         """Run queued calls until none came for ``idle_seconds``."""
+        calls = self._calls
         while True:
             try:
-                call = self._calls.get(timeout=self.idle_seconds)
+                call = calls.get(timeout=self.idle_seconds)
             except queue.Empty:
                 with self._lock:
                     try:  # queued for a waiting thread just now: take it
-                        call = self._calls.get_nowait()
+                        call = calls.get_nowait()
                     except queue.Empty:
                         self._idle -= 1
                         return
-            call.run()
+            try:
+                call.result = call.fn(*call.args)
+            except BaseException as exc:  # handed to the caller
+                call.error = exc
             with self._lock:
+                call.finished = True
+                self._in_flight -= 1
+                if call.abandoned:
+                    self._stuck -= 1
+                # Back among the waiting threads before the caller wakes, so
+                # that its next call finds this thread rather than starting one.
                 self._idle += 1
-
-    def _finished(self, call: _Call[Any]) -> None:
-        with self._lock:
-            call.finished = True
-            self._in_flight -= 1
-            if call.abandoned:
-                self._stuck -= 1
-            self._lock.notify_all()
+                if self._in_flight == self.workers - 1:
+                    self._lock.notify_all()  # a caller may wait for a free slot
+            call.done.release()

@@ -50,10 +50,6 @@ def change(event_id: str, when: str, kind: str = 'rule change', alarm_id: str = 
 class AodhVerificationTest(AodhCallsTest):
     """What the verification rounds and close() ask Aodh after the writes."""
 
-    def setUp(self) -> None:
-        super().setUp()
-        self.http.post(HISTORY, json=[])  # no change recorded, unless a test says
-
     def test_a_write_is_checked_by_name_verify_interval_later(self) -> None:
         plugin = self.plugin()
         self.written(plugin)
@@ -315,6 +311,24 @@ class AodhVerificationTest(AodhCallsTest):
         plugin.verify()
 
         self.assertEqual([('GET', by_name()), ('DELETE', f'{ALARMS}/b-9')], self.calls())
+
+    def test_a_newer_state_on_a_duplicate_is_written_to_the_survivor_before_deleting_it(
+            self) -> None:
+        plugin = self.plugin()
+        self.written(plugin)  # deactivate at T3
+        ours = mirror(state='ok', kind='deactivate', at=T3)
+        newer_copy = mirror('b-9', at=T9, created='2024-05-01T11:30:00Z', severity='low')
+        self.list_answers([newer_copy, ours])
+        self.http.delete(f'{ALARMS}/b-9', status_code=204)
+        self.clock.advance(INTERVAL)
+
+        plugin.verify()
+
+        self.assertEqual([('GET', by_name()), ('PUT', f'{ALARMS}/a-1'),
+                          ('DELETE', f'{ALARMS}/b-9')], self.calls())
+        self.assertEqual(('alarm', description('activate', T9), 'low'),
+                         (self.body(1)['state'], self.body(1)['description'],
+                          self.body(1)['severity']))
 
     def test_a_newer_state_written_by_another_process_is_remembered(self) -> None:
         plugin = self.plugin()

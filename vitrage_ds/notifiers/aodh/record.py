@@ -54,6 +54,7 @@ __all__ = [
     'is_mirror',
     'key_of',
     'newest_recorded',
+    'recorded_in',
     'restore_body',
     'survivor',
     'update_body',
@@ -276,6 +277,18 @@ def newest_recorded(changes: Iterable[AlarmRecord]) -> dict[str, Recorded]:
     return newest
 
 
+def recorded_in(alarm: AlarmRecord) -> Recorded | None:
+    """The state ``alarm`` holds as this notifier wrote it; ``None`` when its
+    description has no bookkeeping."""
+    tail, order = _tail(alarm), applied_order(alarm)
+    if tail is None or order is None:
+        return None
+    severity = alarm.get('severity')
+    return Recorded(order, str(alarm['description']),
+                    ALARM_STATE if tail['kind'] == 'activate' else OK_STATE,
+                    severity if isinstance(severity, str) else None)
+
+
 def restore_body(alarm: AlarmRecord, recorded: Recorded) -> dict[str, Any]:
     """The body of ``PUT /v2/alarms/{id}``: ``alarm`` as read, back in the
     ``recorded`` state, with its order and (when known) severity.
@@ -285,10 +298,11 @@ def restore_body(alarm: AlarmRecord, recorded: Recorded) -> dict[str, Any]:
     """
     body = {k: alarm[k] for k in _PUT_FIELDS if alarm.get(k) is not None}
     description = recorded.description
-    tail, recorded_tail = _tail(alarm), _TAIL.search(description)
-    if tail is not None and recorded_tail is not None:
+    recorded_tail = _TAIL.search(description)
+    if recorded_tail is not None:
         start, end = recorded_tail.span('created')
-        description = description[:start] + tail['created'] + description[end:]
+        created = format_time(_created(alarm))
+        description = description[:start] + created + description[end:]
     body['description'] = description
     body['state'] = recorded.state
     if recorded.severity is not None:

@@ -31,7 +31,8 @@ from vitrage_ds.deduced import DeducedAlarm, DeducedAlarmActivate, Order
 from vitrage_ds.notifiers.aodh.alarms import AodhAlarms, Vanished
 from vitrage_ds.notifiers.aodh.keyed import Bounded, KeyedLocks
 from vitrage_ds.notifiers.aodh.record import (AlarmRecord, Recorded, alarm_id, applied_order,
-                                              is_mirror, restore_body, survivor, update_body)
+                                              is_mirror, recorded_in, restore_body, survivor,
+                                              update_body)
 
 __all__ = ['AlarmStore', 'Known']
 
@@ -157,9 +158,29 @@ class AlarmStore:
                  safe(key), recorded.state, recorded.order)
 
     def dedupe(self, key: str, mirrors: list[AlarmRecord]) -> AlarmRecord:
-        """Delete every mirror but the survivor; remember and return the survivor."""
+        """Delete every mirror but the survivor; remember and return the survivor.
+
+        When a duplicate holds a newer state than the survivor (its writer,
+        another process, may not live to repair it), that state is written
+        to the survivor first, and the survivor returned as written.
+
+        :raises Vanished: the survivor was deleted meanwhile (nothing else is).
+        """
         keep = survivor(mirrors)
         keep_id = alarm_id(keep)
+        newest: Recorded | None = None
+        for alarm in mirrors:
+            recorded = recorded_in(alarm) if alarm_id(alarm) != keep_id else None
+            if (recorded is not None and self.stored(alarm) is not None
+                    and (newest is None or recorded.order > newest.order)):
+                newest = recorded
+        kept = self.stored(keep)
+        if newest is not None and (kept is None or newest.order > kept):
+            LOG.info('a duplicate of Aodh alarm %s of deduced alarm %s holds the newer %s: '
+                     'writing it to the one kept', safe(keep_id), safe(key), newest.order)
+            self.restore(keep, key, newest)
+            self.note_applied(key, newest.order)
+            keep = {**restore_body(keep, newest), 'alarm_id': keep_id}
         for alarm in mirrors:
             if alarm_id(alarm) != keep_id:
                 self._aodh.delete(alarm_id(alarm))

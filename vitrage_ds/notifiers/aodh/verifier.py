@@ -176,7 +176,10 @@ class Verifier:
                 self._store.forget(key)
                 self._watch.discard(entry)
                 return None
-            keep = self._store.dedupe(key, mirrors)
+            try:
+                keep = self._store.dedupe(key, mirrors)
+            except Vanished:
+                return None  # the next round finds its replacement, or none
             stored = self._store.stored(keep)
             if stored is not None and stored >= entry.order:
                 self._store.note_applied(key, stored)

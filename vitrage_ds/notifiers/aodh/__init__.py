@@ -36,8 +36,8 @@ uses only modules after it, so each is entered once
 :mod:`~vitrage_ds.notifiers.aodh.verifier`
     Later, on its own thread, its own walk: the verification rounds that
     check those writes, delete duplicates and repair older states written
-    over ours (through the store); :meth:`AodhNotifier.close` waits for the
-    final checks.
+    over ours, or over a newer state the alarm's history records (through
+    the store); :meth:`AodhNotifier.close` waits for the final checks.
 
 :mod:`~vitrage_ds.notifiers.aodh.keyed` holds the bounded map and the
 per-key locks the store uses.

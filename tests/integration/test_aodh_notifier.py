@@ -7,6 +7,7 @@ Aodh as a project of the test's own.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -17,8 +18,10 @@ from vitrage_ds import registry
 from vitrage_ds.bus import get_transport
 from vitrage_ds.deduced import ACTIVATE, DEACTIVATE, DeducedAlarmActivate, Order, format_time
 from vitrage_ds.notifier import Message, Outcome
-from vitrage_ds.notifiers.aodh import record
+from vitrage_ds.notifiers.aodh import AodhNotifier, record
 from vitrage_ds.notifier_service import DeducedAlarmPublisher, NotifierService
+from vitrage_ds.plugin import PluginContext
+from vitrage_ds_testing import construct_plugin
 
 
 class AodhNotifierTest(base.RealServicesTestCase):
@@ -171,6 +174,50 @@ class AodhNotifierTest(base.RealServicesTestCase):
         plugin.close()
 
         [alarm] = self.named('repair_v-r1')
+        self.assertEqual('ok', alarm['state'])
+        self.assertTrue(alarm['description'].endswith(
+            f'deactivate at {format_time(now + 2)}, sequence 0.'), alarm['description'])
+
+    def test_a_newer_state_whose_writer_died_is_written_back_from_the_history(self) -> None:
+        class Killed(AodhNotifier):
+            """A process killed after its write: its verifier never runs."""
+
+            def __init__(self, context: PluginContext) -> None:
+                super().__init__(context, verify_in_background=False)
+
+        killed = construct_plugin(Killed, 'notifier', name='aodh', conf=self.conf)
+        other = self.plugin()
+        now = round(time.time() * 1_000_000)
+        self.assertEqual(Outcome.DONE, killed.notify(_activate(
+            'v-k', 'killed', 'host-k', format_time(now))))
+        self.assertEqual(Outcome.DONE, other.notify(_activate(  # reads it: knows it
+            'v-k', 'killed', 'host-k', format_time(now))))
+        deactivate = Message(DEACTIVATE, {'vitrage_id': 'v-k', 'name': 'killed',
+                                          'affected_resource_id': 'host-k',
+                                          'timestamp': format_time(now + 2)})
+        self.assertEqual(Outcome.DONE, killed.notify(deactivate))  # one PUT, not read
+        # The other process writes the older activate over it, not reading.
+        self.assertEqual(Outcome.DONE, other.notify(_activate(
+            'v-k', 'killed', 'host-k', format_time(now + 1))))
+        [alarm] = self.named('killed_host-k')
+        self.assertEqual('alarm', alarm['state'])
+        # Real Aodh's history query: each full PUT is a rule change whose
+        # detail holds the description written.
+        changes = self.client.post('v2/query/alarms/history', json={
+            'filter': json.dumps({'and': [
+                {'in': {'alarm_id': [alarm['alarm_id']]}},
+                {'in': {'type': ['creation', 'rule change']}},
+                {'>=': {'timestamp': format_time(now - 60_000_000)}}]}),
+            'orderby': json.dumps([{'timestamp': 'desc'}]), 'limit': 1000})
+        self.assertEqual(['rule change', 'rule change', 'creation'],
+                         [c['type'] for c in changes])
+        self.assertEqual(['activate', 'deactivate', 'activate'],
+                         [json.loads(c['detail'])['description'].split('last change: ')[1]
+                          .split(' ')[0] for c in changes])
+
+        other.close()  # its final check reads the history
+
+        [alarm] = self.named('killed_host-k')
         self.assertEqual('ok', alarm['state'])
         self.assertTrue(alarm['description'].endswith(
             f'deactivate at {format_time(now + 2)}, sequence 0.'), alarm['description'])

@@ -298,6 +298,25 @@ class AodhVerificationTest(AodhCallsTest):
                          json.loads(self.body(2)['filter'])['and'][-1])
         self.assertEqual(description('deactivate', T3), self.body(3)['description'])
 
+    def test_a_refused_history_query_is_logged_once_and_the_final_checks_go_on(
+            self) -> None:
+        plugin = self.plugin()
+        self.hole(plugin)
+        self.http.post(HISTORY, status_code=403, json={'error_message': {
+            'faultstring': 'RBAC Authorization Failed'}})
+
+        plugin.verify()
+        plugin.notify(deactivate(timestamp=T9))  # another write, another final check
+        self.list_answers([mirror(state='ok', kind='deactivate', at=T9)])
+        self.clock.advance(WINDOW + 2 * INTERVAL)
+        plugin.verify()
+        plugin.close()
+
+        self.assertEqual([('GET', by_name()), ('POST', HISTORY), ('PUT', f'{ALARMS}/a-1'),
+                          ('GET', by_name()), ('POST', HISTORY)], self.calls())
+        self.assertEqual(1, self.logs.output.count('Aodh refused the query of alarm history'))
+        self.assertIn('RBAC Authorization Failed', self.logs.output)
+
     def test_a_duplicate_found_by_a_check_is_deleted(self) -> None:
         plugin = self.plugin()
         self.written(plugin)

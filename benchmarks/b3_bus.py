@@ -27,15 +27,31 @@ resources), and the stricter one, notifications drained per second from the
 same queue content.
 
 Why the collector drains fewer notifications per second than the bare
-listener (profiled here): it is bound by CPU, not by the Heat reads. The
-rate stays the same with the emulated Heat answering at once or after
-10 ms, and with 8 or 64 handler threads; alarm transitions, which make no
-API call, drain no faster than stack updates. The collector process spends
-about 1.7 ms of CPU per notification, user and system (the bare listener
-0.6 ms): decoding,
-the driver's mapping, reconciliation, delivery and the thread hand-offs of
-one Python process. Concurrent or coalesced resource reads would not move
-this figure; a second collector process would, given CPUs to run on.
+listener (profiled here): it is bound by CPU, the GIL of one process. The
+rate stays the same with 8 or 64 handler threads and without the driver
+call's time limit. Profiled on this benchmark's backlog (2 shared CPUs; CPU
+per notification, user and system), the collector spends about 2.4 ms
+where the bare listener spends 0.75 ms:
+
+* receiving and acknowledging, oslo.messaging behind the collector's
+  listeners: about 0.85 ms (with a handler that does nothing they drain at
+  0.9-1.0x the bare listener);
+* the Heat resources read each ``*.end`` makes: about 2 ms of CPU per call
+  in requests, urllib3 and keystoneauth (preparing the request, the
+  adapter, parsing headers), so about 0.5 ms per notification of this mix
+  (a quarter of them are ``update.end``); the emulated cloud answers at
+  once or after 10 ms at the same CPU cost, which is why latency does not
+  change the rate;
+* the drivers' mapping, field bounds, reconciliation and delivery: about
+  0.45 ms (no one function above 10 % of it);
+* the hand-off of each driver call to the thread that enforces
+  ``[collector] notification_timeout`` (about 0.04 ms) and the switching
+  between handler threads waiting for the GIL (0.3-0.5 ms; some 15-25
+  context switches per notification against the bare listener's 4).
+
+Concurrent or coalesced resource reads would not move this figure; a
+cheaper HTTP call would, and so would a second collector process, given
+CPUs to run on.
 
 Then the drain by two collector processes of one pool
 (:mod:`benchmarks.b3_pair`), publication-to-sink latency p50 and p99 of a loaded collector

@@ -24,7 +24,7 @@ from typing import Any
 import fixtures
 import testtools
 
-from vitrage_ds import testing
+import vitrage_ds_testing
 from vitrage_ds.bus import Notification
 from vitrage_ds.errors import APIError
 from vitrage_ds.http.client import Client
@@ -169,7 +169,7 @@ def _settled(stack: dict[str, Any]) -> dict[str, Any] | None:
 
 def wait_until(fetch: Callable[[], Any], what: str, timeout: float = DEADLINE) -> Any:
     """:func:`vitrage_ds_testing.wait_until` with this tier's deadline, every 0.3 s."""
-    return testing.wait_until(fetch, what, timeout, 0.3)
+    return vitrage_ds_testing.wait_until(fetch, what, timeout, 0.3)
 
 
 def _delete_quietly(client: Client, path: str) -> None:

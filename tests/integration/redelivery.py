@@ -18,7 +18,7 @@ from typing import Any
 import amqp
 import fixtures
 
-from vitrage_ds import testing
+from vitrage_ds_testing import wait_until
 
 __all__ = ['RawCopies', 'RawMessage']
 
@@ -72,7 +72,7 @@ class RawCopies(fixtures.Fixture):
         def found() -> RawMessage | None:
             self._drain()
             return next((m for m in self._copied if m.event_type == event_type), None)
-        found_message: RawMessage = testing.wait_until(found, f'a copy of {event_type}',
+        found_message: RawMessage = wait_until(found, f'a copy of {event_type}',
                                                        timeout, 0.1)
         return found_message
 

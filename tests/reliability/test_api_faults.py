@@ -49,8 +49,10 @@ DEADLINE = 60.0
 #: The listing route of each driver.
 LISTINGS = {'heat.stack': 'heat.stacks.list', 'aodh': 'aodh.alarms.list'}
 
-#: Client settings that make a failure quick: one retry, 1 s timeout.
-HTTP = {'retries': 1, 'retry_backoff': 0.01, 'retry_backoff_max': 0.02, 'timeout': 1.0}
+#: Client settings that make a failure quick: one retry (and a 1 s call timeout below).
+HTTP = {'retries': 1, 'retry_backoff': 0.01, 'retry_backoff_max': 0.02}
+#: Seconds one call may take (the hang fault waits past it).
+CALL_TIMEOUT = 1
 
 
 class _Stepper:
@@ -91,7 +93,8 @@ class _Base(testtools.TestCase):
             level=logging.DEBUG, format='%(levelname)s %(name)s %(message)s'))
 
     def conf(self, **groups: Any) -> Any:
-        return self.cloud.make_conf('password', http=HTTP, **groups)
+        return self.cloud.make_conf('password', http=HTTP,
+                                    service_credentials={'timeout': CALL_TIMEOUT}, **groups)
 
     def inject(self, fault: str, route: str, *,
                create_route: str | None = None) -> Callable[[], None]:

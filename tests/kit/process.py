@@ -47,6 +47,7 @@ class ServiceProcess(fixtures.Fixture):
         self.ready = ready
         self.deadline = deadline
         self.proc: subprocess.Popen[bytes] | None = None
+        self._stop_requested = False
 
     def _setUp(self) -> None:
         with open(self.log, 'ab') as out:
@@ -82,11 +83,19 @@ class ServiceProcess(fixtures.Fixture):
                                      f'{self.deadline} s:\n{self.output()[-3000:]}')
             time.sleep(0.05)
 
-    def terminate(self) -> int:
-        """SIGTERM, then the exit status (SIGKILL after ``deadline``)."""
+    def request_stop(self) -> None:
+        """SIGTERM, once, without waiting: several processes then drain at
+        the same time, each waited for by :meth:`terminate`."""
         assert self.proc is not None
-        if self.proc.poll() is None:
+        if self.proc.poll() is None and not self._stop_requested:
             self.proc.send_signal(signal.SIGTERM)
+            self._stop_requested = True
+
+    def terminate(self) -> int:
+        """SIGTERM (unless :meth:`request_stop` sent it), then the exit
+        status (SIGKILL after ``deadline``)."""
+        self.request_stop()
+        assert self.proc is not None
         try:
             return self.proc.wait(self.deadline)
         except subprocess.TimeoutExpired:

@@ -149,6 +149,8 @@ class TwoNotifierProcessesTest(ConvergenceTestCase):
         self.assert_converges(newest)
 
         for process in (second, third):
+            process.request_stop()  # both drain at once
+        for process in (second, third):
             self.assertEqual(0, process.terminate())
         handled_requeued_rejected = [counters(p) for p in (first, second, third)]
         for handled, _requeued, rejected in handled_requeued_rejected:
@@ -192,6 +194,8 @@ class ThreeNotifierProcessesOneKilledTest(ConvergenceTestCase):
         processes[0].kill()
         self.assert_converges(newest)
         for process in processes[1:]:
+            process.request_stop()  # both drain at once
+        for process in processes[1:]:
             self.assertEqual(0, process.terminate())  # after their final checks
         self.assertGreater(sum(counters(p)[0] for p in processes[1:]), 0)
         self.assertEqual({vid: ('alarm' if isinstance(msg, DeducedAlarmActivate) else 'ok',
@@ -211,7 +215,9 @@ class KilledAfterItsWriteTest(ConvergenceTestCase):
     the newer state back.
     """
 
-    WINDOW = 30.0  # reorder_window: the older message is surely still fresh
+    # reorder_window: the older message, dated just before step 2, is surely
+    # still fresh at step 3; close() waits up to it plus two intervals.
+    WINDOW = 10.0
     INTERVAL = 1.0  # verify_interval's default
     NAME = 'cpu high'
     RESOURCE = 'host-k'
@@ -264,7 +270,9 @@ class KilledAfterItsWriteTest(ConvergenceTestCase):
         self.assertEqual([], self.requests_by('aodh.alarms.*', 'P*'))
 
         # 2. The newer deactivate: written (without reading), acknowledged,
-        # and its writer killed before it checks anything.
+        # and its writer killed before it checks anything. Both messages are
+        # dated now, however long step 1 took.
+        now = round(time.time() * 1_000_000)
         older, newer = now + 100, now + 200
         newer_text = f'deactivate at {format_time(newer)}'
         publisher.publish(self.message(DeducedAlarmDeactivate, newer))
@@ -283,7 +291,9 @@ class KilledAfterItsWriteTest(ConvergenceTestCase):
                                if older_text in r.json.get('description', '')]
         self.assertIn(stale_writer, processes)
 
-        # 4. Stopping waits for the final checks.
+        # 4. Stopping waits for the final checks (both drain at once).
+        for process in processes.values():
+            process.request_stop()
         for process in processes.values():
             self.assertEqual(0, process.terminate())
         [alarm] = self.mirrors()['v-kill']

@@ -122,7 +122,7 @@ def test(tiers: list[str]) -> int:
         log(f'tier {tier}')
         # The integration tier shares one set of real services, the packaging tier
         # one build of the wheels: run them serially.
-        extra = ['--serial'] if tier in ('packaging', 'integration', 'reliability') else []
+        extra = ['--serial'] if tier in ('packaging', 'integration') else []
         tier_env = env()
         stop_services = start_real_services(tier_env) if tier == 'integration' else None
         try:

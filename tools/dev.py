@@ -3,7 +3,7 @@
 
 Usage::
 
-    python3 tools/dev.py test [TIER ...]   # unit functional integration reliability
+    python3 tools/dev.py test [TIER ...]   # unit packaging functional integration reliability
     python3 tools/dev.py lint              # ruff + mypy
     python3 tools/dev.py docs              # Sphinx docs and release notes, warnings are errors
     python3 tools/dev.py bench [ARGS]      # benchmarks (not part of test)

@@ -219,6 +219,8 @@ class TestJoining(CollectorGroup):
                 and e['vitrage_event_type'] == 'alarm.state_transition')
 
         wait_until(lambda: set(updates()) >= set(alarm_ids), 'every transition', DEADLINE)
+        for process in self.members.values():  # all drain at once
+            process.request_stop()
         for process in self.members.values():  # drained: nothing more can come
             self.assertEqual(0, process.terminate())
         self.assertEqual(dict.fromkeys(alarm_ids, 1), dict(updates()))

@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import testtools
 
@@ -64,6 +64,9 @@ class BusBehaviour(_Base):
     """Listener and Publisher behaviour; subclasses (also deriving from
     ``testtools.TestCase``) choose the transport."""
 
+    #: Options every listener of the test gets (batches, for instance).
+    listener_options: ClassVar[dict[str, Any]] = {}
+
     def transport_url(self) -> str:
         raise NotImplementedError
 
@@ -88,7 +91,7 @@ class BusBehaviour(_Base):
                topic: str | None = None, **kwargs: Any) -> Listener:
         listener = Listener(self.transport,
                             [(exchange or self.exchange, topic or self.topic)],
-                            handler, **kwargs)
+                            handler, **{**self.listener_options, **kwargs})
         listener.start()
         self.addCleanup(listener.stop, DEADLINE)
         return listener
@@ -246,7 +249,8 @@ class BusBehaviour(_Base):
 
     def test_without_an_exchange_both_sides_use_the_control_exchange(self) -> None:
         recorder = Recorder()
-        listener = Listener(self.transport, [(None, self.topic)], recorder)
+        listener = Listener(self.transport, [(None, self.topic)], recorder,
+                            **self.listener_options)
         listener.start()
         self.addCleanup(listener.stop, DEADLINE)
         publisher = Publisher(self.transport, topic=self.topic)

@@ -1,4 +1,5 @@
-"""The bus behaviour on the in-process fake:// transport and on RabbitMQ."""
+"""The bus behaviour on the in-process fake:// transport and on RabbitMQ,
+one message at a time and in batches."""
 
 from __future__ import annotations
 
@@ -6,8 +7,13 @@ from typing import Any
 
 import testtools
 
-from tests.functional.bus.base import BusBehaviour, Recorder
+from tests.functional.bus.base import DEADLINE, BusBehaviour, Recorder
 from tests.kit import RabbitVhost
+from vitrage_ds.bus import Notification
+from vitrage_ds.notifier import Outcome
+
+#: Listener options of the batch variants.
+BATCHES = {'batch_size': 10, 'batch_timeout': 0.05}
 
 
 class FakeBusTest(BusBehaviour, testtools.TestCase):
@@ -51,3 +57,46 @@ class RabbitBusTest(BusBehaviour, testtools.TestCase):
     def test_quorum_queues_on_request(self) -> None:
         queue = self._pool_queue(rabbit_quorum_queue=True)
         self.assertEqual(('true', 'quorum'), (queue['durable'], queue['type']))
+
+
+class RabbitBatchBusTest(BusBehaviour, testtools.TestCase):
+    """RabbitMQ in batches of up to ten."""
+
+    listener_options = BATCHES
+
+    def transport_url(self) -> str:
+        return self.useFixture(RabbitVhost()).transport_url
+
+    def configure(self, conf: Any) -> None:
+        # Enough unacknowledged messages per consumer for a whole batch
+        # (oslo.messaging makes batches no larger than the prefetch count).
+        conf.set_override('rabbit_qos_prefetch_count', 10, group='oslo_messaging_rabbit')
+
+    def queue_then_listen(self, count: int, handler: Recorder) -> None:
+        """Queue ``count`` messages, then listen in batches of ``count`` that
+        wait long enough to fill (so they come as one batch)."""
+        self.listen(Recorder()).stop(DEADLINE)  # declares the pool's queue
+        publisher = self.publisher()
+        for n in range(count):
+            publisher.publish('test.event', {'n': n})
+        self.listen(handler, batch_size=count, batch_timeout=DEADLINE)
+
+    def test_a_batch_is_handled_in_the_order_it_was_published(self) -> None:
+        recorder = Recorder()
+        self.queue_then_listen(10, recorder)
+        recorder.wait_for(lambda: len(recorder.seen) == 10, 'the batch')
+        self.assertEqual(list(range(10)), recorder.ids())
+
+    def test_a_transient_failure_is_retried_before_the_next_message(self) -> None:
+        failed: list[Any] = []
+
+        def fail_once(note: Notification) -> Outcome:
+            if note.payload['n'] == 3 and not failed:
+                failed.append(3)
+                return Outcome.RETRY
+            return Outcome.DONE
+
+        recorder = Recorder(fail_once)
+        self.queue_then_listen(6, recorder)
+        recorder.wait_for(lambda: len(recorder.seen) == 7, 'the batch and one retry')
+        self.assertEqual([0, 1, 2, 3, 3, 4, 5], recorder.ids())

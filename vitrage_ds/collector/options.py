@@ -45,6 +45,17 @@ OPTS: list[cfg.Opt] = [
     cfg.IntOpt('max_retries', default=3, min=0,
                help='Times a notification is requeued after a transient '
                     'failure (a sink that failed) before it is given up.'),
+    cfg.IntOpt('batch_size', default=1, min=1,
+               help='Most notifications handed to the collector at once. '
+                    'Each batch is handled on one thread, its notifications '
+                    'one after another in the order they came, and a '
+                    'transient failure is retried in place; a backlog '
+                    'drains faster in batches (see "Draining faster" in the '
+                    'collector documentation). 1: one by one.'),
+    cfg.FloatOpt('batch_timeout', default=0.1, min=0.001,
+                 help='With batch_size above 1: most seconds to wait for a '
+                      'batch to fill, so the most a notification is delayed '
+                      'when the bus is quiet.'),
     cfg.FloatOpt('jitter', default=0.1, min=0.0, max=1.0,
                  help='Random fraction added to each poll delay, so drivers '
                       'and collectors do not poll in lockstep.'),

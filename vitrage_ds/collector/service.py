@@ -235,7 +235,9 @@ class Collector:
                 listener = Listeners([
                     Listener(self._bus(), [target], _bind_target(self._on_notification, target),
                              pool=self._opts.listener_pool or None,
-                             max_retries=self._opts.max_retries)
+                             max_retries=self._opts.max_retries,
+                             batch_size=self._opts.batch_size,
+                             batch_timeout=self._opts.batch_timeout)
                     for target in targets])
                 listener.start()
                 self._listener = listener

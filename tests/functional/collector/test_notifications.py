@@ -41,6 +41,9 @@ def about(entity_id: str) -> Callable[[Event], bool]:
 class _BusCase(testtools.TestCase):
     """A collector (diff mode, its own listener pool) on a per-test vhost."""
 
+    #: More ``[collector]`` options, when a test class sets them.
+    collector_options: ClassVar[dict[str, Any]] = {}
+
     def setUp(self) -> None:
         super().setUp()
         self.log = self.useFixture(fixtures.FakeLogger(level=logging.INFO))
@@ -61,7 +64,8 @@ class _BusCase(testtools.TestCase):
         conf = self.cloud.make_conf('password', overrides={
             'http': {'retries': 0},
             'collector': {'mode': 'diff', 'listen': True,
-                          'listener_pool': f'collector-{uuid.uuid4().hex[:8]}'}})
+                          'listener_pool': f'collector-{uuid.uuid4().hex[:8]}',
+                          **self.collector_options}})
 
         # sleep() answering "stopping" ends each poll thread at once: no
         # scheduled polls, the tests poll when they mean to.
@@ -239,6 +243,30 @@ class TestTransientSinkFailure(_BusCase):
         self.assertEqual(1, self.sink.failures)
         self.assertEqual(['alarm.creation'], [e.event_type for e in self.sink.events
                                               if e.entity_id == alarm_id])
+
+
+#: ``[collector]`` options of the batch variants.
+BATCHES = {'batch_size': 10, 'batch_timeout': 0.05}
+
+
+class TestHeatOverTheBusInBatches(TestHeatOverTheBus):
+    collector_options = BATCHES
+
+
+class TestAodhOverTheBusInBatches(TestAodhOverTheBus):
+    collector_options = BATCHES
+
+
+class TestTransientSinkFailureInBatches(TestTransientSinkFailure):
+    """In a batch the failed notification is retried in place, then delivered once."""
+
+    collector_options = BATCHES
+
+    def test_every_listener_takes_batches_as_configured(self) -> None:
+        listeners = self.collector.listener
+        assert listeners is not None
+        self.assertEqual({(10, 0.05)}, {(listener.batch_size, listener.batch_timeout)
+                                        for listener in listeners.listeners})
 
 
 class VersionedDriver(ScriptedDriver):

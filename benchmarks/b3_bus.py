@@ -63,9 +63,10 @@ A third drain shows the collector with fewer of those hand-offs
 (:data:`BATCHED`): ``[collector] batch_size = 100`` (oslo.messaging's
 batch listener; one thread handles a batch's notifications one after
 another) and ``notification_timeout = 0`` (the driver calls run on that
-thread). Side by side on 8,000 notifications it drained 1.3-1.75x the
-notifications per second of the defaults (each option alone: 1.0-1.6x),
-0.45-0.55x the bare listener: the handling itself remains.
+thread). It drained 1.3-1.75x the notifications per second of the
+defaults in runs side by side on 8,000 notifications, and 1.28x in a full
+run of 20,000; each option alone 1.0-1.6x. Against the bare listener that
+is still 0.44-0.55x: the handling itself remains.
 
 Then the drain by two collector processes of one pool
 (:mod:`benchmarks.b3_pair`), publication-to-sink latency p50 and p99 of a loaded collector

@@ -49,8 +49,9 @@ OPTS: list[cfg.Opt] = [
                help='Most notifications handed to the collector at once. '
                     'Each batch is handled on one thread, its notifications '
                     'one after another in the order they came, and a '
-                    'transient failure is retried in place; a backlog '
-                    'drains faster in batches (see "Draining faster" in the '
+                    'transient failure is retried in place. With '
+                    'notification_timeout = 0, a backlog drains faster in '
+                    'batches (see "Draining a backlog faster" in the '
                     'collector documentation). 1: one by one.'),
     cfg.FloatOpt('batch_timeout', default=0.1, min=0.001,
                  help='With batch_size above 1: most seconds to wait for a '

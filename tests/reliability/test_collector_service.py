@@ -290,7 +290,10 @@ class TestStopTimeout(_CollectorCase):
                          'the unfinished create.end is not back in the queue')
         figures.add(faults_tried=1)
         self.cloud.clear_faults()
-        again = self.start(self.config(stop_timeout=STOP_TIMEOUT))
+        # The successor's own stop is not under test: the default stop_timeout
+        # lets it finish however slowly oslo.messaging winds down on a loaded
+        # machine, so its summary line is always written.
+        again = self.start(self.config())
         wait_until(lambda: self.vhost.queues()[queue]['messages'] == '0',
                    'the redelivered create.end handled', DEADLINE)
         self.assertEqual(0, again.terminate(), again.output()[-3000:])

@@ -20,10 +20,10 @@ import fixtures
 import testtools
 
 from tests.reliability import figures
+from tests.kit import FakeBus
 from vitrage_ds import registry
-from vitrage_ds.bus import Notification, get_transport
+from vitrage_ds.bus import Notification
 from vitrage_ds.collector import Collector
-from vitrage_ds.config import new_config
 from vitrage_ds.deduced import ACTIVATE
 from vitrage_ds.notifier import Outcome
 from vitrage_ds.notifier_service.service import NotifierService
@@ -197,8 +197,7 @@ class TestBadNotifiers(_BadPlugins):
         loaded = registry.load_notifiers(conf, ['hanging', 'raising', 'garbage', 'aodh'])
         self.assertEqual({}, loaded.failures)
         self.addCleanup(loaded.plugins['aodh'].close)
-        transport = get_transport(new_config(), 'fake://')
-        self.addCleanup(transport.cleanup)
+        transport = self.useFixture(FakeBus()).transport
         service = NotifierService(loaded.plugins, transport, plugin_timeout=1.0)
         outcomes = [service.handle(_activate(n)) for n in range(3)]
         figures.add(faults_tried=3)
@@ -214,8 +213,7 @@ class TestBadNotifiers(_BadPlugins):
         conf = self.cloud.make_conf('none', **{'notifier.aodh': {'verify_delay': 0.0}})
         loaded = registry.load_notifiers(conf, ['hanging', 'aodh'])
         self.addCleanup(loaded.plugins['aodh'].close)
-        transport = get_transport(new_config(), 'fake://')
-        self.addCleanup(transport.cleanup)
+        transport = self.useFixture(FakeBus()).transport
         service = NotifierService(loaded.plugins, transport, plugin_timeout=0.2)
         guard = service._guards['hanging']
         self.useFixture(fixtures.MockPatchObject(guard, 'workers', 2))

@@ -15,8 +15,8 @@ import fixtures
 import testtools
 from oslo_messaging.notify.dispatcher import NotificationResult  # type: ignore[import-untyped]
 
-from vitrage_ds.bus import Listener, Notification, get_transport
-from vitrage_ds.config import new_config
+from tests.kit import FakeBus
+from vitrage_ds.bus import Listener, Notification
 from vitrage_ds.notifier import Outcome
 
 
@@ -31,9 +31,7 @@ class TestBatches(testtools.TestCase):
 
     def setUp(self) -> None:
         super().setUp()
-        transport = get_transport(new_config(), 'fake://')
-        self.addCleanup(transport.cleanup)
-        self.transport = transport
+        self.transport = self.useFixture(FakeBus()).transport
         self.seen: list[int] = []
         self.pauses: list[float] = []
 

@@ -14,9 +14,9 @@ import fixtures
 import testtools
 from oslo_messaging.notify.dispatcher import NotificationResult  # type: ignore[import-untyped]
 
-from vitrage_ds.bus import Listener, Notification, get_transport
+from tests.kit import FakeBus
+from vitrage_ds.bus import Listener, Notification
 from vitrage_ds.bus.listener import MAX_MESSAGE_ID_LENGTH
-from vitrage_ds.config import new_config
 from vitrage_ds.notifier import Outcome
 
 
@@ -24,9 +24,7 @@ class TestUnaccountableEnvelopes(testtools.TestCase):
 
     def setUp(self) -> None:
         super().setUp()
-        transport = get_transport(new_config(), 'fake://')
-        self.addCleanup(transport.cleanup)
-        self.transport = transport
+        self.transport = self.useFixture(FakeBus()).transport
         self.logs = self.useFixture(fixtures.FakeLogger(level=logging.INFO,
                                                         format='%(levelname)s %(message)s'))
         self.seen: list[Notification] = []
@@ -109,8 +107,7 @@ class TestUnlimitedRetries(testtools.TestCase):
     """``max_retries=None``: a transient failure is retried as often as it lasts."""
 
     def test_a_failing_message_is_requeued_every_time_with_a_capped_wait(self) -> None:
-        transport = get_transport(new_config(), 'fake://')
-        self.addCleanup(transport.cleanup)
+        transport = self.useFixture(FakeBus()).transport
         listener = Listener(transport, [('x', 'topic')], lambda note: Outcome.RETRY,
                             max_retries=None, retry_backoff=1.0, retry_backoff_max=8.0)
         pauses: list[float] = []

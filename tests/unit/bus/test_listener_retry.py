@@ -13,8 +13,8 @@ import fixtures
 import testtools
 from oslo_messaging.notify.dispatcher import NotificationResult  # type: ignore[import-untyped]
 
-from vitrage_ds.bus import Listener, Notification, get_transport
-from vitrage_ds.config import new_config
+from tests.kit import FakeBus
+from vitrage_ds.bus import Listener, Notification
 from vitrage_ds.notifier import Outcome
 
 
@@ -22,9 +22,7 @@ class TestRequeueBackoff(testtools.TestCase):
 
     def setUp(self) -> None:
         super().setUp()
-        transport = get_transport(new_config(), 'fake://')
-        self.addCleanup(transport.cleanup)
-        self.transport = transport
+        self.transport = self.useFixture(FakeBus()).transport
         self.pauses: list[float] = []
 
     def listener(self, handler: Any, **kwargs: Any) -> Listener:

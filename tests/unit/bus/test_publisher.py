@@ -10,6 +10,7 @@ import fixtures
 import oslo_messaging  # type: ignore[import-untyped]
 import testtools
 
+from tests.kit import FakeBus
 from vitrage_ds.bus import Listener, Notification, Publisher, exchange_of, get_transport
 from vitrage_ds.config import new_config
 from vitrage_ds.errors import InvalidMessage
@@ -20,8 +21,7 @@ class PublisherRefusalTest(testtools.TestCase):
 
     def setUp(self) -> None:
         super().setUp()
-        transport = get_transport(new_config(), 'fake://')
-        self.addCleanup(transport.cleanup)
+        transport = self.useFixture(FakeBus()).transport
         self.publisher = Publisher(transport, exchange=f'ex-{uuid.uuid4().hex}')
 
     def test_unknown_priority_is_refused(self) -> None:
@@ -49,8 +49,7 @@ class PublisherExchangeTest(testtools.TestCase):
 
     def setUp(self) -> None:
         super().setUp()
-        self.transport = get_transport(new_config(), 'fake://')
-        self.addCleanup(self.transport.cleanup)
+        self.transport = self.useFixture(FakeBus()).transport
 
     def received_on(self, exchange: str, publisher: Publisher) -> list[Notification]:
         seen: list[Notification] = []

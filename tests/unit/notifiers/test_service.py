@@ -11,6 +11,7 @@ from typing import Any
 import fixtures
 import testtools
 
+from tests.kit import FakeBus
 from vitrage_ds.bus import Notification, get_transport
 from vitrage_ds.config import new_config
 from vitrage_ds.notifier import Message, NotifierPlugin, Outcome
@@ -53,8 +54,7 @@ class HandleTest(testtools.TestCase):
     def setUp(self) -> None:
         super().setUp()
         self.logs = self.useFixture(fixtures.FakeLogger(level=logging.INFO))
-        self.transport = get_transport(new_config(), 'fake://')
-        self.addCleanup(self.transport.cleanup)
+        self.transport = self.useFixture(FakeBus()).transport
 
     def service(self, *plugins: Scripted) -> NotifierService:
         return NotifierService({p.context.name: p for p in plugins}, self.transport,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import logging
 import threading
 import types
@@ -14,6 +15,7 @@ import oslo_messaging  # type: ignore[import-untyped]
 from oslo_messaging.notify.dispatcher import NotificationResult  # type: ignore[import-untyped]
 
 from vitrage_ds._logsafe import safe
+from vitrage_ds.bus.publisher import PRIORITIES
 from vitrage_ds.bus.transport import register_opts
 from vitrage_ds.outcome import Outcome
 
@@ -105,73 +107,17 @@ class _Redeliveries:
 
 
 class _Endpoint:
-    """The oslo.messaging endpoint: one method per priority, all alike.
+    """An oslo.messaging endpoint with a method for every priority.
 
     oslo.messaging subscribes only to the priorities its endpoints have a
     method for: leaving one out would silently drop, e.g., Heat's
-    ``*.error`` notifications (sent at ERROR).
+    ``*.error`` notifications (sent at ERROR). Each method calls
+    ``receive`` with the priority first, then what oslo.messaging passed.
     """
 
-    def __init__(self, on_message: Callable[..., str]) -> None:
-        self._on_message = on_message
-
-    def audit(self, ctxt: Any, publisher_id: str, event_type: str,
-              payload: Any, metadata: Mapping[str, Any]) -> str:
-        return self._on_message('audit', publisher_id, event_type, payload, metadata)
-
-    def debug(self, ctxt: Any, publisher_id: str, event_type: str,
-              payload: Any, metadata: Mapping[str, Any]) -> str:
-        return self._on_message('debug', publisher_id, event_type, payload, metadata)
-
-    def info(self, ctxt: Any, publisher_id: str, event_type: str,
-             payload: Any, metadata: Mapping[str, Any]) -> str:
-        return self._on_message('info', publisher_id, event_type, payload, metadata)
-
-    def warn(self, ctxt: Any, publisher_id: str, event_type: str,
-             payload: Any, metadata: Mapping[str, Any]) -> str:
-        return self._on_message('warn', publisher_id, event_type, payload, metadata)
-
-    def error(self, ctxt: Any, publisher_id: str, event_type: str,
-              payload: Any, metadata: Mapping[str, Any]) -> str:
-        return self._on_message('error', publisher_id, event_type, payload, metadata)
-
-    def critical(self, ctxt: Any, publisher_id: str, event_type: str,
-                 payload: Any, metadata: Mapping[str, Any]) -> str:
-        return self._on_message('critical', publisher_id, event_type, payload, metadata)
-
-    def sample(self, ctxt: Any, publisher_id: str, event_type: str,
-               payload: Any, metadata: Mapping[str, Any]) -> str:
-        return self._on_message('sample', publisher_id, event_type, payload, metadata)
-
-
-class _BatchEndpoint:
-    """The endpoint of a batch listener: one method per priority, taking
-    the batch's messages of that priority (dicts with ``publisher_id``,
-    ``event_type``, ``payload`` and ``metadata``)."""
-
-    def __init__(self, on_batch: Callable[[str, Sequence[Mapping[str, Any]]], str]) -> None:
-        self._on_batch = on_batch
-
-    def audit(self, messages: Sequence[Mapping[str, Any]]) -> str:
-        return self._on_batch('audit', messages)
-
-    def debug(self, messages: Sequence[Mapping[str, Any]]) -> str:
-        return self._on_batch('debug', messages)
-
-    def info(self, messages: Sequence[Mapping[str, Any]]) -> str:
-        return self._on_batch('info', messages)
-
-    def warn(self, messages: Sequence[Mapping[str, Any]]) -> str:
-        return self._on_batch('warn', messages)
-
-    def error(self, messages: Sequence[Mapping[str, Any]]) -> str:
-        return self._on_batch('error', messages)
-
-    def critical(self, messages: Sequence[Mapping[str, Any]]) -> str:
-        return self._on_batch('critical', messages)
-
-    def sample(self, messages: Sequence[Mapping[str, Any]]) -> str:
-        return self._on_batch('sample', messages)
+    def __init__(self, receive: Callable[..., str]) -> None:
+        for priority in PRIORITIES:
+            setattr(self, priority, functools.partial(receive, priority))
 
 
 class Listener:
@@ -298,10 +244,10 @@ class Listener:
             queue = _queue_name(pool, exchange or default_exchange, topic)
             if batch_size == 1:
                 return oslo_messaging.get_notification_listener(
-                    transport, target, [_Endpoint(self._on_message)], executor=executor,
+                    transport, target, [_Endpoint(self._on_delivery)], executor=executor,
                     allow_requeue=True, pool=queue)
             return oslo_messaging.get_batch_notification_listener(
-                transport, target, [_BatchEndpoint(self._on_batch)], executor=executor,
+                transport, target, [_Endpoint(self._on_batch)], executor=executor,
                 allow_requeue=True, pool=queue, batch_size=batch_size,
                 batch_timeout=batch_timeout)
 
@@ -417,6 +363,12 @@ class Listener:
         self._drained.wait()
 
     # -- dispatch --------------------------------------------------------
+
+    def _on_delivery(self, priority: str, ctxt: Any, publisher_id: Any, event_type: Any,
+                     payload: Any, metadata: Any) -> str:
+        """One message, as oslo.messaging hands it over (its request context
+        is of no use here)."""
+        return self._on_message(priority, publisher_id, event_type, payload, metadata)
 
     def _on_message(self, priority: str, publisher_id: Any, event_type: Any,
                     payload: Any, metadata: Any) -> str:

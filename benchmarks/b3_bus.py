@@ -27,37 +27,36 @@ resources), and the stricter one, notifications drained per second from the
 same queue content.
 
 Why the collector drains fewer notifications per second than the bare
-listener (profiled here): it is bound by CPU, the GIL of one process. The
-rate stays the same with 8 or 64 handler threads and without the driver
-call's time limit. Profiled on this benchmark's backlog (2 shared CPUs; CPU
-per notification, user and system), the collector spends about 2.4 ms
-where the bare listener spends 0.75 ms:
+listener: both drains are bound by CPU, the GIL of one process (the rate
+stays the same with 8 or 64 handler threads), so the drain ratio is about the ratio of CPU spent
+per notification, which two rows measure (this process's CPU, every
+thread's, while it drains). Where the collector's goes (profiled):
 
 * receiving and acknowledging, oslo.messaging behind the collector's
-  listeners: about 0.85 ms (with a handler that does nothing they drain at
-  0.9-1.0x the bare listener);
-* the Heat resources read each ``*.end`` makes: about 2 ms of CPU per call
-  in requests, urllib3 and keystoneauth (preparing the request, the
-  adapter, parsing headers), so about 0.5 ms per notification of this mix
+  listeners: what the bare listener spends (with a handler that does
+  nothing they drain at 0.9-1.0x the bare listener);
+* the Heat resources read each ``*.end`` makes: about 0.8 ms of CPU per
+  call in requests, urllib3 and keystoneauth (preparing the request, the
+  adapter, parsing headers), so about 0.2 ms per notification of this mix
   (a quarter of them are ``update.end``); the emulated cloud answers at
   once or after 10 ms at the same CPU cost, which is why latency does not
   change the rate;
 * the drivers' mapping, field bounds, reconciliation and delivery: about
-  0.45 ms (no one function above 10 % of it);
+  0.2 ms (no one function above 10 % of it);
 * the hand-off of each driver call to the thread that enforces
-  ``[collector] notification_timeout`` (about 0.04 ms) and the switching
-  between handler threads waiting for the GIL (0.3-0.5 ms; some 15-25
-  context switches per notification against the bare listener's 4).
+  ``[collector] notification_timeout`` and the switching between handler
+  threads waiting for the GIL (some 15-25 context switches per
+  notification against the bare listener's 4).
 
 Concurrent or coalesced resource reads would not move this figure; a
 cheaper HTTP call would, and so would a second collector process, given
 CPUs to run on. The ceiling of one process: 4,000 notifications of this
 mix handed to ``Collector.handle`` one after another on one thread (no
-listener, no contention; reads included) took 1.7 s of CPU, 0.43 ms
-each, while at 0.8x of the bare listener (about 2,000/s here) a
-notification may take 0.63 ms in all, receiving included, and receiving
-is what the bare listener spends its 0.5 ms on. Fewer handler threads
-(4 instead of 64) drained 0.40x instead of 0.37x, within the noise.
+listener, no contention, no time limit; reads included) took 0.39 ms of
+CPU each, as much as the bare listener spends receiving one (0.39 ms in
+a drain of the same mix on the same machine). At 0.8x of the bare listener a notification may take
+1.25x the bare listener's CPU in all, receiving included: 0.49 ms, which
+leaves 0.1 ms for handling that takes 0.39 ms.
 
 A third drain shows the collector with fewer of those hand-offs
 (:data:`BATCHED`): ``[collector] batch_size = 100`` (oslo.messaging's
@@ -87,7 +86,8 @@ from benchmarks.b3_latency import measure_latency, warm_collector
 from benchmarks.b3_pair import drain_with_collectors
 from benchmarks.b3_scale import measure_requests_per_interval
 from benchmarks.cloudhost import CloudHost
-from benchmarks.common import BenchResult, Settings, _conf_text, say, with_rabbit_and_cloud
+from benchmarks.common import (BenchResult, Settings, _conf_text, ratio, say,
+                               with_rabbit_and_cloud)
 
 __all__ = ['run']
 
@@ -197,12 +197,16 @@ def _measure(result: BenchResult, settings: Settings, cloud: CloudHost, vhost: A
         if depth != expected:
             raise RuntimeError(f'queued {depth}, expected {expected}')
         say('3: bare listener draining')
+        cpu = time.process_time()
         bare_s = _bare(transport, 'bench-bare', total)
+        bare_cpu = (time.process_time() - cpu) / total
         say('3: collector draining')
-        collector_s, events, handled = _drain(collector, counter, no_polls, total)
+        collector_s, events, handled, collector_cpu = _drain(collector, counter, no_polls,
+                                                             total)
         add_latency = measure_latency(conf, transport, cloud, vhost, handled / collector_s)
         say('3: a collector draining in batches')
-        batched_s = _in_batches(conf, transport, cloud, vhost, heat_updates, transitions)
+        batched_s, batched_cpu = _in_batches(conf, transport, cloud, vhost, heat_updates,
+                                             transitions)
         pair_s = _two_collectors(conf_text, cloud, vhost, heat_updates, transitions)
     finally:
         transport.cleanup()
@@ -219,6 +223,10 @@ def _measure(result: BenchResult, settings: Settings, cloud: CloudHost, vhost: A
     result.row('notifications drained per second, batches of '
                f'{BATCHED["batch_size"]} without notification_timeout',
                f'{batched_rate:,.0f}/s', f'{bare_rate:,.0f}/s', batched_rate / bare_rate)
+    for label, cpu_each in (('', collector_cpu), (', batched', batched_cpu)):
+        result.row(f'CPU per notification in the draining process{label}',
+                   f'{cpu_each * 1000:.2f} ms', f'{bare_cpu * 1000:.2f} ms',
+                   ratio(bare_cpu, cpu_each))
     pair_rate = total / pair_s
     result.row('notifications drained per second, 2 collector processes', f'{pair_rate:,.0f}/s',
                f'{bare_rate:,.0f}/s', pair_rate / bare_rate)
@@ -234,7 +242,8 @@ def _measure(result: BenchResult, settings: Settings, cloud: CloudHost, vhost: A
         f'Two collector processes of one pool drained the same backlog in {pair_s:.2f} s; '
         f'they share this machine\'s CPUs with RabbitMQ and the emulated cloud.')
     result.data = {'bare_s': bare_s, 'collector_s': collector_s, 'events': events,
-                   'batched_s': batched_s, 'pair_s': pair_s}
+                   'batched_s': batched_s, 'pair_s': pair_s, 'bare_cpu': bare_cpu,
+                   'collector_cpu': collector_cpu, 'batched_cpu': batched_cpu}
     add_latency(result)
     measure_requests_per_interval(result, cloud, quick=settings.quick)
 
@@ -255,8 +264,9 @@ def _queue_backlog(cloud: CloudHost, vhost: Any, heat_updates: int, transitions:
 
 
 def _in_batches(conf: Any, transport: Any, cloud: CloudHost, vhost: Any, heat_updates: int,
-                transitions: int) -> float:
-    """Seconds one collector with :data:`BATCHED` takes to drain the same backlog."""
+                transitions: int) -> tuple[float, float]:
+    """Seconds one collector with :data:`BATCHED` takes to drain the same
+    backlog, and the CPU seconds per notification (see :func:`_drain`)."""
     for name, value in BATCHED.items():
         conf.set_override(name, value, group='collector')
     try:
@@ -264,13 +274,13 @@ def _in_batches(conf: Any, transport: Any, cloud: CloudHost, vhost: Any, heat_up
         collector, no_polls = warm_collector(conf, transport, counter)
         _queue_backlog(cloud, vhost, heat_updates, transitions)
         total = 2 * heat_updates + transitions
-        seconds, _events, handled = _drain(collector, counter, no_polls, total)
+        seconds, _events, handled, cpu = _drain(collector, counter, no_polls, total)
     finally:
         for name in BATCHED:
             conf.clear_override(name, group='collector')
     if handled != total:
         raise RuntimeError(f'the batched collector handled {handled} of {total}')
-    return seconds
+    return seconds, cpu
 
 
 def _two_collectors(conf_text: str, cloud: CloudHost, vhost: Any, heat_updates: int,
@@ -297,8 +307,11 @@ class _Counter:
 
 
 def _drain(collector: Any, counter: _Counter, no_polls: threading.Event,
-           expected: int) -> tuple[float, int, int]:
-    """Start the collector; seconds until it acknowledged ``expected`` messages."""
+           expected: int) -> tuple[float, int, int, float]:
+    """Start the collector; seconds until it acknowledged ``expected``
+    messages, events delivered, messages acknowledged, and CPU seconds
+    per message this process spent meanwhile (every thread's)."""
+    cpu = time.process_time()
     began = time.perf_counter()
     collector.start()
     listener = collector.listener
@@ -309,7 +322,8 @@ def _drain(collector: Any, counter: _Counter, no_polls: threading.Event,
             break
         time.sleep(0.005)
     elapsed = time.perf_counter() - began
+    cpu = time.process_time() - cpu
     handled = listener.handled + listener.rejected
     no_polls.set()
     collector.stop(30)
-    return elapsed, counter.count, handled
+    return elapsed, counter.count, handled, cpu / max(handled, 1)

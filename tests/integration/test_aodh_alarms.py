@@ -7,6 +7,7 @@ from typing import Any
 
 from tests.integration import base
 from vitrage_ds.errors import APIError
+from vitrage_ds.http import paging
 
 
 def prometheus_alarm(name: str) -> dict[str, Any]:
@@ -67,6 +68,31 @@ class AlarmTypesInTwoProjectsTest(base.RealServicesTestCase):
             alarm = self.aodh(project).get(f'v2/alarms/{alarm_id}')
             self.assertEqual('insufficient data', alarm['state'])
             self.assertIn(f'{kind}_rule', alarm)
+
+
+class AlarmDeletedWhileListedTest(base.RealServicesTestCase):
+    """An alarm deleted between two pages, the second asked for after it."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.client = self.aodh(self.new_project())
+        self.ids = [self.create_alarm(self.client, base.event_alarm(f'listed-{i}'))['alarm_id']
+                    for i in range(5)]
+
+    def test_aodh_answers_that_the_marker_is_not_found(self) -> None:
+        self.client.delete(f'v2/alarms/{self.ids[0]}')
+        error = self.assertRaises(APIError, self.client.get, 'v2/alarms',
+                                  params=[('limit', 2), ('marker', self.ids[0])], retry=False)
+        self.assertTrue(paging.vanished_marker(error), str(error))
+
+    def test_the_listing_yields_every_alarm_once(self) -> None:
+        listing = self.client.paginate_marker('v2/alarms', 'alarm_id', limit=2)
+        first_page = [next(listing)['alarm_id'], next(listing)['alarm_id']]
+        self.client.delete(f'v2/alarms/{first_page[-1]}')  # the next page's marker
+
+        listed = first_page + [a['alarm_id'] for a in listing]
+
+        self.assertEqual(sorted(self.ids), sorted(listed))
 
 
 class AlarmLifeCycleTest(base.RealServicesTestCase):

@@ -325,7 +325,8 @@ class Client:
         """Yield the items of a listing that pages by ``limit``/``marker``
         (Aodh), page by page as :func:`vitrage_ds.http.paging.marker_pages`
         reads them: until a page comes back empty, whatever the length of
-        the pages before.
+        the pages before, and once more from the start should an item a
+        page ended with be deleted before the next page is asked for.
 
         :param key: the body key holding the list, or ``None`` when the body
             is the list itself.

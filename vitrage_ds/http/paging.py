@@ -10,18 +10,24 @@ works on the current one. The functions take any client with
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 import urllib.parse
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from typing import Any, Protocol, TypeVar
 
-from vitrage_ds.errors import MalformedResponse, PageLoopError
+from vitrage_ds.errors import APIError, BackendError, MalformedResponse, PageLoopError
 from vitrage_ds.http.failures import safe_url
 
 __all__ = ['Getter', 'Params', 'link_pages', 'marker_page', 'marker_pages',
-           'marker_query', 'read_ahead', 'short_listing']
+           'marker_query', 'read_ahead', 'short_listing', 'vanished_marker']
+
+LOG = logging.getLogger(__name__)
 
 T = TypeVar('T')
+
+_MARKER_NOT_FOUND = re.compile(r'\bmarker\b.*\bnot found\b', re.IGNORECASE | re.DOTALL)
 
 #: Query parameters: a mapping, or pairs (a name may repeat).
 Params = Mapping[str, Any] | Iterable[tuple[str, Any]]
@@ -140,6 +146,16 @@ def marker_page(client: Getter, path: str, id_key: str, query: Params,
     return items
 
 
+def vanished_marker(error: BaseException) -> bool:
+    """Whether ``error`` is a service saying a page's marker is not found:
+    the item was deleted since the page that ended with it was read.
+
+    Aodh 23 answers 500 ``Marker <id> not found.`` (its storage's
+    ``InvalidMarker`` escapes); any status with such a message counts.
+    """
+    return isinstance(error, APIError) and bool(_MARKER_NOT_FOUND.search(error.detail))
+
+
 def marker_pages(client: Getter, path: str, id_key: str, params: Params | None = None,
                  limit: int = 1000, key: str | None = None,
                  marker: str | None = None) -> Generator[Page, None, None]:
@@ -152,20 +168,44 @@ def marker_pages(client: Getter, path: str, id_key: str, params: Params | None =
     short, and a shorter listing reads as deletions. That costs one
     request; :func:`short_listing` saves it where no cap can apply.
 
+    When the item a page ended with is deleted before the next page is
+    asked for, the service no longer finds that marker
+    (:func:`vanished_marker`). The listing is then read once more from
+    its start, and only the items not yielded yet are yielded: every item
+    that exists throughout is yielded exactly once. A second vanished
+    marker, or one given as ``marker``, raises.
+
     :param marker: start after this item instead of at the beginning.
-    :raises PageLoopError: a page holds an item already seen.
+    :raises PageLoopError: a page holds an item already seen in the same
+        reading.
+    :raises BackendError: a page failed (after the client's retries).
     """
-    seen: set[Any] = set()
+    start = marker
+    seen: set[Any] = set()  # this reading's ids, to find a loop
+    yielded = seen  # every id handed on; a set of its own once read again
     while True:
-        items = marker_page(client, path, id_key, marker_query(params, limit, marker), key)
+        try:
+            items = marker_page(client, path, id_key, marker_query(params, limit, marker), key)
+        except BackendError as exc:
+            if marker == start or yielded is not seen or not vanished_marker(exc):
+                raise
+            LOG.info('%s: the item a page ended with was deleted before the next page '
+                     'was read; reading the listing again from its start',
+                     safe_url(client.url(path)))
+            marker, seen = start, set()
+            continue
         if not items:
             return
         for item in items:
             if item[id_key] in seen:
                 raise PageLoopError(safe_url(client.url(path)), str(marker))
             seen.add(item[id_key])
-        yield items
         marker = items[-1][id_key]
+        if yielded is not seen:
+            items = [item for item in items if item[id_key] not in yielded]
+            yielded.update(item[id_key] for item in items)
+        if items:
+            yield items
 
 
 def short_listing(pages: Iterable[Page], limit: int) -> Iterator[dict[str, Any]]:

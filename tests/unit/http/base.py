@@ -78,6 +78,35 @@ class HTTPTestCase(testtools.TestCase):
                 if r.url != TOKENS]
 
 
+class AodhListing:
+    """An alarm listing answered as Aodh 23 pages it, for ``http.get(..., json=listing)``.
+
+    ``limit``/``marker`` paging over :attr:`ids`; a marker that is not (or
+    no longer) listed gets Aodh's 500 ``Marker <id> not found.``. Ids in
+    :attr:`deleted_after_page` are deleted right after a page ending with
+    them is answered: the alarm a caller would next use as marker is gone.
+    """
+
+    def __init__(self, ids: list[str], deleted_after_page: tuple[str, ...] = ()) -> None:
+        self.ids = list(ids)
+        self.deleted_after_page = set(deleted_after_page)
+
+    def __call__(self, request: Any, context: Any) -> Any:
+        marker = request.qs.get('marker', [None])[0]
+        limit = int(request.qs['limit'][0])
+        start = 0
+        if marker is not None:
+            if marker not in self.ids:
+                context.status_code = 500
+                return {'error_message': {'faultstring': f'Marker {marker} not found.'}}
+            start = self.ids.index(marker) + 1
+        page = self.ids[start:start + limit]
+        if page and page[-1] in self.deleted_after_page:
+            self.deleted_after_page.discard(page[-1])
+            self.ids.remove(page[-1])
+        return [{'alarm_id': i} for i in page]
+
+
 class LoopbackServer(fixtures.Fixture):
     """A threading HTTP server on 127.0.0.1 with an ephemeral port.
 

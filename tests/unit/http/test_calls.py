@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from vitrage_ds.errors import APIError, MalformedResponse, PageLoopError
+from vitrage_ds.errors import APIError, ConnectionFailed, MalformedResponse, PageLoopError
 from vitrage_ds.http import paging
-from tests.unit.http.base import AODH, HEAT, TOKENS, HTTPTestCase
+from tests.unit.http.base import AODH, HEAT, TOKENS, AodhListing, HTTPTestCase
 
 
 def _stacks(*ids: str) -> list[dict[str, str]]:
@@ -260,6 +260,62 @@ class MarkerPagingTest(HTTPTestCase):
         self.assert_calls([('POST', TOKENS),
                            ('GET', f'{AODH}/v2/alarms?limit=4&marker=b'),
                            ('GET', f'{AODH}/v2/alarms?limit=4&marker=d')])
+
+
+class VanishedMarkerTest(HTTPTestCase):
+    """An alarm deleted after a page ended with it: the listing is read again."""
+
+    IDS = ['a', 'b', 'c', 'd', 'e', 'f', 'g']
+
+    def listing(self, *deleted_after_page: str, marker: str | None = None) -> list[str]:
+        self.http.get(f'{AODH}/v2/alarms', json=AodhListing(self.IDS, deleted_after_page))
+        return self.read(marker)
+
+    def read(self, marker: str | None = None) -> list[str]:
+        return [a['alarm_id'] for a in self.client(AODH).paginate_marker(
+            'v2/alarms', 'alarm_id', limit=3, marker=marker)]
+
+    def test_the_listing_is_read_again_from_its_start(self) -> None:
+        ids = self.listing('c')
+
+        gone = ('GET', f'{AODH}/v2/alarms?limit=3&marker=c')
+        self.assert_calls([('POST', TOKENS),
+                           ('GET', f'{AODH}/v2/alarms?limit=3'),
+                           gone, gone, gone, gone,  # a 500 like any other: retried
+                           ('GET', f'{AODH}/v2/alarms?limit=3'),
+                           ('GET', f'{AODH}/v2/alarms?limit=3&marker=d'),
+                           ('GET', f'{AODH}/v2/alarms?limit=3&marker=g')])
+        self.assertEqual(self.IDS, ids)  # c was yielded before it was deleted
+
+    def test_items_already_yielded_are_not_yielded_again(self) -> None:
+        ids = self.listing('f')
+        self.assertEqual(self.IDS, ids)
+
+    def test_a_second_vanished_marker_raises(self) -> None:
+        error = self.assertRaises(APIError, self.listing, 'c', 'd')
+        self.assertEqual(500, error.status)
+        self.assertIn('marker=d', self.calls()[-1][1])
+
+    def test_a_vanished_start_marker_raises(self) -> None:
+        error = self.assertRaises(APIError, self.listing, marker='x')
+        self.assertEqual(500, error.status)
+        self.assertNotIn(('GET', f'{AODH}/v2/alarms?limit=3'), self.calls())
+
+    def test_another_failure_of_a_later_page_is_not_read_again(self) -> None:
+        self.http.get(f'{AODH}/v2/alarms', json=AodhListing(self.IDS))
+        self.http.get(f'{AODH}/v2/alarms?limit=3&marker=c', status_code=503)
+        error = self.assertRaises(APIError, self.read)
+        self.assertEqual(503, error.status)
+        self.assertEqual(1, self.calls().count(('GET', f'{AODH}/v2/alarms?limit=3')))
+
+    def test_vanished_marker_is_an_error_naming_a_marker_not_found(self) -> None:
+        url = f'{AODH}/v2/alarms'
+        self.assertTrue(paging.vanished_marker(
+            APIError('GET', url, 500, 'Marker 5d2e not found.')))
+        self.assertTrue(paging.vanished_marker(APIError('GET', url, 400, 'marker x not found')))
+        self.assertFalse(paging.vanished_marker(APIError('GET', url, 500, 'Internal error')))
+        self.assertFalse(paging.vanished_marker(APIError('GET', url, 404, 'Alarm not found')))
+        self.assertFalse(paging.vanished_marker(ConnectionFailed('GET', url, 'refused')))
 
 
 class ShortListingTest(HTTPTestCase):

@@ -26,7 +26,8 @@ T = TypeVar('T')
 
 
 class _RangeStartFailed(Exception):
-    """The first page of a range (not the first range) failed."""
+    """The first page of a range (not the first range) failed, or the
+    marker its second page is asked with vanished."""
 
 
 def read_marker_ranges(client: Client, path: str, id_key: str, starts: Sequence[str],
@@ -49,7 +50,11 @@ def read_marker_ranges(client: Client, path: str, id_key: str, starts: Sequence[
     later start reads on to the end (items read twice are kept once), and
     when the first page of a range fails (a start that is gone: Aodh
     answers 500 ``Marker ... not found``), it is not retried and the
-    listing is read again, in one go, from the beginning. Without
+    listing is read again, in one go, from the beginning. So it is when
+    the item a range's first page ended with is deleted before the next
+    page is asked for (:func:`~vitrage_ds.http.paging.vanished_marker`);
+    later pages' markers are read again by
+    :func:`~vitrage_ds.http.paging.marker_pages` itself. Without
     ``starts`` it is read in one go at once.
 
     :returns: ``transform(item)`` of every item once, range by range (the
@@ -114,7 +119,12 @@ def read_marker_ranges(client: Client, path: str, id_key: str, starts: Sequence[
             except BackendError as exc:
                 raise _RangeStartFailed(str(exc)) from exc
         with contextlib.closing(items):
-            return read(j, items)
+            try:
+                return read(j, items)
+            except BackendError as exc:
+                if not paging.vanished_marker(exc):
+                    raise
+                raise _RangeStartFailed(str(exc)) from exc
 
     try:
         ranges = client.fan_out(read_range, range(len(origins)))

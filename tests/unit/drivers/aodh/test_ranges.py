@@ -6,7 +6,7 @@ from typing import Any
 
 from vitrage_ds.drivers.aodh.ranges import read_marker_ranges
 from vitrage_ds.errors import APIError
-from tests.unit.http.base import AODH, TOKENS, HTTPTestCase
+from tests.unit.http.base import AODH, TOKENS, AodhListing, HTTPTestCase
 
 
 class MarkerRangesTest(HTTPTestCase):
@@ -16,19 +16,8 @@ class MarkerRangesTest(HTTPTestCase):
 
     def setUp(self) -> None:
         super().setUp()
-        self.listing = list(self.IDS)
-
-        def answer(request: Any, context: Any) -> Any:
-            marker = request.qs.get('marker', [None])[0]
-            limit = int(request.qs['limit'][0])
-            start = 0
-            if marker is not None:
-                if marker not in self.listing:  # as Aodh 23 answers
-                    context.status_code = 500
-                    return {'error_message': {'faultstring': f'Marker {marker} not found.'}}
-                start = self.listing.index(marker) + 1
-            return [{'alarm_id': i} for i in self.listing[start:start + limit]]
-        self.http.get(f'{AODH}/v2/alarms', json=answer)
+        self.aodh = AodhListing(self.IDS)
+        self.http.get(f'{AODH}/v2/alarms', json=self.aodh)
 
     def read(self, starts: list[str], limit: int = 4) -> list[str]:
         return read_marker_ranges(self.client(AODH), 'v2/alarms', 'alarm_id', starts,
@@ -52,7 +41,7 @@ class MarkerRangesTest(HTTPTestCase):
                          self.calls()[:2])
 
     def test_an_empty_listing_costs_one_request(self) -> None:
-        self.listing.clear()
+        self.aodh.ids.clear()
         self.assertEqual([], self.read(['a2', 'a5']))
         self.assertEqual([('POST', TOKENS), ('GET', f'{AODH}/v2/alarms?limit=1')],
                          self.calls())
@@ -68,7 +57,7 @@ class MarkerRangesTest(HTTPTestCase):
         self.assertEqual(len(self.IDS), len(ids))
 
     def test_a_gone_start_is_not_retried_and_the_listing_is_read_in_one_go(self) -> None:
-        self.listing.remove('a5')
+        self.aodh.ids.remove('a5')
 
         ids = self.read(['a2', 'a5'])
 
@@ -79,6 +68,20 @@ class MarkerRangesTest(HTTPTestCase):
                           ('GET', f'{AODH}/v2/alarms?limit=4&marker=a3'),
                           ('GET', f'{AODH}/v2/alarms?limit=4&marker=a8'),
                           ('GET', f'{AODH}/v2/alarms?limit=4&marker=a9')],
+                         self.calls()[-4:])
+
+    def test_a_start_deleted_after_a_ranges_first_page_reads_the_listing_in_one_go(
+            self) -> None:
+        self.aodh.deleted_after_page.add('a8')  # range 1's first page: a6 a7 a8
+
+        ids = self.read(['a5'], limit=3)
+
+        self.assertEqual([i for i in self.IDS if i != 'a8'], ids)
+        self.assertEqual(4, self.calls().count(('GET', f'{AODH}/v2/alarms?limit=3&marker=a8')))
+        self.assertEqual([('GET', f'{AODH}/v2/alarms?limit=3'),
+                          ('GET', f'{AODH}/v2/alarms?limit=3&marker=a2'),
+                          ('GET', f'{AODH}/v2/alarms?limit=3&marker=a5'),
+                          ('GET', f'{AODH}/v2/alarms?limit=3&marker=a9')],
                          self.calls()[-4:])
 
     def test_no_starts_reads_the_listing_in_one_go(self) -> None:

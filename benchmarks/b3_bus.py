@@ -28,9 +28,10 @@ same queue content.
 
 Why the collector drains fewer notifications per second than the bare
 listener: both drains are bound by CPU, the GIL of one process (the rate
-stays the same with 8 or 64 handler threads), so the drain ratio is about the ratio of CPU spent
-per notification, which two rows measure (this process's CPU, every
-thread's, while it drains). Where the collector's goes (profiled):
+stays the same with 8 or 64 handler threads), so the drain ratio is about
+the ratio of CPU spent per notification, which two rows measure (this
+process's CPU, every thread's, while it drains). Where the collector's
+goes (profiled):
 
 * receiving and acknowledging, oslo.messaging behind the collector's
   listeners: what the bare listener spends (with a handler that does
@@ -54,9 +55,10 @@ CPUs to run on. The ceiling of one process: 4,000 notifications of this
 mix handed to ``Collector.handle`` one after another on one thread (no
 listener, no contention, no time limit; reads included) took 0.39 ms of
 CPU each, as much as the bare listener spends receiving one (0.39 ms in
-a drain of the same mix on the same machine). At 0.8x of the bare listener a notification may take
-1.25x the bare listener's CPU in all, receiving included: 0.49 ms, which
-leaves 0.1 ms for handling that takes 0.39 ms.
+a drain of the same mix on the same machine). At 0.8x of the bare
+listener a notification may take 1.25x the bare listener's CPU in all,
+receiving included: 0.49 ms, which leaves 0.1 ms for handling that takes
+0.39 ms.
 
 A third drain shows the collector with fewer of those hand-offs
 (:data:`BATCHED`): ``[collector] batch_size = 100`` (oslo.messaging's

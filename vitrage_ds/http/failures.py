@@ -9,6 +9,7 @@ import urllib.parse
 
 import requests
 
+from vitrage_ds._logsafe import safe
 from vitrage_ds.errors import ConnectionFailed
 
 __all__ = ['TLSFailed', 'detail', 'retry_after', 'safe_url', 'why']
@@ -29,12 +30,14 @@ def safe_url(url: str) -> str:
 
 def detail(resp: requests.Response) -> str:
     """The service's own error message from an error body, shortened, with
-    the request's token (should a service echo it) masked."""
+    the request's token (should a service echo it) masked, as one printable
+    line (:func:`~vitrage_ds._logsafe.safe`): it reaches error messages and
+    log lines."""
     text = _service_message(resp)
     token = resp.request.headers.get('X-Auth-Token') if resp.request is not None else None
     if isinstance(token, str) and token:
         text = text.replace(token, '***')
-    return text
+    return safe(text, 300)
 
 
 def _service_message(resp: requests.Response) -> str:

@@ -225,6 +225,13 @@ class ErrorMessageTest(HTTPTestCase):
         error = self.assertRaises(APIError, self.client().get, 'v2/alarms')
         self.assertIn('Unknown argument: "q"', str(error))
 
+    def test_a_services_message_is_one_printable_line(self) -> None:
+        self.http.get(f'{HEAT}/v2/alarms', status_code=400,
+                      json={'error_message': {'faultstring': 'bad\nFORGED log line'}})
+        error = self.assertRaises(APIError, self.client().get, 'v2/alarms')
+        self.assertTrue(str(error).isprintable(), str(error))
+        self.assertIn('FORGED', str(error))
+
     def test_refused_credentials_name_the_call_and_no_secret(self) -> None:
         self.http.post(TOKENS, status_code=401,
                        json={'error': {'message': f'bad password {PASSWORD}'}})

@@ -182,17 +182,17 @@ def marker_pages(client: Getter, path: str, id_key: str, params: Params | None =
     """
     start = marker
     seen: set[Any] = set()  # this reading's ids, to find a loop
-    yielded = seen  # every id handed on; a set of its own once read again
+    first_reading: set[Any] | None = None  # its ids, once the listing is read again
     while True:
         try:
             items = marker_page(client, path, id_key, marker_query(params, limit, marker), key)
         except BackendError as exc:
-            if marker == start or yielded is not seen or not vanished_marker(exc):
+            if marker == start or first_reading is not None or not vanished_marker(exc):
                 raise
             LOG.info('%s: the item a page ended with was deleted before the next page '
                      'was read; reading the listing again from its start',
                      safe_url(client.url(path)))
-            marker, seen = start, set()
+            marker, first_reading, seen = start, seen, set()
             continue
         if not items:
             return
@@ -201,9 +201,8 @@ def marker_pages(client: Getter, path: str, id_key: str, params: Params | None =
                 raise PageLoopError(safe_url(client.url(path)), str(marker))
             seen.add(item[id_key])
         marker = items[-1][id_key]
-        if yielded is not seen:
-            items = [item for item in items if item[id_key] not in yielded]
-            yielded.update(item[id_key] for item in items)
+        if first_reading is not None:
+            items = [item for item in items if item[id_key] not in first_reading]
         if items:
             yield items
 

@@ -2,8 +2,9 @@
 
 Real services for the integration tier (:class:`RealServices`: PostgreSQL
 databases, RabbitMQ vhosts, Heat 27 and Aodh 23 virtualenvs), RabbitMQ
-vhosts and nodes for the bus tests (and an in-process bus), Vitrage 15.0.1's virtualenv, and the
-helpers that run ``vitrage-ds`` as a child process. The kit plugin authors
+vhosts and nodes for the bus tests (and an in-process bus), Vitrage
+15.0.1's virtualenv, and the helpers that run ``vitrage-ds`` as a child
+process. The kit plugin authors
 use is the ``vitrage-ds-testing`` distribution (:mod:`vitrage_ds_testing`).
 """
 

@@ -1,15 +1,18 @@
-"""Values from the bus, made safe for a log line.
+"""Values from the bus, and URLs, made safe for a log line.
 
 A notification's fields (an alarm id, a stack name, a message id, an event
 type) are chosen by whoever can publish on the bus. Logged raw, a newline in
 one starts a forged line of the service log. :func:`safe` turns any value
 into one printable line of bounded length; every log call that holds a
-bus-derived value passes it through here.
+bus-derived value passes it through here. :func:`safe_url` strips the
+credentials a configured endpoint may carry.
 """
 
 from __future__ import annotations
 
-__all__ = ['MAX_LOGGED', 'safe']
+import urllib.parse
+
+__all__ = ['MAX_LOGGED', 'safe', 'safe_url']
 
 #: The most characters of one value a log line shows.
 MAX_LOGGED = 200
@@ -36,3 +39,13 @@ def safe(value: object, limit: int = MAX_LOGGED) -> str:
     if len(text) > limit:
         return f'{text[:limit]}...'
     return text
+
+
+def safe_url(url: str) -> str:
+    """``url`` without user info, query string or fragment, for messages and
+    logs. Idempotent; a relative path comes back as it is."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ''
+    if parts.port:
+        host = f'{host}:{parts.port}'
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, '', ''))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from vitrage_ds._logsafe import safe_url
+
 __all__ = [
     'VitrageDSError',
     'ConfigurationError',
@@ -68,17 +70,18 @@ class APIError(BackendError):
     """An HTTP call answered an error status.
 
     :ivar method: the HTTP method.
-    :ivar url: the URL called, without user info or query string.
+    :ivar url: the URL called, without user info, query string or fragment
+        (as every error here keeps it, whatever it was given).
     :ivar status: the HTTP status code.
     :ivar detail: the service's own error message, when it gave one.
     """
 
     def __init__(self, method: str, url: str, status: int, detail: str = '') -> None:
         self.method = method
-        self.url = url
+        self.url = safe_url(url)
         self.status = status
         self.detail = detail
-        msg = f'{method} {url} answered {status}'
+        msg = f'{method} {self.url} answered {status}'
         if detail:
             msg += f': {detail}'
         super().__init__(msg)
@@ -94,8 +97,8 @@ class ConnectionFailed(BackendError):
 
     def __init__(self, method: str, url: str, reason: str) -> None:
         self.method = method
-        self.url = url
-        super().__init__(f'{method} {url} failed: {reason}')
+        self.url = safe_url(url)
+        super().__init__(f'{method} {self.url} failed: {reason}')
 
 
 class RequestTimeout(BackendError):
@@ -103,8 +106,8 @@ class RequestTimeout(BackendError):
 
     def __init__(self, method: str, url: str, timeout: float | None) -> None:
         self.method = method
-        self.url = url
-        super().__init__(f'{method} {url} timed out after {timeout} s')
+        self.url = safe_url(url)
+        super().__init__(f'{method} {self.url} timed out after {timeout} s')
 
 
 class MalformedResponse(BackendError):
@@ -112,17 +115,17 @@ class MalformedResponse(BackendError):
 
     def __init__(self, method: str, url: str, reason: str) -> None:
         self.method = method
-        self.url = url
-        super().__init__(f'{method} {url} answered a malformed body: {reason}')
+        self.url = safe_url(url)
+        super().__init__(f'{method} {self.url} answered a malformed body: {reason}')
 
 
 class PageLoopError(BackendError):
     """A paged listing returned a page it had returned before."""
 
     def __init__(self, url: str, marker: str) -> None:
-        self.url = url
+        self.url = safe_url(url)
         self.marker = marker
-        super().__init__(f'paging {url} repeated the page after marker {marker!r}')
+        super().__init__(f'paging {self.url} repeated the page after marker {marker!r}')
 
 
 class DeliveryFailed(BackendError):

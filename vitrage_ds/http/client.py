@@ -217,7 +217,7 @@ class Client:
                 kind = _CONNECT
             else:
                 if resp.status_code >= 400:
-                    error = APIError(method, safe_url(url), resp.status_code, detail(resp))
+                    error = APIError(method, url, resp.status_code, detail(resp))
                     if not error.transient:
                         raise error
                     retry_after = failures.retry_after(resp)
@@ -225,7 +225,7 @@ class Client:
                     return resp
                 elif resp.status_code >= 300:
                     location = safe_url(resp.headers.get('Location', ''))
-                    raise APIError(method, safe_url(url), resp.status_code,
+                    raise APIError(method, url, resp.status_code,
                                    f'redirected to {location or "(no Location)"}')
                 elif not resp.content:
                     return None
@@ -233,7 +233,7 @@ class Client:
                     try:
                         return resp.json()
                     except (ValueError, requests.RequestException) as exc:
-                        error = MalformedResponse(method, safe_url(url),
+                        error = MalformedResponse(method, url,
                                                   f'{type(exc).__name__}: {exc}'[:200])
                         error.__cause__ = exc
                         if method not in _SAFE:
@@ -258,16 +258,16 @@ class Client:
                 connect_retries=0)
         except (ks_exc.ConnectTimeout, ks_exc.RequestTimeout,
                 requests.Timeout) as exc:
-            raise RequestTimeout(method, safe_url(url), self.timeout) from exc
+            raise RequestTimeout(method, url, self.timeout) from exc
         except ks_exc.SSLError as exc:
-            raise TLSFailed(method, safe_url(url), f'TLS: {why(exc)}') from exc
+            raise TLSFailed(method, url, f'TLS: {why(exc)}') from exc
         except ks_exc.http.Unauthorized as exc:  # token request refused
-            raise APIError(method, safe_url(url), 401, 'authentication failed') from exc
+            raise APIError(method, url, 401, 'authentication failed') from exc
         except ks_exc.http.HttpError as exc:
-            raise APIError(method, safe_url(url), exc.http_status or 0,
+            raise APIError(method, url, exc.http_status or 0,
                            f'authentication: {type(exc).__name__}') from exc
         except (ks_exc.ConnectionError, requests.RequestException) as exc:
-            raise ConnectionFailed(method, safe_url(url), why(exc)) from exc
+            raise ConnectionFailed(method, url, why(exc)) from exc
         except ks_exc.ClientException as exc:
             raise BackendError(f'{method} {safe_url(url)} failed: {type(exc).__name__}') from exc
 

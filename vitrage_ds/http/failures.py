@@ -5,27 +5,20 @@ from __future__ import annotations
 import email.utils
 import re
 import time
-import urllib.parse
 
 import requests
 
-from vitrage_ds._logsafe import safe
+from vitrage_ds._logsafe import safe, safe_url
 from vitrage_ds.errors import ConnectionFailed
 
 __all__ = ['TLSFailed', 'detail', 'retry_after', 'safe_url', 'why']
 
+#: The most characters of a service's error message that errors and logs show.
+_SHOWN = 300
+
 
 class TLSFailed(ConnectionFailed):
     """A TLS handshake or certificate failure: retrying cannot fix it."""
-
-
-def safe_url(url: str) -> str:
-    """``url`` without user info, query string or fragment, for messages and logs."""
-    parts = urllib.parse.urlsplit(url)
-    host = parts.hostname or ''
-    if parts.port:
-        host = f'{host}:{parts.port}'
-    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, '', ''))
 
 
 def detail(resp: requests.Response) -> str:
@@ -36,15 +29,15 @@ def detail(resp: requests.Response) -> str:
     text = _service_message(resp)
     token = resp.request.headers.get('X-Auth-Token') if resp.request is not None else None
     if isinstance(token, str) and token:
-        text = text.replace(token, '***')
-    return safe(text, 300)
+        text = text.replace(token, '***')  # before shortening: no prefix of it stays
+    return safe(text[:_SHOWN + 1], _SHOWN)  # one more: a longer one ends in ...
 
 
 def _service_message(resp: requests.Response) -> str:
     try:
         body = resp.json()
     except ValueError:
-        return resp.text.strip()[:300]
+        return resp.text.strip()
     if isinstance(body, dict):
         # Heat: {"error": {"message": ...}}; Aodh: {"error_message": {"faultstring": ...}}
         for key in ('error', 'error_message'):
@@ -52,13 +45,13 @@ def _service_message(resp: requests.Response) -> str:
             if isinstance(inner, dict):
                 for field in ('message', 'faultstring', 'explanation'):
                     if inner.get(field):
-                        return str(inner[field])[:300]
+                        return str(inner[field])
             elif isinstance(inner, str):
-                return inner[:300]
+                return inner
         for key in ('faultstring', 'message', 'explanation', 'title'):
             if body.get(key):
-                return str(body[key])[:300]
-    return str(body)[:300]
+                return str(body[key])
+    return str(body)
 
 
 def retry_after(resp: requests.Response) -> float:

@@ -50,7 +50,7 @@ def _items_of(body: Any, key: str | None, url: str) -> list[Any]:
     """
     items = body if key is None else (body.get(key) if isinstance(body, dict) else None)
     if not isinstance(items, list):
-        raise MalformedResponse('GET', safe_url(url),
+        raise MalformedResponse('GET', url,
                                 f'expected a list under {key!r}' if key else 'expected a list')
     return items
 
@@ -85,7 +85,7 @@ def link_pages(client: Getter, path: str, key: str, params: Mapping[str, Any] | 
             item_id = item.get(id_key) if isinstance(item, dict) else None
             if item_id is not None:
                 if not isinstance(item_id, (str, int)):
-                    raise MalformedResponse('GET', safe_url(url),
+                    raise MalformedResponse('GET', url,
                                             f'an item has an unusable {id_key!r}')
                 if item_id in seen_ids:
                     continue
@@ -98,7 +98,7 @@ def link_pages(client: Getter, path: str, key: str, params: Mapping[str, Any] | 
             query = urllib.parse.parse_qsl(next_query, keep_blank_values=True)
             canonical = tuple(sorted(query))
             if canonical in seen_queries or (items and not fresh):
-                loop = PageLoopError(safe_url(url), next_query)
+                loop = PageLoopError(url, next_query)
             seen_queries.add(canonical)
         yield fresh
         if loop is not None:
@@ -141,7 +141,7 @@ def marker_page(client: Getter, path: str, id_key: str, query: Params,
     items = _items_of(client.get(path, params=query, retry=retry), key, client.url(path))
     for item in items:
         if not isinstance(item, dict) or not isinstance(item.get(id_key), (str, int)):
-            raise MalformedResponse('GET', safe_url(client.url(path)),
+            raise MalformedResponse('GET', client.url(path),
                                     f'an item has no usable {id_key!r}')
     return items
 
@@ -198,7 +198,7 @@ def marker_pages(client: Getter, path: str, id_key: str, params: Params | None =
             return
         for item in items:
             if item[id_key] in seen:
-                raise PageLoopError(safe_url(client.url(path)), str(marker))
+                raise PageLoopError(client.url(path), str(marker))
             seen.add(item[id_key])
         marker = items[-1][id_key]
         if first_reading is not None:

@@ -247,6 +247,18 @@ class ErrorMessageTest(HTTPTestCase):
         error = self.assertRaises(APIError, self.client().get, 'stacks')
         self.assert_no_secret(error)
 
+    def test_a_token_echoed_across_the_shortening_is_masked_whole(self) -> None:
+        self.http.get(STACKS, status_code=400,
+                      json={'error': {'message': f'{"x" * 285} token {TOKEN}'}})
+        error = self.assertRaises(APIError, self.client().get, 'stacks')
+        self.assertNotIn(TOKEN[:4], error.detail)
+        self.assertIn(' token ***', error.detail)
+
+    def test_a_long_message_is_shortened_to_a_marked_end(self) -> None:
+        self.http.get(STACKS, status_code=400, json={'error': {'message': 'y' * 1000}})
+        error = self.assertRaises(APIError, self.client().get, 'stacks')
+        self.assertEqual('y' * 300 + '...', error.detail)
+
     def test_user_info_in_an_endpoint_is_not_shown(self) -> None:
         self.http.get('http://user:sekrit@heat.test:8004/v1/p-1/stacks', status_code=500)
         client = self.client('http://user:sekrit@heat.test:8004/v1/p-1',

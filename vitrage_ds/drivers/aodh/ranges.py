@@ -92,7 +92,7 @@ def read_marker_ranges(client: Client, path: str, id_key: str, starts: Sequence[
         for item in items:
             item_id = item[id_key]
             if item_id in seen:
-                raise PageLoopError(safe_url(client.url(path)), str(origins[j]))
+                raise PageLoopError(client.url(path), str(origins[j]))
             seen.add(item_id)
             ids.append(item_id)
             values.append(transform(item))

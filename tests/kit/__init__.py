@@ -10,7 +10,7 @@ use is the ``vitrage-ds-testing`` distribution (:mod:`vitrage_ds_testing`).
 
 from tests.kit.broker import RabbitNode, RabbitNodeUnavailable
 from tests.kit.fake_bus import FakeBus
-from tests.kit.rabbit import RabbitUnavailable, RabbitVhost
+from tests.kit.rabbit import RabbitUnavailable, RabbitVhost, envelope, publish_raw
 from tests.kit.real import NotificationLog, RealServices, ServicesUnavailable, real_config
 
 __all__ = [
@@ -22,5 +22,7 @@ __all__ = [
     'RabbitVhost',
     'RealServices',
     'ServicesUnavailable',
+    'envelope',
+    'publish_raw',
     'real_config',
 ]

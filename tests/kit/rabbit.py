@@ -1,17 +1,27 @@
-"""A RabbitMQ virtual host of its own for each test, on the local broker."""
+"""A RabbitMQ virtual host of its own for each test, on the local broker,
+and raw messages no oslo.messaging publisher would send.
+
+:func:`publish_raw` puts one ``messagingv2`` envelope on an exchange exactly
+as given (a ``message_id`` that is a list, a newline in an event type, a
+priority that is a number), as a broken or hostile sender on the bus could.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
 import subprocess
 import unittest
+import urllib.parse
 import uuid
+from typing import Any
 
+import amqp  # type: ignore[import-untyped]  # kombu's AMQP client
 import fixtures
 
-__all__ = ['RabbitUnavailable', 'RabbitVhost']
+__all__ = ['RabbitUnavailable', 'RabbitVhost', 'envelope', 'publish_raw']
 
 _CTL_TIMEOUT = 30.0
 
@@ -106,3 +116,33 @@ class RabbitVhost(fixtures.Fixture):
         except OSError as exc:
             return f'nothing accepts connections on {self.host}:{self.port} ({exc})'
         return ''
+
+
+def publish_raw(transport_url: str, exchange: str, routing_key: str,
+                message: dict[str, Any]) -> None:
+    """Publish ``message`` as the body of a 2.0 envelope, untouched.
+
+    The exchange must exist (a listener on it declared it).
+    """
+    url = urllib.parse.urlsplit(transport_url)
+    conn = amqp.Connection(f'{url.hostname}:{url.port or 5672}',
+                           userid=urllib.parse.unquote(url.username or 'guest'),
+                           password=urllib.parse.unquote(url.password or 'guest'),
+                           virtual_host=urllib.parse.unquote(url.path[1:]) or '/')
+    conn.connect()
+    try:
+        channel = conn.channel()
+        body = json.dumps({'oslo.version': '2.0', 'oslo.message': json.dumps(message)})
+        channel.basic_publish(amqp.Message(body, content_type='application/json',
+                                           content_encoding='utf-8'),
+                              exchange=exchange, routing_key=routing_key)
+    finally:
+        conn.close()
+
+
+def envelope(event_type: Any, payload: Any, *, message_id: Any = None,
+             publisher_id: Any = 'test.host', priority: Any = 'INFO') -> dict[str, Any]:
+    """A notification as oslo.messaging's Notifier builds it, any field overridable."""
+    return {'message_id': str(uuid.uuid4()) if message_id is None else message_id,
+            'publisher_id': publisher_id, 'event_type': event_type, 'priority': priority,
+            'payload': payload, 'timestamp': '2026-01-01 12:00:00.000000'}

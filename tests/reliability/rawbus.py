@@ -1,21 +1,17 @@
-"""Services on a RabbitMQ vhost, and raw messages no oslo.messaging publisher would send.
+"""Services on a RabbitMQ vhost, for the tests that feed them raw messages.
 
-:func:`publish_raw` puts one ``messagingv2`` envelope on an exchange exactly
-as given (a ``message_id`` that is a list, a newline in an event type), as a
-broken or hostile sender on the bus could. :class:`ServicesOnRabbit` runs
-``vitrage-ds collect`` and ``vitrage-ds notifier`` against the emulated
-cloud on a private vhost, for the tests that feed them such messages.
+:class:`ServicesOnRabbit` runs ``vitrage-ds collect`` and ``vitrage-ds
+notifier`` against the emulated cloud on a private vhost; the raw messages
+come from :func:`tests.kit.publish_raw`.
 """
 
 from __future__ import annotations
 
 import json
-import urllib.parse
 import uuid
 from pathlib import Path
 from typing import Any
 
-import amqp  # type: ignore[import-untyped]  # kombu's AMQP client
 import fixtures
 import testtools
 from testtools import content
@@ -28,36 +24,6 @@ from tests.kit.process import ServiceProcess
 
 #: Bound on anything that should happen; never a measured time.
 DEADLINE = 60.0
-
-
-def publish_raw(transport_url: str, exchange: str, routing_key: str,
-                message: dict[str, Any]) -> None:
-    """Publish ``message`` as the body of a 2.0 envelope, untouched.
-
-    The exchange must exist (a listener on it declared it).
-    """
-    url = urllib.parse.urlsplit(transport_url)
-    conn = amqp.Connection(f'{url.hostname}:{url.port or 5672}',
-                           userid=urllib.parse.unquote(url.username or 'guest'),
-                           password=urllib.parse.unquote(url.password or 'guest'),
-                           virtual_host=urllib.parse.unquote(url.path[1:]) or '/')
-    conn.connect()
-    try:
-        channel = conn.channel()
-        body = json.dumps({'oslo.version': '2.0', 'oslo.message': json.dumps(message)})
-        channel.basic_publish(amqp.Message(body, content_type='application/json',
-                                           content_encoding='utf-8'),
-                              exchange=exchange, routing_key=routing_key)
-    finally:
-        conn.close()
-
-
-def envelope(event_type: Any, payload: Any, *, message_id: Any = None,
-             publisher_id: Any = 'test.host', priority: str = 'INFO') -> dict[str, Any]:
-    """A notification as oslo.messaging's Notifier builds it, any field overridable."""
-    return {'message_id': str(uuid.uuid4()) if message_id is None else message_id,
-            'publisher_id': publisher_id, 'event_type': event_type, 'priority': priority,
-            'payload': payload, 'timestamp': '2026-01-01 12:00:00.000000'}
 
 
 class ServicesOnRabbit(testtools.TestCase):

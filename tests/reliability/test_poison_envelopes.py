@@ -1,10 +1,11 @@
 """A poison envelope is acknowledged once, with one log line, by both services.
 
 A raw message whose ``message_id`` is a list (or a mapping, or an event type
-that is not a string) used to make the listener's bookkeeping raise, which
-oslo.messaging answers by requeueing the message at once: thousands of
-tracebacks a second from ``vitrage-ds collect`` and ``vitrage-ds notifier``,
-and a queue that could not be drained. Now each such message is logged once
+that is not a string) used to make the listener's bookkeeping raise, and one
+whose priority is a number or ``null`` made oslo.messaging's own dispatcher
+raise. oslo.messaging answers either by requeueing the message at once:
+thousands of tracebacks a second from ``vitrage-ds collect`` and
+``vitrage-ds notifier``, and a queue that could not be drained. Now each such message is logged once
 and acknowledged, the queue drains, and good messages behind it still flow.
 """
 
@@ -13,18 +14,23 @@ from __future__ import annotations
 from typing import Any
 
 from tests.reliability import figures
-from tests.reliability.rawbus import DEADLINE, ServicesOnRabbit, envelope, publish_raw
+from tests.kit import envelope, publish_raw
+from tests.reliability.rawbus import DEADLINE, ServicesOnRabbit
 from vitrage_ds.deduced import ACTIVATE
 from vitrage_ds.notifier_service import DeducedAlarmPublisher
 from vitrage_ds_testing import wait_until
 
-#: (what is wrong, message_id, event_type) of each poison envelope.
-POISONS: list[tuple[str, Any, Any]] = [
-    ('list id', ['a', 'b'], None),
-    ('mapping id', {'id': 'm-1'}, None),
-    ('number id', 12345, None),
-    ('overlong id', 'm' * 10_000, None),
-    ('list event type', None, ['alarm.state_transition']),
+#: (what is wrong, message_id, event_type, priority) of each poison envelope.
+POISONS: list[tuple[str, Any, Any, Any]] = [
+    ('list id', ['a', 'b'], None, 'INFO'),
+    ('mapping id', {'id': 'm-1'}, None, 'INFO'),
+    ('number id', 12345, None, 'INFO'),
+    ('overlong id', 'm' * 10_000, None, 'INFO'),
+    ('list event type', None, ['alarm.state_transition'], 'INFO'),
+    # oslo.messaging's own dispatcher calls .lower() on the priority.
+    ('number priority', None, None, 5),
+    ('null priority', None, None, None),
+    ('unknown priority', None, None, 'LOUD'),
 ]
 
 
@@ -32,17 +38,17 @@ class TestPoisonEnvelopes(ServicesOnRabbit):
 
     def send_poisons(self, exchange: str, routing_key: str, event_type: str,
                      payload: Any) -> None:
-        for _what, message_id, bad_type in POISONS:
+        for _what, message_id, bad_type, priority in POISONS:
             publish_raw(self.rabbit.transport_url, exchange, routing_key,
                         envelope(bad_type if bad_type is not None else event_type, payload,
-                                 message_id=message_id))
+                                 message_id=message_id, priority=priority))
         figures.add(poison_envelopes_tried=len(POISONS))
 
     def assert_each_logged_once(self, output: str) -> None:
-        self.assertEqual(len(POISONS), output.count('unaccountable info notification'),
-                         output[-5000:])
+        self.assertEqual(len(POISONS), output.count('unaccountable '), output[-5000:])
         self.assertNotIn('Traceback', output)
         self.assertNotIn('Callback raised an exception', output)
+        self.assertNotIn('Unknown priority', output)
 
     def test_the_collector_acknowledges_each_once_and_keeps_collecting(self) -> None:
         alarm = self.cloud.aodh.create_alarm('behind the poison', 'event')

@@ -15,6 +15,7 @@ import oslo_messaging  # type: ignore[import-untyped]
 from oslo_messaging.notify.dispatcher import NotificationResult  # type: ignore[import-untyped]
 
 from vitrage_ds._logsafe import safe
+from vitrage_ds.bus._servers import batch_notification_server, notification_server
 from vitrage_ds.bus.publisher import PRIORITIES
 from vitrage_ds.bus.transport import register_opts
 from vitrage_ds.outcome import Outcome
@@ -148,9 +149,10 @@ class Listener:
     * :attr:`Outcome.REJECT`, or anything that is not an :class:`Outcome`:
       logged and acknowledged.
     * An envelope that cannot be accounted for (see :func:`why_unaccountable`:
-      a ``message_id`` that is not a string, an event type that is not one)
-      is acknowledged at once with one error line, without calling the
-      handler. Nothing the bus sends makes this listener raise into
+      a ``message_id`` that is not a string, an event type that is not one;
+      a priority that is not a known one, checked before oslo.messaging's
+      dispatcher reads it) is acknowledged at once with one error line,
+      without calling the handler. Nothing the bus sends makes this listener raise into
       oslo.messaging (which would requeue the message at once, forever).
 
     Delivery is at least once: a message whose acknowledgement was lost
@@ -243,12 +245,11 @@ class Listener:
             target = [oslo_messaging.Target(exchange=exchange, topic=topic)]
             queue = _queue_name(pool, exchange or default_exchange, topic)
             if batch_size == 1:
-                return oslo_messaging.get_notification_listener(
-                    transport, target, [_Endpoint(self._on_delivery)], executor=executor,
-                    allow_requeue=True, pool=queue)
-            return oslo_messaging.get_batch_notification_listener(
-                transport, target, [_Endpoint(self._on_batch)], executor=executor,
-                allow_requeue=True, pool=queue, batch_size=batch_size,
+                return notification_server(transport, target, [_Endpoint(self._on_delivery)],
+                                           self._refuse, executor=executor, pool=queue)
+            return batch_notification_server(
+                transport, target, [_Endpoint(self._on_batch)], self._refuse,
+                executor=executor, pool=queue, batch_size=batch_size,
                 batch_timeout=batch_timeout)
 
         self._servers = [server(exchange, topic) for exchange, topic in self.targets]
@@ -369,6 +370,14 @@ class Listener:
         """One message, as oslo.messaging hands it over (its request context
         is of no use here)."""
         return self._on_message(priority, publisher_id, event_type, payload, metadata)
+
+    def _refuse(self, envelope: Mapping[str, Any], reason: str) -> None:
+        """An envelope oslo.messaging cannot dispatch (see :mod:`vitrage_ds.bus._servers`)."""
+        LOG.error('unaccountable notification (event_type %s, message_id %s, priority %s): '
+                  '%s; acknowledged', safe(envelope.get('event_type')),
+                  safe(envelope.get('message_id')), safe(envelope.get('priority')), reason)
+        for count in ('received', 'unaccountable', 'rejected'):
+            self._bump(count)
 
     def _on_message(self, priority: str, publisher_id: Any, event_type: Any,
                     payload: Any, metadata: Any) -> str:

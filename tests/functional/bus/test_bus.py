@@ -8,9 +8,10 @@ from typing import Any
 import testtools
 
 from tests.functional.bus.base import DEADLINE, BusBehaviour, Recorder
-from tests.kit import RabbitVhost
+from tests.kit import RabbitVhost, envelope, publish_raw
 from vitrage_ds.bus import Notification
 from vitrage_ds.notifier import Outcome
+from vitrage_ds_testing import wait_until
 
 #: Listener options of the batch variants.
 BATCHES = {'batch_size': 10, 'batch_timeout': 0.05}
@@ -23,7 +24,29 @@ class FakeBusTest(BusBehaviour, testtools.TestCase):
         return 'fake://'
 
 
-class RabbitBusTest(BusBehaviour, testtools.TestCase):
+class _RawEnvelopes(BusBehaviour):
+    """What only a raw sender can put on RabbitMQ."""
+
+    rabbit: RabbitVhost
+
+    def test_a_priority_oslo_messaging_cannot_read_is_acknowledged_once(self) -> None:
+        recorder = Recorder()
+        listener = self.listen(recorder)
+        for priority in (5, None, 'LOUD'):
+            publish_raw(self.rabbit.transport_url, self.exchange, f'{self.topic}.info',
+                        envelope('test.poison', {'n': -1}, priority=priority))
+        self.publisher().publish('test.event', {'n': 1})
+
+        recorder.wait_for(lambda: bool(recorder.seen), 'the good message')
+        wait_until(lambda: listener.unaccountable == 3, 'the three acknowledged', DEADLINE)
+        wait_until(lambda: self.rabbit.queues()[
+            f'vitrage_ds.{self.exchange}.{self.topic}']['messages'] == '0',
+            'the queue drained', DEADLINE)
+        self.assertEqual([1], recorder.ids())
+        self.assertEqual((4, 3, 1), (listener.received, listener.rejected, listener.handled))
+
+
+class RabbitBusTest(_RawEnvelopes, testtools.TestCase):
     """The machine's RabbitMQ, in a vhost of the test's own."""
 
     def transport_url(self) -> str:
@@ -59,13 +82,14 @@ class RabbitBusTest(BusBehaviour, testtools.TestCase):
         self.assertEqual(('true', 'quorum'), (queue['durable'], queue['type']))
 
 
-class RabbitBatchBusTest(BusBehaviour, testtools.TestCase):
+class RabbitBatchBusTest(_RawEnvelopes, testtools.TestCase):
     """RabbitMQ in batches of up to ten."""
 
     listener_options = BATCHES
 
     def transport_url(self) -> str:
-        return self.useFixture(RabbitVhost()).transport_url
+        self.rabbit = self.useFixture(RabbitVhost())
+        return self.rabbit.transport_url
 
     def configure(self, conf: Any) -> None:
         # Enough unacknowledged messages per consumer for a whole batch

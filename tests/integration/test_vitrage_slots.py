@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import socket
 import uuid
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ class VitrageSlotsTestCase(RealServicesTestCase):
         self.project = self.new_project()
         self.work = Path(self.useFixture(fixtures.TempDir()).path)
 
-    def vitrage_conf(self) -> Path:
+    def vitrage_conf(self, notifier_aodh_url: str | None = None) -> Path:
         """vitrage.conf with vitrage_ds's classes in Vitrage's slots.
 
         No Keystone: ``[service_credentials] auth_type = none`` (Vitrage's
@@ -58,15 +59,20 @@ class VitrageSlotsTestCase(RealServicesTestCase):
             '[driver.heat.stack]',
             f'endpoint_override = {self.coords.heat_endpoint(self.project)}',
             '[driver.aodh]', f'endpoint_override = {self.coords.aodh_url}',
-            '[notifier.aodh]', f'endpoint_override = {self.coords.aodh_url}',
+            '[notifier.aodh]',
+            f'endpoint_override = {notifier_aodh_url or self.coords.aodh_url}',
             'verify_interval = 0.2', 'reorder_window = 0.5', '']))
         return path
 
     def run_script(self, name: str, *args: str) -> dict[str, Any]:
+        """The script's result; its log (Vitrage's oslo.log writes to
+        stdout) is kept in :attr:`log`."""
         output = self.work / f'{name}-{uuid.uuid4().hex[:6]}.json'
         done = self.vitrage.run(SCRIPTS / f'{name}.py', *args, str(output))
+        self.addDetail(f'{name} stdout', text_content(done.stdout[-20000:]))
         self.addDetail(f'{name} stderr', text_content(done.stderr[-20000:]))
         self.assertEqual(0, done.returncode, done.stderr[-3000:])
+        self.log = done.stdout
         result: dict[str, Any] = json.loads(output.read_text())
         return result
 
@@ -167,10 +173,10 @@ class TestVitrageNotifierSlot(VitrageSlotsTestCase):
                          'vitrage_type': 'nova.instance', 'vitrage_category': 'RESOURCE',
                          'project_id': self.project}}}
 
-    def notify(self, *messages: dict[str, Any]) -> None:
+    def notify(self, *messages: dict[str, Any], aodh_url: str | None = None) -> None:
         source = self.work / f'messages-{uuid.uuid4().hex[:6]}.json'
         source.write_text(json.dumps(list(messages)))
-        result = self.run_script('notifier', str(self.vitrage_conf()), str(source))
+        result = self.run_script('notifier', str(self.vitrage_conf(aodh_url)), str(source))
         self.assertEqual([AODH_NOTIFIER], result['plugins'])
 
     def mirrors(self, name: str) -> list[dict[str, Any]]:
@@ -210,6 +216,22 @@ class TestVitrageNotifierSlot(VitrageSlotsTestCase):
         states = [json.loads(h['detail']).get('state') for h in history
                   if h['type'] != 'creation']
         self.assertEqual(['ok'], [s for s in states if s is not None], history)
+
+    def test_a_message_aodh_refuses_every_attempt_at_is_logged_as_lost_by_name(self) -> None:
+        # A port held without listening: every connection to it is refused.
+        closed = socket.socket()
+        self.addCleanup(closed.close)
+        closed.bind(('127.0.0.1', 0))
+        vitrage_id, server = str(uuid.uuid4()), str(uuid.uuid4())
+        activate = self.message('vitrage.deduced_alarm.activate', vitrage_id, server,
+                                active=True, at=datetime.datetime.now(datetime.timezone.utc))
+
+        self.notify(activate, aodh_url=f'http://127.0.0.1:{closed.getsockname()[1]}')
+
+        [lost] = [line for line in self.log.splitlines() if ' lost after ' in line]
+        self.assertIn(f'vitrage.deduced_alarm.activate of deduced alarm {vitrage_id} '
+                      f'(instance down_{server}) lost after 3 attempts', lost)
+        self.assertEqual([], self.mirrors(f'instance down_{server}'))
 
 
 class TestVitrageConfiguration(VitrageSlotsTestCase):

@@ -23,6 +23,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from vitrage_ds._logsafe import safe
+from vitrage_ds.deduced import from_message
+from vitrage_ds.errors import InvalidMessage
 from vitrage_ds.notifier import Message, Outcome
 from vitrage_ds.notifiers.aodh import AodhNotifier as _Notifier
 from vitrage_ds.vitrage import _host
@@ -66,9 +68,21 @@ class AodhNotifier(NotifierBase):
             if attempt < ATTEMPTS:
                 self._sleep(delay)
                 delay *= 2
-        LOG.error('%s lost after %d attempts: Aodh could not be reached, and Vitrage\'s '
-                  'notifier service does not requeue', safe(event_type), ATTEMPTS)
+        LOG.error('%s of %s lost after %d attempts: Aodh could not be reached, and '
+                  'Vitrage\'s notifier service does not requeue', safe(event_type),
+                  _named(event_type, data), ATTEMPTS)
 
     def close(self) -> None:
         """Finish the notifier's pending checks (Vitrage itself never calls it)."""
         self._notifier.close()
+
+
+def _named(event_type: str, data: Any) -> str:
+    """The deduced alarm a message is about, for a log line: its key (the
+    ``vitrage_id`` when there is one) and its Aodh alarm's name."""
+    try:
+        alarm = from_message(event_type, data)
+    except InvalidMessage:
+        return 'a deduced alarm'
+    named = f'deduced alarm {safe(alarm.key)}'
+    return f'{named} ({safe(alarm.aodh_name)})' if alarm.aodh_name else named

@@ -57,6 +57,8 @@ class Stats:
     future: int = 0
     #: Entities a poll corrected although the cached version looked newer.
     corrected: int = 0
+    #: Events dropped because their fields could not be stored.
+    invalid: int = 0
 
     def __str__(self) -> str:
         text = (f'{self.added} added, {self.updated} updated, {self.deleted} deleted, '
@@ -65,6 +67,8 @@ class Stats:
             text += f', {self.corrected} corrected'
         if self.future:
             text += f', {self.future} dated in the future'
+        if self.invalid:
+            text += f', {self.invalid} invalid'
         return text
 
 
@@ -150,6 +154,8 @@ class Plan:
         self.extra: list[Event] = []
         self.deletes: list[Event] = []
         self.stats = Stats()
+        #: The first event :meth:`invalid` dropped, and why.
+        self.first_invalid: tuple[Event, Exception] | None = None
         full = store.mode == 'full'
         self.emit_unchanged = full
         self.emit_cached = full and unique
@@ -253,6 +259,17 @@ class Plan:
             datasource=self.store.datasource, entity_type=etype, entity_id=eid,
             fields=fields_of(entry), action=self.action, event_type=DELETE_ENTITY,
             version=public_version(version)))
+
+    def invalid(self, event: Event, error: Exception) -> None:
+        """Drop an event :meth:`upsert` raised on: what is known stays, and a
+        ``full`` snapshot emits it as cached. Nothing was planned for it."""
+        self.stats.invalid += 1
+        if self.first_invalid is None:
+            self.first_invalid = (event, error)
+        if self.emit_cached:
+            _known, current = self.store.known(event.entity_type, event.entity_id)
+            if current is not None:
+                self.events.append(self._rebuilt(event.entity_type, event.entity_id, current))
 
     def keep_touched(self, etype: str, eid: str, entry: Entry) -> None:
         """A live entity the snapshot missed but an update touched during the poll."""

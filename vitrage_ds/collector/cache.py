@@ -45,9 +45,19 @@ Rules, in the order they are applied to one incoming event:
   accepted update is emitted. In ``diff`` mode only changes are emitted:
   added, updated (fields differ) and deleted entities. A delete is emitted
   once per entity in both modes.
+* **Events that cannot be stored.** An event whose fields the cache cannot
+  encode (a value whose text form raises) is dropped alone: the rest of its
+  snapshot or notification is reconciled, the entity keeps its cached state
+  (a snapshot does not delete it; a ``full`` one emits the cached state), and
+  it is counted in :attr:`Stats.invalid` and logged (one warning a minute at
+  most, with a count). Retrying would fail the same way.
 * **All or nothing.** The emitted events are handed to ``deliver`` while
   the cache is locked; the cache changes only if ``deliver`` returned. If
   it raises, the cache is as before, so the same input can be retried.
+* **Garbage collection.** With ``pause_gc``, Python's cyclic garbage
+  collector is off while a snapshot is reconciled, and on again before its
+  events are delivered: a sink that blocks (a bus sink during a broker
+  outage) never holds it off.
 
 Storage: an entity is kept as a compact, canonical byte string that doubles
 as its fingerprint, about 0.7 KB per Heat stack (see
@@ -77,8 +87,9 @@ __all__ = ['EntityCache', 'Mode', 'PollToken', 'Stats']
 
 LOG = logging.getLogger(__name__)
 
-#: Seconds between two warnings about future-dated events of one cache.
-_FUTURE_WARN_EVERY = 60.0
+#: Seconds between two warnings of one kind (future-dated events, events
+#: that cannot be stored) about one cache.
+_WARN_EVERY = 60.0
 
 
 class EntityCache:
@@ -104,6 +115,8 @@ class EntityCache:
     :param max_clock_skew: seconds a source or observed time may be ahead
         of ``wallclock`` and still be believed.
     :param wallclock: POSIX seconds, the collector's own clock.
+    :param pause_gc: keep the cyclic garbage collector off while a snapshot
+        is reconciled, never while it is delivered (see ``vitrage_ds._gc``).
     """
 
     def __init__(self, datasource: str, *, mode: Mode = 'full',
@@ -111,7 +124,8 @@ class EntityCache:
                  clock: Callable[[], float] = time.monotonic,
                  notification_only: Mapping[str, Sequence[str]] | None = None,
                  max_clock_skew: float = 300.0,
-                 wallclock: Callable[[], float] = time.time) -> None:
+                 wallclock: Callable[[], float] = time.time,
+                 pause_gc: bool = True) -> None:
         if mode not in ('full', 'diff'):
             raise ValueError(f'mode must be full or diff, not {mode!r}')
         if max_clock_skew < 0:
@@ -121,8 +135,10 @@ class EntityCache:
         self.tombstone_ttl = tombstone_ttl
         self.tombstone_limit = tombstone_limit
         self.max_clock_skew = max_clock_skew
+        self.pause_gc = pause_gc
         self._wallclock = wallclock
-        self._future = Throttle(_FUTURE_WARN_EVERY, clock=clock)
+        self._future = Throttle(_WARN_EVERY, clock=clock)
+        self._invalid = Throttle(_WARN_EVERY, clock=clock)
         self._clock = clock
         self._lock = threading.RLock()
         self._live: dict[str, dict[str, Entry]] = {}
@@ -204,57 +220,69 @@ class EntityCache:
         :raises: whatever ``deliver`` raised; the cache is then unchanged
             and the token still open (retry or :meth:`cancel_poll`).
         """
-        # A 100,000-entity diff allocates a few hundred thousand tuples:
-        # collections during it doubled its time (see vitrage_ds._gc).
-        with self._lock, _gc.paused():
-            plan = Plan(self, action, unique=True, poll=token)
-            started = token.started
-            now = self._wallclock()
-            limit = now + self.max_clock_skew
-            future: Event | None = None
-            seen: dict[str, set[str]] = {}
-            last_type: str | None = None
-            seen_ids: set[str] = set()
-            duplicates = 0
-            for event in events:
-                etype = event.entity_type
-                if etype != last_type:
-                    last_type = etype
-                    seen_ids = seen.setdefault(etype, set())
-                eid = event.entity_id
-                count = len(seen_ids)
-                seen_ids.add(eid)
-                if len(seen_ids) == count:
-                    duplicates += 1
-                    continue
-                v = event.version
-                version = (v[0], v[1] or started, v[2])
-                if version[0] > limit or version[1] > limit:
-                    version = believable(version, limit, now)
-                    plan.stats.future += 1
-                    future = future or event
-                if event.event_type == DELETE_ENTITY:
-                    plan.delete(event, version)
-                else:
-                    plan.upsert(event, version)
-            if future is not None:
-                self._warn_future(plan.stats.future, future)
-            if duplicates:
-                LOG.warning('%s snapshot listed %d entities more than once; '
-                            'kept the first of each', self.datasource, duplicates)
-            for etype, bucket in list(self._live.items()):
-                ids = seen.get(etype)
-                missing = bucket.keys() - ids if ids else set(bucket)
-                for eid in missing:
-                    entry = bucket[eid]
-                    if any((etype, eid) in t.touched for t in self._polls):
-                        plan.keep_touched(etype, eid, entry)
-                    else:
-                        plan.delete_missing(etype, eid, entry,
-                                            (entry[2][0], started, Phase.END))
+        with self._lock:
+            # A 100,000-entity diff allocates a few hundred thousand tuples:
+            # collections during it doubled its time (see vitrage_ds._gc).
+            with _gc.paused(self.pause_gc):
+                plan = self._plan_snapshot(token, events, action)
             plan.run(deliver)
             self._polls.discard(token)
             return plan.stats
+
+    def _plan_snapshot(self, token: PollToken, events: Iterable[Event],
+                       action: Action) -> Plan:
+        """The reconciliation of a snapshot, not yet delivered; under the lock."""
+        plan = Plan(self, action, unique=True, poll=token)
+        started = token.started
+        now = self._wallclock()
+        limit = now + self.max_clock_skew
+        future: Event | None = None
+        seen: dict[str, set[str]] = {}
+        last_type: str | None = None
+        seen_ids: set[str] = set()
+        duplicates = 0
+        for event in events:
+            etype = event.entity_type
+            if etype != last_type:
+                last_type = etype
+                seen_ids = seen.setdefault(etype, set())
+            eid = event.entity_id
+            count = len(seen_ids)
+            seen_ids.add(eid)
+            if len(seen_ids) == count:
+                duplicates += 1
+                continue
+            v = event.version
+            version = (v[0], v[1] or started, v[2])
+            if version[0] > limit or version[1] > limit:
+                version = believable(version, limit, now)
+                plan.stats.future += 1
+                future = future or event
+            if event.event_type == DELETE_ENTITY:
+                plan.delete(event, version)
+            else:
+                try:
+                    plan.upsert(event, version)
+                except Exception as exc:  # a value the encoding cannot handle
+                    plan.invalid(event, exc)
+        if future is not None:
+            self._warn_future(plan.stats.future, future)
+        if plan.first_invalid is not None:
+            self._warn_invalid(plan.stats.invalid, plan.first_invalid)
+        if duplicates:
+            LOG.warning('%s snapshot listed %d entities more than once; '
+                        'kept the first of each', self.datasource, duplicates)
+        for etype, bucket in list(self._live.items()):
+            ids = seen.get(etype)
+            missing = bucket.keys() - ids if ids else set(bucket)
+            for eid in missing:
+                entry = bucket[eid]
+                if any((etype, eid) in t.touched for t in self._polls):
+                    plan.keep_touched(etype, eid, entry)
+                else:
+                    plan.delete_missing(etype, eid, entry,
+                                        (entry[2][0], started, Phase.END))
+        return plan
 
     # -- notifications ------------------------------------------------------
 
@@ -285,9 +313,14 @@ class EntityCache:
                 if event.deleted:
                     plan.delete(event, version)
                 else:
-                    plan.upsert(event, version)
+                    try:
+                        plan.upsert(event, version)
+                    except Exception as exc:  # a value the encoding cannot handle
+                        plan.invalid(event, exc)
             if future is not None:
                 self._warn_future(plan.stats.future, future)
+            if plan.first_invalid is not None:
+                self._warn_invalid(plan.stats.invalid, plan.first_invalid)
             plan.run(deliver)
             if self._polls:
                 for etype, eid, _entry, _version in plan.ops:
@@ -296,6 +329,16 @@ class EntityCache:
             return plan.stats
 
     # -- internals ----------------------------------------------------------
+
+    def _warn_invalid(self, count: int, first: tuple[Event, Exception]) -> None:
+        """Log events that could not be stored: one warning a minute at most, with a count."""
+        due = self._invalid.add(count)
+        if due:
+            event, error = first
+            LOG.warning('%s: dropped %d event(s) whose fields could not be stored since the '
+                        'last such warning (one: %s %s, %s)', self.datasource, due,
+                        event.entity_type, safe(event.entity_id),
+                        safe(f'{type(error).__name__}: {error}'))
 
     def _warn_future(self, count: int, first: Event) -> None:
         """Log future-dated events: one warning a minute at most, with a count."""

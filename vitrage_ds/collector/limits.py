@@ -1,4 +1,4 @@
-"""Field types and sizes of the events the collector accepts.
+"""Field types, sizes and depths of the events the collector accepts.
 
 Drivers build events from payloads anyone on the bus (or a broken or
 hostile API) can shape. Before an event reaches the cache and the sinks,
@@ -16,6 +16,10 @@ the collector bounds it:
   ``max_length`` characters is dropped (a structure cut anywhere could
   read as complete). So one event holds at most about ``max_length``
   characters per field, whatever the payload carried.
+* **Depth.** A list or dict nested more than ``MAX_DEPTH`` (64) levels deep
+  is dropped, whatever its size: ``[[[...]]]`` 600 levels deep is a
+  1,200-character payload that the cache's and the sinks' recursive walks
+  could not handle. The depth is measured without recursion.
 
 Every such change is counted and logged as a warning, at most one a minute
 per driver with the count since the last (see :class:`FieldLimits`). The
@@ -30,7 +34,13 @@ from typing import Any
 
 from vitrage_ds.event import Event
 
-__all__ = ['TEXT_FIELDS', 'Bounded', 'FieldLimits']
+__all__ = ['MAX_DEPTH', 'TEXT_FIELDS', 'Bounded', 'FieldLimits']
+
+#: Most levels of lists and mappings one field value may nest (the value
+#: itself is the first); a deeper value is dropped. The cache, the sinks and
+#: JSON readers walk values recursively, and a payload of a few kilobytes
+#: can nest deeper than Python's recursion limit (1,000 frames).
+MAX_DEPTH = 64
 
 #: Fields that hold text (or ``None``) in every driver's events.
 TEXT_FIELDS = frozenset({
@@ -62,7 +72,7 @@ class Bounded:
 
 
 class FieldLimits:
-    """Bounds the types and sizes of event fields (see the module documentation).
+    """Bounds the types, sizes and depths of event fields (see the module documentation).
 
     :param max_length: most characters of one field value; 0: no size limit.
     :param text_fields: the fields that must hold text or ``None``.
@@ -126,34 +136,54 @@ class FieldLimits:
         if kind is float:
             return None if math.isfinite(value) else (None, f'{value!r}: dropped')
         if isinstance(value, (list, tuple, Mapping)):
-            if limit and _exceeds(value, limit):
+            excess = _excess(value, limit or math.inf)
+            if excess == _DEEP:
+                return None, (f'a {kind.__name__} nested more than {MAX_DEPTH} levels '
+                              f'deep: dropped')
+            if excess == _LARGE:
                 return None, f'a {kind.__name__} of more than {limit} characters: dropped'
             return None
         return None
 
 
-def _exceeds(value: Any, budget: int) -> bool:
-    """Whether ``value``'s JSON form is longer than ``budget`` characters (about).
+_LARGE = 'large'
+_DEEP = 'deep'
 
-    Iterative and stops as soon as the budget is spent, so a huge or deeply
-    nested value costs no more than ``budget`` steps.
+
+def _excess(value: Any, budget: float) -> str | None:
+    """``_DEEP`` when ``value`` nests more than ``MAX_DEPTH`` levels,
+    ``_LARGE`` when its JSON form is longer than ``budget`` characters
+    (about), else ``None``.
+
+    Iterative and stops as soon as either bound is passed, so a huge or
+    deeply nested value costs no more than about ``budget`` steps (one per
+    item when ``budget`` is infinite) and never recurses.
     """
-    stack = [value]
+    stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
         kind = type(item)
         if kind is str:
             budget -= len(item) + 2
         elif kind is list or kind is tuple:
+            if depth > MAX_DEPTH:
+                return _DEEP
             budget -= 2 + len(item)
-            stack.extend(item)
+            if budget >= 0:
+                depth += 1
+                stack.extend([(inner, depth) for inner in item])
         elif isinstance(item, Mapping):
+            if depth > MAX_DEPTH:
+                return _DEEP
             budget -= 2 + len(item)
+            depth += 1
             for key, inner in item.items():
                 budget -= len(str(key)) + 3
-                stack.append(inner)
+                if budget < 0:
+                    break
+                stack.append((inner, depth))
         else:
             budget -= 8
         if budget < 0:
-            return True
-    return False
+            return _LARGE
+    return None

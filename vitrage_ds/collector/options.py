@@ -5,6 +5,8 @@ from __future__ import annotations
 from oslo_config import cfg
 
 from vitrage_ds.collector import coordination
+from vitrage_ds.collector.limits import MAX_DEPTH
+from vitrage_ds.collector.scheduler import MIN_RETRY_DELAY
 
 __all__ = ['GROUP', 'OPTS', 'list_opts', 'register_opts']
 
@@ -60,12 +62,17 @@ OPTS: list[cfg.Opt] = [
     cfg.FloatOpt('jitter', default=0.1, min=0.0, max=1.0,
                  help='Random fraction added to each poll delay, so drivers '
                       'and collectors do not poll in lockstep.'),
-    cfg.FloatOpt('retry_backoff', default=5.0, min=0.0,
+    cfg.FloatOpt('retry_backoff', default=5.0, min=MIN_RETRY_DELAY,
                  help='Seconds before retrying a failed poll; doubles with '
-                      'each failure in a row.'),
-    cfg.FloatOpt('retry_backoff_max', default=300.0, min=0.0,
+                      f'each failure in a row. At least {MIN_RETRY_DELAY:g}, '
+                      'so a failing poll is never retried in a busy loop. '
+                      'Polls only: a notification whose delivery failed is '
+                      'requeued by the listener (see max_retries).'),
+    cfg.FloatOpt('retry_backoff_max', default=300.0, min=MIN_RETRY_DELAY,
                  help='Most seconds between retries of a failed poll (never '
-                      'more than the driver\'s poll interval).'),
+                      'more than the driver\'s poll interval, never less '
+                      f'than {MIN_RETRY_DELAY:g}), and between two warnings '
+                      'while it keeps failing. Polls only, as retry_backoff.'),
     cfg.FloatOpt('tombstone_ttl', default=3600.0, min=0.0,
                  help='Seconds a deleted entity is remembered, so that a '
                       'late, older update does not bring it back. Should '
@@ -88,8 +95,10 @@ OPTS: list[cfg.Opt] = [
                     'dropped (set to null), with a warning; a field the '
                     'contract names as text (ids, names, states, severities, '
                     'reasons, times) holding anything but a string is '
-                    'dropped too. Bounds what one payload can make the '
-                    'collector cache and write. 0: no size limit.'),
+                    'dropped too, and so is a list or mapping nested more '
+                    f'than {MAX_DEPTH} levels deep, whatever this limit. '
+                    'Bounds what one payload can make the collector cache '
+                    'and write. 0: no size limit.'),
     cfg.FloatOpt('poll_timeout', default=0.0, min=0.0,
                  help='Seconds one poll (a driver\'s get_all()) may take. A '
                       'poll still running then is abandoned and counts as '
@@ -99,14 +108,16 @@ OPTS: list[cfg.Opt] = [
                       'interval.'),
     cfg.BoolOpt('pause_gc', default=True,
                 help='Keep Python\'s cyclic garbage collector off while a '
-                     'driver\'s get_all() builds its snapshot: a poll '
-                     'allocates tens of thousands of objects, none of them '
-                     'in a reference cycle, and the collections they trigger '
-                     'walk every object of the process again (about a '
-                     'quarter of a 10,000-alarm poll\'s CPU). The switch is '
-                     'process-wide: cycles the rest of the process makes '
-                     'meanwhile are collected after the poll. Set false in '
-                     'a process that must never defer a collection.'),
+                     'driver\'s get_all() builds its snapshot and while the '
+                     'collector reconciles it, never while the sinks deliver '
+                     'it: a poll allocates tens of thousands of objects, '
+                     'none of them in a reference cycle, and the collections '
+                     'they trigger walk every object of the process again '
+                     '(about a quarter of a 10,000-alarm poll\'s CPU). The '
+                     'switch is process-wide: cycles the rest of the process '
+                     'makes meanwhile are collected after the poll. Set '
+                     'false in a process that must never defer a '
+                     'collection.'),
     cfg.FloatOpt('notification_timeout', default=60.0, min=0.0,
                  help='Seconds a driver may take over one notification. A '
                       'driver still busy then is abandoned for that '

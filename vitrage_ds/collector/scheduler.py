@@ -30,9 +30,14 @@ from collections.abc import Callable, Sequence
 from vitrage_ds._logsafe import safe
 from vitrage_ds.errors import VitrageDSError
 
-__all__ = ['Job', 'JobState', 'Scheduler', 'Timing']
+__all__ = ['MIN_RETRY_DELAY', 'Job', 'JobState', 'Scheduler', 'Timing']
 
 LOG = logging.getLogger(__name__)
+
+#: The shortest retry delay and backoff cap, in seconds, whatever a
+#: :class:`Timing` was given: a failing job never retries in a busy loop.
+#: Also the least ``[collector] retry_backoff`` and ``retry_backoff_max``.
+MIN_RETRY_DELAY = 0.1
 
 #: Waits up to the given seconds; returns True if the scheduler is stopping.
 Sleep = Callable[[float], bool]
@@ -81,6 +86,9 @@ class Timing:
     :param initial: first retry delay after a failure.
     :param maximum: cap of a retry delay (and never above ``interval``).
     :param rand: uniform random numbers in ``[0, 1)``.
+
+    A retry delay and the cap are never below :data:`MIN_RETRY_DELAY`,
+    whatever ``initial``, ``maximum`` and ``interval`` say.
     """
 
     def __init__(self, interval: float, *, jitter: float = 0.1,
@@ -101,16 +109,18 @@ class Timing:
         return max(0.0, self.interval - elapsed) + self._spread(self.interval)
 
     def after_failure(self, failures: int) -> float:
-        """Delay after the ``failures``-th consecutive failure (1, 2, ...)."""
+        """Delay after the ``failures``-th consecutive failure (1, 2, ...); never
+        below :data:`MIN_RETRY_DELAY`."""
         cap = self.cap
         exponent = min(failures - 1, 62)
-        base = min(cap, self.initial * (2 ** exponent))
+        base = max(MIN_RETRY_DELAY, min(cap, self.initial * (2 ** exponent)))
         return base + self._spread(base)
 
     @property
     def cap(self) -> float:
-        """The longest retry delay, jitter aside: ``maximum``, never above ``interval``."""
-        return min(self.maximum, self.interval)
+        """The longest retry delay, jitter aside: ``maximum``, never above
+        ``interval``, never below :data:`MIN_RETRY_DELAY`."""
+        return max(MIN_RETRY_DELAY, min(self.maximum, self.interval))
 
     def _spread(self, delay: float) -> float:
         return delay * self.jitter * self._rand()
@@ -254,7 +264,7 @@ class Scheduler:
             episode.began = episode.warned = now
             episode.unreported = 0
             LOG.warning('poll %s failed: %s; retrying with backoff (first in %.1f s; '
-                        'a warning at most every %.0f s while it keeps failing)',
+                        'a warning at most every %g s while it keeps failing)',
                         job.name, reason, delay, timing.cap, exc_info=not _expected(exc))
         elif now - episode.warned >= timing.cap:
             LOG.warning('poll %s still failing: %d attempts in a row over %.0f s (%d since '

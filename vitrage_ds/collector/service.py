@@ -29,7 +29,7 @@ from vitrage_ds._logsafe import safe
 from vitrage_ds.collector import coordination, options
 from vitrage_ds.collector._throttle import Throttle
 from vitrage_ds.collector.cache import EntityCache, Stats
-from vitrage_ds.collector.limits import FieldLimits
+from vitrage_ds.collector.limits import MAX_DEPTH, FieldLimits
 from vitrage_ds.collector.scheduler import Job, JobState, Scheduler
 from vitrage_ds.collector.sinks import Sink, as_sink, sink_from_spec
 from vitrage_ds.driver import Driver
@@ -135,7 +135,7 @@ class Collector:
                               tombstone_limit=self._opts.tombstone_limit, clock=clock,
                               notification_only=driver.notification_only_fields,
                               max_clock_skew=self._opts.max_clock_skew,
-                              wallclock=wallclock)
+                              wallclock=wallclock, pause_gc=self._opts.pause_gc)
             for name, driver in self._drivers.items()}
         self._limits = FieldLimits(self._opts.max_field_length)
         self._bounded = {name: Throttle(60.0, clock=clock) for name in self._drivers}
@@ -363,7 +363,9 @@ class Collector:
         :returns: :attr:`Outcome.DONE` once every resulting event was
             delivered (or there was none), :attr:`Outcome.RETRY` when a sink
             failed or the collector is stopped (the message should come
-            again). Never raises.
+            again). A driver's events that fail before delivery is attempted
+            (they cannot be bounded or reconciled) are logged and dropped
+            for that driver: they would fail again. Never raises.
         """
         metadata = metadata or {}
         observed = envelope_time(metadata, self._wallclock)
@@ -387,12 +389,18 @@ class Collector:
                 continue
             if not events:
                 continue
-            events = self._bound(name, events)
+            delivery = _Delivery(self._deliver)
             try:
-                self._caches[name].apply_updates(events, observed, self._deliver)
+                events = self._bound(name, events)
+                self._caches[name].apply_updates(events, observed, delivery)
             except CollectorStopped:
                 return Outcome.RETRY
             except Exception as exc:
+                if not delivery.attempted:
+                    LOG.error('driver %s: could not reconcile %d event(s) of a %s '
+                              'notification (%s); dropped them', name, len(events),
+                              safe(event_type), safe(f'{type(exc).__name__}: {exc}'))
+                    continue
                 LOG.warning('delivering %d event(s) of a %s notification failed '
                             '(%s: %s); the notification will come again',
                             len(events), safe(event_type), type(exc).__name__, safe(exc))
@@ -425,15 +433,16 @@ class Collector:
         return self.poll(driver)
 
     def _bound(self, driver: str, events: list[Event]) -> list[Event]:
-        """``events`` with field types and sizes bounded; a warning a minute at most."""
+        """``events`` with field types, sizes and depths bounded; a warning a minute at most."""
         bounded = self._limits.apply(events)
         if bounded.changed:
             due = self._bounded[driver].add(bounded.changed)
             if due:
-                LOG.warning('driver %s: %d field value(s) of the wrong type or over '
-                            '[collector] max_field_length (%d) dropped or cut since the '
-                            'last such warning; for one: %s', driver, due,
-                            self._limits.max_length, safe(bounded.first, 300))
+                LOG.warning('driver %s: %d field value(s) of the wrong type, over '
+                            '[collector] max_field_length (%d) or nested more than %d '
+                            'levels dropped or cut since the last such warning; for one: %s',
+                            driver, due, self._limits.max_length, MAX_DEPTH,
+                            safe(bounded.first, 300))
         return bounded.events
 
     def _on_notification(self, target: tuple[str, str], note: Notification) -> Outcome:
@@ -536,6 +545,24 @@ class Listeners:
         for listener in self.listeners:
             drained = listener.stop(_left(deadline)) and drained
         return drained
+
+
+class _Delivery:
+    """Delivers to the sinks and records whether it was asked to.
+
+    What failed before it was (bounding, reconciling) is not the sinks'
+    failure and would fail again.
+    """
+
+    __slots__ = ('_deliver', 'attempted')
+
+    def __init__(self, deliver: Callable[[Sequence[Event]], None]) -> None:
+        self._deliver = deliver
+        self.attempted = False
+
+    def __call__(self, events: Sequence[Event]) -> None:
+        self.attempted = True
+        self._deliver(events)
 
 
 def _pairs(driver: Driver, exchanges: Sequence[str] | None,

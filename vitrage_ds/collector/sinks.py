@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -104,22 +105,31 @@ def _json_default(value: object) -> str:
     return str(value)
 
 
-#: Characters JSON allows raw in a string that common line readers take as
-#: line breaks (Python's ``str.splitlines``, JavaScript): written escaped.
-_LINE_BREAKS = (('\u2028', '\\u2028'), ('\u2029', '\\u2029'), ('\x85', '\\u0085'))
+#: Characters written as JSON escapes (``\uXXXX``) although JSON allows them
+#: raw in a string: those that common line readers (Python's
+#: ``str.splitlines``, JavaScript) take as line breaks, and surrogates (a
+#: payload's lone ``"\ud800"``), which have no UTF-8 form.
+_ESCAPED = re.compile('[\x85\u2028\u2029\ud800-\udfff]')
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f'\\u{ord(match.group()):04x}'
 
 
 def json_lines(events: Sequence[Event]) -> str:
     """``events`` as JSON lines, one :meth:`Event.to_dict` per line.
 
     Non-ASCII text is kept as it is, except U+0085, U+2028 and U+2029,
-    which are escaped so that no reader splits a line inside a value.
+    which are escaped so that no reader splits a line inside a value, and
+    surrogates (U+D800 to U+DFFF), escaped so that the text always encodes
+    to UTF-8. A JSON reader gets every string back as it was (but for two
+    surrogates in a row that form a pair: they read as the one character
+    they encode).
     """
     text = ''.join(json.dumps(e.to_dict(), ensure_ascii=False, separators=(',', ':'),
                               default=_json_default) + '\n' for e in events)
-    for raw, escaped in _LINE_BREAKS:
-        if raw in text:
-            text = text.replace(raw, escaped)
+    if not text.isascii():
+        text = _ESCAPED.sub(_escape, text)
     return text
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import fixtures
@@ -534,6 +535,112 @@ class TestTimesFromTheFuture(_Base):
         self.assertIn('1 event(s) dated more than 300 s ahead', lines[0])
         self.assertIn("3 event(s) dated more than 300 s ahead", lines[1])
         self.assertIn("'a\\nCRITICAL forged'", lines[1])
+
+
+class _Unstorable:
+    """A field value the cache cannot encode: it has no text form."""
+
+    def __str__(self) -> str:
+        raise ValueError('no text form')
+
+
+class TestEventsThatCannotBeStored(_Base):
+    """An event whose fields the cache cannot encode is dropped, alone."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.logs = self.useFixture(fixtures.FakeLogger(
+            name='vitrage_ds.collector.cache', level=logging.WARNING,
+            format='%(levelname)s %(message)s'))
+
+    def test_the_other_events_of_a_notification_are_applied(self) -> None:
+        out = self.update(upd('a', extra=_Unstorable()), upd('b'))
+        self.assertEqual((['b'], None), (ids(out), self.cache.lookup('scripted.thing', 'a')))
+
+    def test_the_other_entities_of_a_snapshot_are_applied(self) -> None:
+        out = self.snapshot([thing('a', extra=_Unstorable()), thing('b')])
+        self.assertEqual(['b'], ids(out))
+
+    def test_a_known_entity_keeps_its_state_and_is_not_deleted(self) -> None:
+        self.snapshot([thing('a', 'ok')])
+        out = self.snapshot([thing('a', 'changed', source=CREATED + 1, extra=_Unstorable())],
+                            started=T0 + 60)
+        self.assertEqual(([], 'ok'), (out, self.cache.lookup('scripted.thing', 'a')['status']))
+
+    def test_they_are_counted(self) -> None:
+        stats = self.cache.apply_updates([upd('a', extra=_Unstorable()), upd('b')], T0,
+                                         lambda events: None)
+        self.assertEqual((1, 1), (stats.invalid, stats.added))
+
+    def test_they_are_warned_about_once_a_minute_with_a_count(self) -> None:
+        for n in range(3):
+            self.update(upd(f'a{n}', extra=_Unstorable()))
+        self.clock.now += 60
+        self.update(upd('b\nCRITICAL forged', extra=_Unstorable()))
+        lines = self.logs.output.splitlines()
+        self.assertEqual(2, len(lines), lines)
+        self.assertIn('1 event(s) whose fields could not be stored', lines[0])
+        self.assertIn('ValueError: no text form', lines[0])
+        self.assertIn('3 event(s) whose fields could not be stored', lines[1])
+        self.assertIn("'b\\nCRITICAL forged'", lines[1])
+
+
+class TestEventsThatCannotBeStoredInFullMode(_Base):
+    mode = 'full'
+
+    def test_a_known_entity_is_emitted_as_cached(self) -> None:
+        self.snapshot([thing('a', 'ok')])
+        out = self.snapshot([thing('a', 'changed', source=CREATED + 1, extra=_Unstorable())],
+                            started=T0 + 60)
+        self.assertEqual([('a', 'ok')], [(e.entity_id, e.fields['status']) for e in out])
+
+    def test_a_known_entity_is_not_deleted(self) -> None:
+        self.snapshot([thing('a', 'ok')])
+        self.snapshot([thing('a', 'changed', source=CREATED + 1, extra=_Unstorable())],
+                      started=T0 + 60)
+        self.assertFalse(self.cache.is_deleted('scripted.thing', 'a'))
+
+
+class _RestoreGarbageCollector(fixtures.Fixture):
+    def _setUp(self) -> None:
+        self.addCleanup(gc.enable if gc.isenabled() else gc.disable)
+
+
+class TestGarbageCollector(_Base):
+    """The cyclic collector is paused while a snapshot is planned, never while delivered."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.useFixture(_RestoreGarbageCollector())
+        gc.enable()
+
+    def states(self, cache: EntityCache) -> tuple[list[bool], list[bool]]:
+        """Whether the collector was on as the snapshot was read, and as it was delivered."""
+        planning: list[bool] = []
+        delivering: list[bool] = []
+
+        def read() -> Iterator[Event]:
+            for event in [thing('a'), thing('b')]:
+                planning.append(gc.isenabled())
+                yield event
+
+        cache.apply_snapshot(cache.begin_poll(T0), read(), Action.SNAPSHOT,
+                             lambda events: delivering.append(gc.isenabled()))
+        return planning, delivering
+
+    def test_it_is_off_while_a_snapshot_is_planned(self) -> None:
+        self.assertEqual([False, False], self.states(self.cache)[0])
+
+    def test_it_is_on_while_a_snapshot_is_delivered(self) -> None:
+        self.assertEqual([True], self.states(self.cache)[1])
+
+    def test_it_is_on_again_after_the_snapshot(self) -> None:
+        self.states(self.cache)
+        self.assertTrue(gc.isenabled())
+
+    def test_without_pause_gc_it_stays_on_while_planned_and_delivered(self) -> None:
+        cache = EntityCache('scripted', mode='diff', pause_gc=False)
+        self.assertEqual(([True, True], [True]), self.states(cache))
 
 
 class TestLookup(_Base):

@@ -7,7 +7,8 @@ from typing import Any
 
 import testtools
 
-from vitrage_ds.collector.limits import FieldLimits
+from vitrage_ds.collector._storage import Encoder
+from vitrage_ds.collector.limits import MAX_DEPTH, FieldLimits
 from vitrage_ds.event import Event
 from vitrage_ds_testing.collector import entity
 
@@ -87,3 +88,44 @@ class TestEvents(testtools.TestCase):
         self.assertEqual(2, result.changed)
         self.assertEqual("scripted.thing 'a' field 'name': a list, not text: dropped",
                          result.first)
+
+
+def _nested(levels: int, bottom: Any = None) -> Any:
+    """``bottom`` inside ``levels`` lists."""
+    value: Any = bottom
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+class TestDepth(testtools.TestCase):
+
+    def test_a_value_nested_deeper_than_the_bound_is_dropped(self) -> None:
+        fields, changed = _bounded(100_000, rule=_nested(MAX_DEPTH + 1))
+        self.assertEqual((None, 1), (fields['rule'], changed))
+
+    def test_a_value_nested_to_the_bound_is_kept(self) -> None:
+        deep = _nested(MAX_DEPTH, 'bottom')
+        fields, changed = _bounded(100_000, rule=deep)
+        self.assertEqual((deep, 0), (fields['rule'], changed))
+
+    def test_mappings_count_as_levels_too(self) -> None:
+        deep: Any = {}
+        for _ in range(MAX_DEPTH):
+            deep = {'k': [deep]}
+        fields, _ = _bounded(100_000, rule=deep)
+        self.assertIsNone(fields['rule'])
+
+    def test_depth_is_bounded_without_a_size_limit(self) -> None:
+        fields, changed = _bounded(0, rule=_nested(100_000))
+        self.assertEqual((None, 1), (fields['rule'], changed))
+
+    def test_a_small_deep_value_can_be_cached_after_bounding(self) -> None:
+        [event] = FieldLimits(100_000).apply([entity('a', rule=_nested(600))]).events
+        keys, _blob = Encoder().encode(event.fields)
+        self.assertEqual(('id', 'rule'), keys)
+
+    def test_the_change_is_described_for_the_log(self) -> None:
+        result = FieldLimits(100_000).apply([entity('a', rule=_nested(MAX_DEPTH + 1))])
+        self.assertEqual(f"scripted.thing 'a' field 'rule': a list nested more than "
+                         f"{MAX_DEPTH} levels deep: dropped", result.first)

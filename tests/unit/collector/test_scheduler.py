@@ -9,7 +9,7 @@ from collections.abc import Callable
 import fixtures
 import testtools
 
-from vitrage_ds.collector.scheduler import Job, Scheduler, Timing
+from vitrage_ds.collector.scheduler import MIN_RETRY_DELAY, Job, Scheduler, Timing
 from vitrage_ds.errors import BackendError
 
 
@@ -46,6 +46,13 @@ class TestTiming(testtools.TestCase):
     def test_a_very_long_failure_streak_does_not_overflow(self) -> None:
         timing = Timing(60.0, jitter=0.0, initial=5.0, maximum=300.0)
         self.assertEqual(60.0, timing.after_failure(10_000))
+
+    def test_a_zero_backoff_given_in_code_still_waits_the_floor(self) -> None:
+        timing = Timing(60.0, jitter=0.0, initial=0.0, maximum=0.0)
+        self.assertEqual([MIN_RETRY_DELAY] * 3, [timing.after_failure(n) for n in (1, 2, 50)])
+
+    def test_the_cap_is_never_below_the_floor(self) -> None:
+        self.assertEqual(MIN_RETRY_DELAY, Timing(0.01, initial=0.0, maximum=0.0).cap)
 
     def test_backoff_has_jitter_too(self) -> None:
         timing = Timing(3600.0, jitter=0.5, initial=4.0, maximum=60.0, rand=lambda: 1.0)
@@ -184,6 +191,18 @@ class TestRunJob(testtools.TestCase):
     def test_an_unexpected_exception_is_logged_with_its_traceback(self) -> None:
         self._run([KeyError('bug')])
         self.assertIn('Traceback', self.log.output)
+
+    def test_a_zero_backoff_given_in_code_does_not_retry_in_a_hot_loop(self) -> None:
+        sleep = _Clocked(waits=20)
+
+        def job() -> None:
+            raise BackendError('down')
+
+        scheduler = Scheduler([Job('heat.stack', 600.0, job)], jitter=0.0, backoff_initial=0.0,
+                              backoff_max=0.0, sleep=sleep, clock=sleep.clock,
+                              rand=lambda: 0.0)
+        scheduler.run_job(Job('heat.stack', 600.0, job))
+        self.assertEqual(20 * [MIN_RETRY_DELAY], sleep.delays[1:])
 
     def test_a_stopped_scheduler_runs_nothing(self) -> None:
         calls: list[int] = []

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import json
+import os
 import threading
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -102,6 +105,12 @@ class TestPolls(_Base):
         collector.poll('scripted')
         self.assertEqual([Action.INIT_SNAPSHOT], [e.action for e in self.sink.events])
 
+    def test_an_entity_the_cache_cannot_store_does_not_fail_the_poll(self) -> None:
+        collector = self.collector(self.driver(snapshot=[entity('a', extra=_Unstorable()),
+                                                         entity('b')]))
+        stats = collector.poll('scripted')
+        self.assertEqual((['b'], 1), (ids(self.sink.events), stats.invalid))
+
     def test_objects_that_are_not_events_fail_the_poll(self) -> None:
         # A garbled snapshot must not read as deletions of what it lacks.
         driver = self.driver()
@@ -173,6 +182,25 @@ class TestNotifications(_Base):
         self.assertEqual(Outcome.DONE, collector.handle('scripted.change', notification('a'), {}))
         self.assertIn('driver scripted raised', self.log.output)
 
+    def test_an_event_the_cache_cannot_store_is_dropped_not_retried(self) -> None:
+        collector = self.collector()
+        outcome = collector.handle('scripted.change', notification('a', extra=_Unstorable()), {})
+        self.assertEqual((Outcome.DONE, []), (outcome, self.sink.events))
+        self.assertIn('could not be stored', self.log.output)
+        self.assertNotIn('will come again', self.log.output)
+
+    def test_an_error_before_delivery_drops_the_notification_for_that_driver(self) -> None:
+        collector = self.collector(self.driver('first'), self.driver('second'))
+        self.useFixture(fixtures.MockPatchObject(collector.cache('first'), 'apply_updates',
+                                                 side_effect=RecursionError('too deep')))
+        outcome = collector.handle('scripted.change\nCRITICAL forged', notification('a'), {})
+        self.assertEqual((Outcome.DONE, ['second']),
+                         (outcome, [e.datasource for e in self.sink.events]))
+        self.assertIn('could not reconcile', self.log.output)
+        self.assertIn('RecursionError: too deep', self.log.output)
+        self.assertNotIn('will come again', self.log.output)
+        self.assertNotIn('\nCRITICAL forged', self.log.output)
+
     def test_a_newline_in_the_event_type_forges_no_log_line(self) -> None:
         driver = self.driver()
         driver.notifications = _raising  # type: ignore[method-assign]
@@ -182,6 +210,17 @@ class TestNotifications(_Base):
         self.assertIn('driver scripted raised', self.log.output)
         self.assertIn('will come again', self.log.output)
         self.assertNotIn('\nCRITICAL forged', self.log.output)
+
+    def test_a_lone_surrogate_from_a_notification_reaches_a_file_sink(self) -> None:
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path, 'events.jsonl')
+        collector = Collector(self.conf, JsonLinesSink(path),
+                              drivers={'scripted': self.driver()})
+        self.addCleanup(collector.stop)
+        name = json.loads('"x\\ud800"')
+        outcome = collector.handle('scripted.change', notification('a', name=name), {})
+        with open(path, 'rb') as f:
+            written = json.loads(f.read().decode('utf-8'))
+        self.assertEqual((Outcome.DONE, name), (outcome, written['name']))
 
     def test_the_driver_looks_up_the_collector_cache(self) -> None:
         driver = self.driver(snapshot=[entity('a', status='known')])
@@ -218,6 +257,20 @@ class TestFieldLimits(_Base):
         self.assertEqual((None, None), (self.sink.events[0].fields['name'],
                                         self.sink.events[0].fields['severity']))
 
+    def test_a_deeply_nested_value_in_a_notification_is_dropped_and_the_event_delivered(
+            self) -> None:
+        self.conf.set_override('max_field_length', 65_536, 'collector')  # 600 levels fit
+        collector = self.collector()
+        outcome = collector.handle('scripted.change', notification('a', rule=_nested(600)), {})
+        self.assertEqual((Outcome.DONE, [None]),
+                         (outcome, [e.fields['rule'] for e in self.sink.events]))
+
+    def test_a_deeply_nested_value_in_a_poll_is_dropped_and_the_poll_completes(self) -> None:
+        self.conf.set_override('max_field_length', 65_536, 'collector')  # 600 levels fit
+        collector = self.collector(self.driver(snapshot=[entity('a', rule=_nested(600))]))
+        collector.poll('scripted')
+        self.assertEqual([None], [e.fields['rule'] for e in self.sink.events])
+
     def test_bounded_fields_are_warned_about_once_a_minute_with_a_count(self) -> None:
         collector = self.collector()
         for n in range(5):
@@ -225,6 +278,20 @@ class TestFieldLimits(_Base):
         warnings = [line for line in self.log.output.splitlines() if 'field value(s)' in line]
         self.assertEqual(1, len(warnings), self.log.output)
         self.assertIn("driver scripted: 1 field value(s) of the wrong type", warnings[0])
+
+
+class _Unstorable:
+    """A field value the cache cannot encode: it has no text form."""
+
+    def __str__(self) -> str:
+        raise ValueError('no text form')
+
+
+def _nested(levels: int) -> Any:
+    value: Any = None
+    for _ in range(levels):
+        value = [value]
+    return value
 
 
 def _raising(*args: Any) -> Any:
@@ -305,10 +372,44 @@ class TestConfiguration(_Base):
     def test_no_driver_is_a_configuration_error(self) -> None:
         self.assertRaises(ConfigurationError, Collector, self.conf, self.sink, drivers={})
 
+    def test_a_retry_backoff_of_zero_is_refused(self) -> None:
+        self.assertRaises(ValueError, self.conf.set_override, 'retry_backoff', 0.0, 'collector')
+
+    def test_a_retry_backoff_max_of_zero_is_refused(self) -> None:
+        self.assertRaises(ValueError, self.conf.set_override, 'retry_backoff_max', 0.0,
+                          'collector')
+
+    def test_a_retry_backoff_of_a_tenth_of_a_second_is_accepted(self) -> None:
+        self.conf.set_override('retry_backoff', 0.1, 'collector')
+        self.assertEqual(0.1, self.conf.collector.retry_backoff)
+
     def test_drivers_load_from_the_configuration_by_default(self) -> None:
         self.conf.set_override('drivers', ['example'])
         collector = Collector(self.conf, self.sink)
         self.assertEqual(['example'], list(collector.drivers))
+
+
+class TestGarbageCollector(_Base):
+    """Sinks deliver with the cyclic garbage collector on, whatever ``pause_gc`` says."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.addCleanup(gc.enable if gc.isenabled() else gc.disable)
+        gc.enable()
+
+    def states_while_delivered(self) -> list[bool]:
+        states: list[bool] = []
+        driver = self.driver(snapshot=[entity('a')])
+        Collector(self.conf, lambda event: states.append(gc.isenabled()),
+                  drivers={'scripted': driver}).poll('scripted')
+        return states
+
+    def test_a_snapshot_is_delivered_with_it_on(self) -> None:
+        self.assertEqual([True], self.states_while_delivered())
+
+    def test_a_snapshot_is_delivered_with_it_on_when_pause_gc_is_off(self) -> None:
+        self.conf.set_override('pause_gc', False, 'collector')
+        self.assertEqual([True], self.states_while_delivered())
 
 
 class TestLifecycle(_Base):

@@ -15,7 +15,7 @@ import testtools
 
 from vitrage_ds.bus import Listener, Notification, Publisher, get_transport
 from vitrage_ds.collector.sinks import (BUS_EVENT_TYPE, BusSink, CallbackSink, JsonLinesSink,
-                                        QueueSink, Sink, as_sink, sink_from_spec)
+                                        QueueSink, Sink, as_sink, json_lines, sink_from_spec)
 from vitrage_ds.config import new_config
 from vitrage_ds.errors import ConfigurationError
 from vitrage_ds.event import Action, Event
@@ -106,6 +106,27 @@ class TestJsonLines(testtools.TestCase):
             text = f.read()
         self.assertEqual(2, len(text.splitlines()))
         self.assertEqual(name, json.loads(text.splitlines()[0])['name'])
+
+    def test_a_lone_surrogate_is_written_as_a_json_escape(self) -> None:
+        name = json.loads('"x\\ud800y"')
+        sink = JsonLinesSink(self.path)
+        self.addCleanup(sink.close)
+        sink.deliver([entity('a', name=name)])
+        with open(self.path, 'rb') as f:
+            line = f.read().decode('utf-8')
+        self.assertIn('x\\ud800y', line)
+        self.assertEqual(name, json.loads(line)['name'])
+
+    def test_a_lone_surrogate_reaches_a_strict_utf8_stream(self) -> None:
+        raw = io.BytesIO()
+        stream = io.TextIOWrapper(raw, encoding='utf-8', errors='strict', write_through=True)
+        JsonLinesSink(stream).deliver([entity('a', name=json.loads('"\\udfff"'))])
+        self.assertEqual('\udfff', json.loads(raw.getvalue().decode('utf-8'))['name'])
+
+    def test_a_lone_surrogate_in_a_key_is_escaped_too(self) -> None:
+        key = json.loads('"k\\udc80"')
+        lines = json_lines([entity('a', **{key: 1})]).encode('utf-8').decode('utf-8')
+        self.assertEqual(1, json.loads(lines)[key])
 
     def test_dash_means_standard_output(self) -> None:
         out = self.useFixture(fixtures.StringStream('stdout'))

@@ -8,7 +8,8 @@ the rest is matched here:
 filter              sent to Heat                                     matched here
 ==================  ===============================================  ================
 name                ``name=`` when it has no glob characters         the glob
-status              ``status=`` (``COMPLETE`` or ``CREATE_COMPLETE``)  the exact status
+status              ``status=`` (``COMPLETE`` or ``CREATE_COMPLETE``,  the exact status
+                    not both kinds at once)
 project             ``tenant=``                                      the stack's project
 tag (repeatable)    ``tags=a,b`` alone, ``tags_any=a,b`` with other  all of them
                     filters (see below)
@@ -123,7 +124,12 @@ class StackQuery:
         params: list[tuple[str, str]] = []
         if self.name is not None and not is_glob(self.name):
             params.append(('name', self.name))
-        params.extend(('status', s) for s in self.status)
+        bare = [s in _STATUSES for s in self.status]
+        if all(bare) or not any(bare):
+            # Heat turns CREATE_FAILED into action=CREATE and status=FAILED
+            # for the whole listing: mixed with a bare FAILED, that action
+            # would leave out UPDATE_FAILED stacks. Mixed ones are matched here only.
+            params.extend(('status', s) for s in self.status)
         if self.project is not None:
             params.append(('tenant', self.project))
         if self.tags:

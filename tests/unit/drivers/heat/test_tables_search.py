@@ -24,11 +24,19 @@ class TestQuery(testtools.TestCase):
                          [is_glob(p) for p in ('web-*', 'w?b', '[wd]b', 'web')])
 
     def test_exact_filters_are_sent_to_heat(self) -> None:
-        query = StackQuery(name='web', status=('FAILED', 'UPDATE_COMPLETE'), project='p-1',
-                           tags=('blue', 'prod'))
-        self.assertEqual([('name', 'web'), ('status', 'FAILED'),
+        query = StackQuery(name='web', status=('CREATE_FAILED', 'UPDATE_COMPLETE'),
+                           project='p-1', tags=('blue', 'prod'))
+        self.assertEqual([('name', 'web'), ('status', 'CREATE_FAILED'),
                           ('status', 'UPDATE_COMPLETE'), ('tenant', 'p-1'),
                           ('tags_any', 'blue,prod')], query.stack_params())
+
+    def test_bare_statuses_are_sent_to_heat(self) -> None:
+        self.assertEqual([('status', 'FAILED'), ('status', 'COMPLETE')],
+                         StackQuery(status=('FAILED', 'COMPLETE')).stack_params())
+
+    def test_bare_and_whole_statuses_together_are_not_sent(self) -> None:
+        # Heat would list UPDATE stacks only: action=UPDATE for the whole query.
+        self.assertEqual([], StackQuery(status=('FAILED', 'UPDATE_COMPLETE')).stack_params())
 
     def test_tags_alone_are_sent_as_every_one_of_them(self) -> None:
         self.assertEqual([('tags', 'blue,prod')],
@@ -134,6 +142,13 @@ class TestSearchCalls(SearchTestCase):
         self.serve_stacks(self.web, failed)
         found = self.search(status=('CREATE_FAILED', 'UPDATE_COMPLETE'))
         self.assertEqual([], found)
+
+    def test_a_bare_status_with_a_whole_one_finds_every_action_s(self) -> None:
+        failed = stack_item(DB, 'db', status='CREATE_FAILED')
+        self.serve_stacks(self.web, failed)
+        found = self.search(status=('FAILED', 'UPDATE_COMPLETE'))
+        self.assertEqual([DB], [f.id for f in found])
+        self.assertEqual([('GET', f'{P}/stacks', LISTED)], self.calls())
 
     def test_a_name_glob_lists_every_stack_and_matches_here(self) -> None:
         self.serve_stacks(self.web, self.db)

@@ -154,6 +154,8 @@ def _detail(raw: Any) -> dict[str, Any]:
             raw = json.loads(raw)
         except ValueError as exc:
             raise BadNotification(f'detail is not valid JSON: {exc}') from None
+        except RecursionError:
+            raise BadNotification('detail nests too deep to read') from None
     if not isinstance(raw, Mapping):
         raise BadNotification(f'detail is a {type(raw).__name__}, not an object')
     return dict(raw)

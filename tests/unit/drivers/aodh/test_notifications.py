@@ -274,6 +274,11 @@ class TestBadInput(_NotificationTest):
         payload['detail'] = '{"state": "alarm"'
         self.assert_dropped('alarm.state_transition', payload, 'detail is not valid JSON')
 
+    def test_string_detail_nested_past_the_recursion_limit(self) -> None:
+        payload = samples.evaluator_state_transition(ID)
+        payload['detail'] = '[' * 100_000 + ']' * 100_000
+        self.assert_dropped('alarm.state_transition', payload, 'detail nests too deep')
+
     def test_detail_of_the_wrong_type(self) -> None:
         payload = dict(samples.api_state_transition(ID), detail=['alarm'])
         self.assert_dropped('alarm.state_transition', payload, 'detail is a list')

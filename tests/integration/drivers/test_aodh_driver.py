@@ -374,6 +374,22 @@ class NotificationTest(AodhDriverTestCase):
         self.assertNotIn(alarm_id, {e.entity_id for e in
                                     self.driver(all_projects=False).get_all()})
 
+    def test_a_deletion_by_an_admin_of_another_project_is_kept_by_the_own_project(
+            self) -> None:
+        alarm_id = self.create_alarm(self.client, event_alarm('deleted by admin'))['alarm_id']
+        self.handled(alarm_id, 'alarm.creation')
+        own = self.driver(all_projects=False)
+        own.get_all()  # learns its project
+        admin = self.aodh(self.new_project(), roles='admin')
+
+        admin.delete(f'v2/alarms/{alarm_id}')
+
+        note = self.alarm_note(self.log, alarm_id, 'alarm.deletion')
+        self.assertNotEqual(self.project, note.payload['on_behalf_of'])  # the admin's
+        events = own.notifications(note.event_type, note.payload, note.metadata, self.lookup)
+        self.assertEqual([(alarm_id, True, self.project)],
+                         [(e.entity_id, e.deleted, e.fields['project_id']) for e in events])
+
     def test_every_type_s_creation_gives_what_the_poll_gives(self) -> None:
         for kind, make in KINDS.items():
             alarm = self.create_alarm(self.client, make(f'{kind}-created'))

@@ -19,8 +19,9 @@ Every payload also has ``alarm_id``, ``type`` (the kind of change, e.g.
 ``state transition``, never the alarm type), ``timestamp`` (when the change
 was made), ``severity`` (``null`` unless the change carried one, the
 alarm's own for evaluator transitions and deletions), ``on_behalf_of`` (the
-alarm's project, except on ``alarm.creation``, where Aodh sets it to the
-caller's: the created alarm's project is ``detail``'s ``project_id``) and
+alarm's project, except on ``alarm.creation`` and ``alarm.deletion``, where
+Aodh sets it to the caller's: the created alarm's project is ``detail``'s
+``project_id``; a deletion does not say the alarm's) and
 ``project_id``/``user_id`` (the caller's).
 """
 
@@ -74,7 +75,7 @@ class AlarmChange:
     :ivar timestamp: when Aodh made the change, as Aodh wrote it.
     :ivar severity: the payload's severity when it is a valid one.
     :ivar project_id: the alarm's project: a creation's ``detail`` project,
-        else the payload's ``on_behalf_of``.
+        none for a deletion, else the payload's ``on_behalf_of``.
     """
 
     event_type: str
@@ -135,6 +136,8 @@ def parse_change(event_type: str, payload: Any) -> AlarmChange:
     if event_type == 'alarm.creation' and isinstance(detail.get('project_id'), str):
         # An admin creating an alarm for another project is on_behalf_of here.
         on_behalf_of = detail['project_id']
+    elif event_type == 'alarm.deletion':
+        on_behalf_of = None  # the deleting caller's project (Aodh's _record_delete)
     timestamp = payload.get('timestamp')
     return AlarmChange(
         event_type=event_type,

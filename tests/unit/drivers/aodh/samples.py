@@ -203,8 +203,10 @@ def evaluator_state_transition(alarm_id: str, state: str = 'alarm',
 
 def deletion(alarm_id: str, state: str = 'ok', severity: str = 'low',
              timestamp: str = '2024-05-01T12:20:00.000000') -> dict[str, Any]:
-    """``alarm.deletion``: the detail holds only the last state."""
-    return _payload('deletion', alarm_id, {'state': state}, timestamp, severity)
+    """``alarm.deletion``: the detail holds only the last state; Aodh's
+    _record_delete sets on_behalf_of to the caller's project."""
+    return _payload('deletion', alarm_id, {'state': state}, timestamp, severity,
+                    ADMIN_PROJECT)
 
 
 #: Envelope metadata as oslo.messaging gives a notification listener.

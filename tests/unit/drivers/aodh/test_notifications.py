@@ -234,7 +234,8 @@ class TestDeletion(_NotificationTest):
         event = self.one('alarm.deletion', samples.deletion(ID, 'ok', 'moderate'))
         self.assertEqual([], self.calls())
         self.assertNotIn('unknown', self.logs.output)  # no type is not an unknown type
-        self.assertEqual((ID, samples.PROJECT_A, 'ok', 'moderate'),
+        # The payload names the deleting caller's project, not the alarm's.
+        self.assertEqual((ID, None, 'ok', 'moderate'),
                          (event.fields['alarm_id'], event.fields['project_id'],
                           event.fields['state'], event.fields['severity']))
 
@@ -391,6 +392,27 @@ class TestOwnProjectScope(_NotificationTest):
 
         events = driver.notifications('alarm.creation', payload, samples.METADATA,
                                             knowing())
+
+        self.assertEqual([], events)
+
+    def test_an_own_alarm_an_admin_of_another_project_deleted_is_deleted(self) -> None:
+        driver = self.polled_driver()
+        known = samples.alarm('event', 1)  # of PROJECT_A
+        payload = samples.deletion(known['alarm_id'])
+        self.assertEqual(samples.ADMIN_PROJECT, payload['on_behalf_of'])  # as Aodh sends it
+
+        events = driver.notifications('alarm.deletion', payload, samples.METADATA,
+                                      knowing(known))
+
+        self.assertEqual([(known['alarm_id'], True, samples.PROJECT_A)],
+                         [(e.entity_id, e.deleted, e.fields['project_id']) for e in events])
+
+    def test_another_projects_alarm_deleted_by_an_admin_is_ignored(self) -> None:
+        driver = self.polled_driver()
+        known = samples.alarm('event', 1, project_id=samples.PROJECT_B)
+
+        events = driver.notifications('alarm.deletion', samples.deletion(known['alarm_id']),
+                                      samples.METADATA, knowing(known))
 
         self.assertEqual([], events)
 

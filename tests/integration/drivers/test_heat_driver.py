@@ -209,6 +209,22 @@ class NotificationTest(HeatDriverTestCase):
         self.assertEqual('UPDATE_COMPLETE', events[0].fields['status'])
         self.assertIsNotNone(events[0].fields['updated_time'])
 
+    def test_an_admin_of_another_project_updating_the_stack_keeps_its_project(self) -> None:
+        driver = self.driver()
+        stack_id = self.created('theirs', base.THREE)
+        [polled] = [e for e in driver.get_all() if e.key == ('heat.stack', stack_id)]
+        admin = self.heat(self.new_project())
+        resp = admin.request('PUT', f'stacks/theirs/{stack_id}', json={'template': base.UPDATED})
+        self.assertEqual(202, resp.status_code)
+        self.wait_stack(self.client, 'theirs', stack_id, 'UPDATE_COMPLETE')
+        note = self.note(stack_id, 'orchestration.stack.update.end')
+        self.assertNotEqual(self.project, note.payload['tenant_id'])  # the admin's
+
+        events = self.handle(driver, note, lambda kind, entity: (
+            polled.fields if (kind, entity) == polled.key else None))
+
+        self.assertEqual({self.project}, {e.fields['user_project_id'] for e in events})
+
     def test_suspend_and_resume_are_stack_states(self) -> None:
         driver = self.driver()
         stack_id = self.created('paused', base.THREE)

@@ -319,12 +319,12 @@ class HeatStackDriver(Driver):
         if problems:
             LOG.warning('%s for stack %s: wrong values read as none: %s',
                         safe(event_type), safe(stack_id), safe('; '.join(problems)))
+        self._complete_from_lookup(fields, lookup)
         if not self._in_scope(fields['user_project_id']):
             LOG.debug('%s for stack %s of project %s dropped: polls cover only '
                       'project %s', safe(event_type), safe(stack_id),
                       safe(fields['user_project_id']), self._own_project)
             return []
-        self._complete_from_lookup(fields, lookup)
         fields['scope'] = self._scope
         obs = Observation(envelope_time(metadata), Action.UPDATE, event_type,
                           Phase.END if notice.finished else Phase.START, self.name)
@@ -338,14 +338,16 @@ class HeatStackDriver(Driver):
     def _complete_from_lookup(fields: dict[str, Any], lookup: Lookup) -> None:
         """What the cache knows better than the payload.
 
-        The parent is never in payloads. The owner is the stack's creator,
-        while a payload names whoever made this change (an admin updating
-        someone's stack): a known owner is kept. A missing name is filled in.
+        The parent is never in payloads. The owner is the stack's creator
+        and the project the stack's, while a payload names whoever made this
+        change and the project of that request (an admin of another project
+        updating someone's stack): a known owner and project are kept. A
+        missing name is filled in.
         """
         known = lookup(STACK, fields['stack_id'])
         if not isinstance(known, Mapping):
             return
-        for key in ('parent', 'owner', 'owner_name'):
+        for key in ('parent', 'owner', 'owner_name', 'user_project_id'):
             value = known.get(key)
             if isinstance(value, str) and value:
                 fields[key] = value

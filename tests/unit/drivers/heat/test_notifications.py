@@ -380,6 +380,17 @@ class TestProjectScope(NotificationTestCase):
         self.assertEqual([], events)
         self.assertEqual(before, len(self.calls()))
 
+    def test_an_own_stack_an_admin_of_another_project_changed_is_kept(self) -> None:
+        driver = self.polled_driver(stack_item(WEB, 'web', with_project=False),
+                                    all_projects=False)
+        known = {'user_project_id': PROJECT}
+
+        events = self.notify('orchestration.stack.update.start',
+                             payload(WEB, 'web', 'UPDATE_IN_PROGRESS', project=OTHER_PROJECT),
+                             driver=driver, lookup=lambda kind, entity: known)
+
+        self.assertEqual([PROJECT], [e.fields['user_project_id'] for e in events])
+
     def test_the_own_project_is_kept_with_scope_project(self) -> None:
         driver = self.polled_driver(stack_item(WEB, 'web', with_project=False),
                                     all_projects=False)
@@ -447,6 +458,18 @@ class TestLookupOwner(NotificationTestCase):
 
         self.assertEqual(('u-alice', 'alice'),
                          (event.fields['owner'], event.fields['owner_name']))
+
+    def test_a_known_project_is_kept(self) -> None:
+        # Heat's tenant_id is the project of the request: here an admin's.
+        known = {'user_project_id': OTHER_PROJECT}
+        self.serve_resources(stack_item(WEB, 'web'), [resource_item(WEB, 'web', 'server')])
+
+        events = self.notify('orchestration.stack.update.end',
+                             payload(WEB, 'web', 'UPDATE_COMPLETE', project=PROJECT),
+                             lookup=lambda kind, entity: known if kind == 'heat.stack' else None)
+
+        self.assertEqual([OTHER_PROJECT, OTHER_PROJECT],
+                         [e.fields['user_project_id'] for e in events])
 
     def test_description_and_owner_are_declared_notification_only(self) -> None:
         self.assertEqual({'heat.stack': ('description', 'owner')},

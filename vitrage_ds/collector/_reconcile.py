@@ -260,6 +260,17 @@ class Plan:
             fields=fields_of(entry), action=self.action, event_type=DELETE_ENTITY,
             version=public_version(version)))
 
+    def take(self, event: Event, version: VersionTuple, deleted: bool) -> None:
+        """Plan ``event`` at ``version``: :meth:`delete` or :meth:`upsert`;
+        an event :meth:`upsert` raises on is dropped alone (:meth:`invalid`)."""
+        if deleted:
+            self.delete(event, version)
+            return
+        try:
+            self.upsert(event, version)
+        except Exception as exc:  # a value the encoding cannot handle
+            self.invalid(event, exc)
+
     def invalid(self, event: Event, error: Exception) -> None:
         """Drop an event :meth:`upsert` raised on: what is known stays, and a
         ``full`` snapshot emits it as cached. Nothing was planned for it."""

@@ -258,17 +258,8 @@ class EntityCache:
                 version = believable(version, limit, now)
                 plan.stats.future += 1
                 future = future or event
-            if event.event_type == DELETE_ENTITY:
-                plan.delete(event, version)
-            else:
-                try:
-                    plan.upsert(event, version)
-                except Exception as exc:  # a value the encoding cannot handle
-                    plan.invalid(event, exc)
-        if future is not None:
-            self._warn_future(plan.stats.future, future)
-        if plan.first_invalid is not None:
-            self._warn_invalid(plan.stats.invalid, plan.first_invalid)
+            plan.take(event, version, event.event_type == DELETE_ENTITY)
+        self._warn_dropped(plan, future)
         if duplicates:
             LOG.warning('%s snapshot listed %d entities more than once; '
                         'kept the first of each', self.datasource, duplicates)
@@ -310,17 +301,8 @@ class EntityCache:
                     version = believable(version, limit, now)
                     plan.stats.future += 1
                     future = future or event
-                if event.deleted:
-                    plan.delete(event, version)
-                else:
-                    try:
-                        plan.upsert(event, version)
-                    except Exception as exc:  # a value the encoding cannot handle
-                        plan.invalid(event, exc)
-            if future is not None:
-                self._warn_future(plan.stats.future, future)
-            if plan.first_invalid is not None:
-                self._warn_invalid(plan.stats.invalid, plan.first_invalid)
+                plan.take(event, version, event.deleted)
+            self._warn_dropped(plan, future)
             plan.run(deliver)
             if self._polls:
                 for etype, eid, _entry, _version in plan.ops:
@@ -329,6 +311,14 @@ class EntityCache:
             return plan.stats
 
     # -- internals ----------------------------------------------------------
+
+    def _warn_dropped(self, plan: Plan, future: Event | None) -> None:
+        """Log what a plan believed less (future-dated events, the first being
+        ``future``) or dropped (events that could not be stored)."""
+        if future is not None:
+            self._warn_future(plan.stats.future, future)
+        if plan.first_invalid is not None:
+            self._warn_invalid(plan.stats.invalid, plan.first_invalid)
 
     def _warn_invalid(self, count: int, first: tuple[Event, Exception]) -> None:
         """Log events that could not be stored: one warning a minute at most, with a count."""

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    'HIDDEN_STACK_TAG',
     'PINS',
     'Coordinates',
     'ServicesUnavailable',
@@ -60,6 +61,9 @@ PG_HOST, PG_PORT, PG_USER = '127.0.0.1', 5432, 'postgres'
 RABBIT_HOST, RABBIT_PORT = '127.0.0.1', 5672
 RABBIT_USER = RABBIT_PASSWORD = 'guest'
 HEAT_EXCHANGE, AODH_EXCHANGE, TOPIC = 'heat', 'aodh', 'notifications'
+#: Heat's ``[DEFAULT] hidden_stack_tags``: a stack tagged so is listed only
+#: with ``show_hidden=true`` (no tag is hidden in Heat 27 by default).
+HIDDEN_STACK_TAG = 'vds-hidden'
 
 _ENV_PREFIX = 'VITRAGE_DS_REAL_'
 _COMPLETE = '.vitrage_ds-complete'
@@ -455,6 +459,7 @@ def _write_configs(venv: Path, state_dir: Path, run_id: str, transport_url: str,
             'stack_user_domain_name': 'vds',
             'stack_domain_admin': 'vds',
             'stack_domain_admin_password': 'vds',
+            'hidden_stack_tags': HIDDEN_STACK_TAG,
         },
         'database': {'connection': f'postgresql+psycopg2://{PG_USER}@{PG_HOST}:{PG_PORT}/{heat_db}'},
         'paste_deploy': {'flavor': 'noauth',

@@ -14,6 +14,7 @@ from typing import Any
 import fixtures
 
 from tests.integration import base
+from tests.kit.real_launcher import HIDDEN_STACK_TAG
 from vitrage_ds.bus import Notification
 from vitrage_ds.drivers.heat import HeatStackDriver
 from vitrage_ds.event import DELETE_ENTITY, Event
@@ -110,6 +111,16 @@ class PollTest(HeatDriverTestCase):
         self.assertEqual(other, events[('heat.resource', f'{theirs}/test')]
                          .fields['user_project_id'])
         self.assertNotIn('stacks:global_index', self.logged.output)
+
+    def test_a_stack_with_a_hidden_tag_is_polled(self) -> None:
+        hidden = self.created('hidden', base.THREE, tags=HIDDEN_STACK_TAG)
+        listed = {s['id'] for s in self.client.get('stacks')['stacks']}
+        self.assertNotIn(hidden, listed)  # Heat leaves it out of a plain listing
+
+        events = keyed(self.driver().get_all())
+
+        self.assertTrue({('heat.stack', hidden), ('heat.resource', f'{hidden}/test')}
+                        <= set(events))
 
     def test_a_stack_event_has_heat_s_values(self) -> None:
         mine = self.created('valued', base.THREE, tags='a,b')

@@ -135,6 +135,13 @@ class TestStackList(HeatTestCase):
                          sorted(s['parent'] for s in children))
         self.assertTrue(children[0]['stack_name'].startswith('stack-0000'))
 
+    def test_stacks_with_a_hidden_tag_are_listed_only_with_show_hidden(self):
+        self.cloud.heat.hidden_tags = frozenset({'blue'})
+        self.add_demo_stack()  # tagged blue
+        self.assertNotIn('demo-stack', self.names(self.heat('/stacks')))
+        self.assertIn('demo-stack',
+                      self.names(self.heat('/stacks', params={'show_hidden': 'true'})))
+
     def test_deleted_stacks_are_hidden_unless_show_deleted(self):
         self.cloud.heat.delete_stack(self.stacks[5].id, notify=False)
         self.assertNotIn('stack-00006', self.names(self.heat('/stacks')))

@@ -174,6 +174,9 @@ class HeatStore:
         self._serial = 0
         #: Makes ``n`` projects for ``populate(projects=n)``.
         self.project_factory: Callable[[int], list[str]] | None = None
+        #: Heat's ``[DEFAULT] hidden_stack_tags`` (none by default): stacks
+        #: with one of these tags are listed only with ``show_hidden=true``.
+        self.hidden_tags: frozenset[str] = frozenset()
 
     # -- reading ---------------------------------------------------------
 

@@ -194,6 +194,7 @@ class HeatService(Service):
                       if (everyone or s.project_id == caller.project_id)
                       and (flags['show_deleted'] or not s.is_deleted)
                       and (flags['show_nested'] or s.parent is None)
+                      and (flags['show_hidden'] or not self.store.hidden_tags.intersection(s.tags))
                       and _matches(s, filters) and _tagged(s, tag_sets)]
         if sort_keys:
             stacks = _sorted(stacks, sort_keys, sort_dir)

@@ -7,11 +7,14 @@ paging and policy fallback, on the core's HTTP client. The calls of one poll
 (:meth:`HeatStackDriver.get_all`), all on the orchestration endpoint
 ``{endpoint} = .../v1/{project_id}``:
 
-1. ``GET {endpoint}/stacks?global_tenant=true&show_nested=true&limit=N``,
+1. ``GET {endpoint}/stacks?global_tenant=true&show_hidden=true&show_nested=true&limit=N``,
    then each page's ``rel=next`` link until a page has none. Heat's default
    policy answers 403 to ``global_tenant``: the driver then logs once that
    the policy ``stacks:global_index`` must allow the credentials, and lists
-   ``GET {endpoint}/stacks?show_nested=true&limit=N`` instead; every event
+   ``GET {endpoint}/stacks?show_hidden=true&show_nested=true&limit=N`` instead
+   (``show_hidden``: stacks carrying one of Heat's ``[DEFAULT]
+   hidden_stack_tags`` are left out of listings otherwise, while their
+   notifications still come, so each would come and go); every event
    says which with its ``scope`` field (``all_projects`` or ``project``).
    That plain listing holds the credentials' own project, except that Heat
    27 shows callers with its admin role every project's stacks there too.
@@ -197,8 +200,10 @@ class HeatStackDriver(Driver):
     def _poll(self) -> list[Event]:
         obs = Observation(time.time(), Action.SNAPSHOT, None, Phase.END, self.name)
         heat = self.api
-        listing, scope = heat.list_stacks(
-            {'show_nested': 'true'} if self.conf.show_nested else {}, prefetch=True)
+        params = {'show_hidden': 'true'}
+        if self.conf.show_nested:
+            params['show_nested'] = 'true'
+        listing, scope = heat.list_stacks(params, prefetch=True)
         self._scope = scope
         events: dict[tuple[str, str], Event] = {}
         listed = deleting = 0

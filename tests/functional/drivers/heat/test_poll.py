@@ -65,8 +65,8 @@ class TestTenThousandStacks(base.OnePollTestCase):
 
     def test_the_listing_asks_every_project_page_by_page(self) -> None:
         pages = [dict(r.params) for r in self.heat_requests() if r.route == 'heat.stacks.list']
-        self.assertEqual({'global_tenant': 'true', 'show_nested': 'true', 'limit': '1000'},
-                         pages[0])
+        self.assertEqual({'global_tenant': 'true', 'show_hidden': 'true', 'show_nested': 'true',
+                          'limit': '1000'}, pages[0])
         self.assertEqual(10, len([p for p in pages if 'marker' in p]))
 
     def test_every_project_is_covered(self) -> None:
@@ -105,6 +105,24 @@ class TestNestedStacks(EmulatedHeatTestCase):
         self.assertEqual(5, len([e for e in events if e[0] == 'heat.stack']))
         self.assertEqual(5 * 3 + 2 * 3, len([e for e in events if e[0] == 'heat.resource']))
         self.assertEqual(5, self.cloud.requests.count('heat.resources.list'))
+
+
+class TestHiddenStacks(EmulatedHeatTestCase):
+    """Heat leaves stacks with a ``hidden_stack_tags`` tag out of listings
+    unless asked; their notifications come all the same."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.cloud.heat.hidden_tags = frozenset({'hidden'})
+        [self.plain] = self.cloud.heat.populate(1, 1, tags=('plain',))
+        [self.hidden] = self.cloud.heat.populate(1, 1, tags=('hidden',))
+
+    def test_a_poll_lists_hidden_stacks_too(self) -> None:
+        stacks = {e.entity_id for e in self.driver().get_all() if e.entity_type == 'heat.stack'}
+        self.assertEqual({self.plain.id, self.hidden.id}, stacks)
+        listings = [dict(r.params) for r in self.heat_requests()
+                    if r.route == 'heat.stacks.list']
+        self.assertEqual(['true'] * len(listings), [q.get('show_hidden') for q in listings])
 
 
 class TestPolicyFallback(EmulatedHeatTestCase):
@@ -147,8 +165,10 @@ class TestPolicyFallback(EmulatedHeatTestCase):
 
         listings = [dict(r.params) for r in self.heat_requests()
                     if r.route == 'heat.stacks.list']
-        self.assertEqual([{'global_tenant': 'true', 'show_nested': 'true', 'limit': '1000'},
-                          {'show_nested': 'true', 'limit': '1000'}], listings)
+        self.assertEqual([{'global_tenant': 'true', 'show_hidden': 'true', 'show_nested': 'true',
+                           'limit': '1000'},
+                          {'show_hidden': 'true', 'show_nested': 'true', 'limit': '1000'}],
+                         listings)
         self.assertEqual(2 + 10, len(self.heat_requests()))
 
     def test_the_policy_is_named_once_over_several_polls(self) -> None:

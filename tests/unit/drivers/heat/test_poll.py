@@ -21,7 +21,8 @@ P = f'/v1/{PROJECT}'
 
 
 def listing(**extra: str) -> dict[str, list[str]]:
-    query = {'global_tenant': ['true'], 'show_nested': ['true'], 'limit': ['2']}
+    query = {'global_tenant': ['true'], 'show_hidden': ['true'], 'show_nested': ['true'],
+             'limit': ['2']}
     query.update({k: [v] for k, v in extra.items()})
     return query
 
@@ -68,13 +69,15 @@ class TestPollCalls(HeatTestCase):
         self.driver(page_size=0).get_all()
 
         self.assertEqual(('GET', f'{P}/stacks',
-                          {'global_tenant': ['true'], 'show_nested': ['true']}),
+                          {'global_tenant': ['true'], 'show_hidden': ['true'],
+                           'show_nested': ['true']}),
                          self.calls()[0])
 
     def test_all_projects_false_lists_the_own_project_only(self) -> None:
         events = self.driver(page_size=2, all_projects=False).get_all()
 
-        self.assertEqual(('GET', f'{P}/stacks', {'show_nested': ['true'], 'limit': ['2']}),
+        self.assertEqual(('GET', f'{P}/stacks', {'show_hidden': ['true'], 'show_nested': ['true'],
+                                                 'limit': ['2']}),
                          self.calls()[0])
         self.assertNotIn('global_tenant', str(self.calls()))
         self.assertEqual({'project'}, {e.fields['scope'] for e in events})
@@ -83,7 +86,8 @@ class TestPollCalls(HeatTestCase):
         self.driver(page_size=2, show_nested=False, nested_depth=3).get_all()
 
         calls = self.calls()
-        self.assertEqual(('GET', f'{P}/stacks', {'global_tenant': ['true'], 'limit': ['2']}),
+        self.assertEqual(('GET', f'{P}/stacks', {'global_tenant': ['true'],
+                                                 'show_hidden': ['true'], 'limit': ['2']}),
                          calls[0])
         self.assertEqual([depth(3)] * 2, [query for _m, path, query in calls
                                           if path != f'{P}/stacks'])
@@ -344,9 +348,10 @@ class TestPolicyFallback(HeatTestCase):
         self.driver().get_all()
 
         self.assertEqual([
-            ('GET', f'{P}/stacks', {'global_tenant': ['true'], 'show_nested': ['true'],
+            ('GET', f'{P}/stacks', {'global_tenant': ['true'], 'show_hidden': ['true'],
+                                    'show_nested': ['true'], 'limit': ['1000']}),
+            ('GET', f'{P}/stacks', {'show_hidden': ['true'], 'show_nested': ['true'],
                                     'limit': ['1000']}),
-            ('GET', f'{P}/stacks', {'show_nested': ['true'], 'limit': ['1000']}),
             ('GET', f'{P}/stacks/web/{WEB}/resources', depth()),
         ], self.calls())
 

@@ -209,6 +209,24 @@ class TestReplayedOrder(_BusCase):
         cached = self.collector.lookup('heat.stack', 'heat.stack', stack_id)
         self.assertEqual('CREATE_COMPLETE', cached['status'] if cached else None)
 
+    def test_a_poll_reading_a_state_heat_announced_but_not_stored_changes_nothing(
+            self) -> None:
+        start, end = self.capture(lambda: self.cloud.heat.create_stack('x', resources=0))
+        stack_id = end[0].payload['stack_identity'].rsplit('/', 1)[-1]
+        # Heat 27 sends create.end, then stores CREATE_COMPLETE: a listing
+        # read in between still shows the stack in progress.
+        record = self.cloud.heat.get(stack_id)
+        with self.cloud.heat.lock:
+            record.status, record.reason = 'IN_PROGRESS', 'Stack CREATE started'
+        self.send(start, end)
+        self.sink.batches.clear()
+
+        self.collector.poll('heat.stack')
+
+        self.assertEqual([], [e for e in self.sink.events if e.entity_id == stack_id])
+        cached = self.collector.lookup('heat.stack', 'heat.stack', stack_id)
+        self.assertEqual('CREATE_COMPLETE', cached['status'] if cached else None)
+
     def test_a_late_update_does_not_resurrect_a_deleted_alarm(self) -> None:
         alarm_id = self.cloud.aodh.ordered()[0]['alarm_id']
         [fired] = self.capture(lambda: self.cloud.aodh.set_state(alarm_id, 'alarm', 'x'))

@@ -38,6 +38,7 @@ gives its resources' events. ``*.start`` makes no call, and
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -69,9 +70,18 @@ from vitrage_ds.plugin import Lazy, PluginContext
 if TYPE_CHECKING:
     from vitrage_ds.plugin import ClientFactory
 
-__all__ = ['ALL_PROJECTS', 'GLOBAL_INDEX_POLICY', 'PROJECT', 'HeatStackDriver']
+__all__ = ['ALL_PROJECTS', 'GLOBAL_INDEX_POLICY', 'NOTIFICATION_LEAD', 'PROJECT', 'HeatStackDriver']
 
 LOG = logging.getLogger(__name__)
+
+#: Seconds by which Heat's notification of a stack's new state may come
+#: before that state is in its database: Heat 27 sends the notification,
+#: then stores the state, so a listing read in between shows a stack still
+#: in progress after its ``*.end`` was sent. A poll's in-progress stack
+#: counts as read that long before the poll began: such a reading never
+#: passes for newer than a notification sent just before it (the next poll
+#: repairs what a lost notification left out).
+NOTIFICATION_LEAD = 2.0
 
 
 class HeatStackDriver(Driver):
@@ -199,6 +209,8 @@ class HeatStackDriver(Driver):
 
     def _poll(self) -> list[Event]:
         obs = Observation(time.time(), Action.SNAPSHOT, None, Phase.END, self.name)
+        # An in-progress stack may already have been announced finished.
+        in_progress = dataclasses.replace(obs, observed=obs.observed - NOTIFICATION_LEAD)
         heat = self.api
         params = {'show_hidden': 'true'}
         if self.conf.show_nested:
@@ -215,7 +227,9 @@ class HeatStackDriver(Driver):
             nonlocal listed, deleting, named_project
             for item in listing:
                 fields, info = self._listed_stack(heat, item, scope)
-                event = stack_event(fields, obs)
+                status = fields['status']
+                event = stack_event(fields, in_progress if isinstance(status, str)
+                                    and status.endswith('_IN_PROGRESS') else obs)
                 events[event.key] = event
                 listed += 1
                 named_project = named_project or 'project' in item

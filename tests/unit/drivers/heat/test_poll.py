@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from vitrage_ds import Action, APIError, BackendError, MalformedResponse, PluginLoadError
+from vitrage_ds.drivers.heat.driver import NOTIFICATION_LEAD
 from vitrage_ds.event import DELETE_ENTITY, Phase
 from vitrage_ds.event import parse_time as seconds
 
@@ -223,6 +224,20 @@ class TestPollEvents(HeatTestCase):
         self.assertEqual(Phase.END, updated.version.phase)
         self.assertAlmostEqual(seconds(updated.sample_date), updated.version.observed,
                                places=5)
+
+    def test_an_in_progress_stack_counts_as_read_the_notification_lead_earlier(
+            self) -> None:
+        # Heat 27 sends *.end before it stores the state a listing shows.
+        busy = stack_item(WEB, 'web', status='UPDATE_IN_PROGRESS')
+        done = stack_item(DB, 'db')
+        self.serve_resources(busy, [])
+        self.serve_resources(done, [])
+
+        events = self.poll(busy, done)
+
+        self.assertAlmostEqual(NOTIFICATION_LEAD,
+                               events[('heat.stack', DB)].version.observed
+                               - events[('heat.stack', WEB)].version.observed, places=5)
 
     def test_a_stack_name_is_quoted_in_the_resources_path(self) -> None:
         odd = stack_item(WEB, 'a b')

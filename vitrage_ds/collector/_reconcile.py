@@ -140,7 +140,8 @@ class Plan:
     """
 
     def __init__(self, store: Store, action: Action, *, unique: bool,
-                 poll: PollToken | None = None) -> None:
+                 poll: PollToken | None = None, now: float = 0.0,
+                 max_skew: float = float('inf')) -> None:
         self.store = store
         self.action = action
         self.poll = poll
@@ -156,6 +157,10 @@ class Plan:
         self.stats = Stats()
         #: The first event :meth:`invalid` dropped, and why.
         self.first_invalid: tuple[Event, Exception] | None = None
+        #: The first event :meth:`take` dated back to ``now``.
+        self.first_future: Event | None = None
+        self._now = now
+        self._limit = now + max_skew
         full = store.mode == 'full'
         self.emit_unchanged = full
         self.emit_cached = full and unique
@@ -260,9 +265,20 @@ class Plan:
             fields=fields_of(entry), action=self.action, event_type=DELETE_ENTITY,
             version=public_version(version)))
 
-    def take(self, event: Event, version: VersionTuple, deleted: bool) -> None:
-        """Plan ``event`` at ``version``: :meth:`delete` or :meth:`upsert`;
-        an event :meth:`upsert` raises on is dropped alone (:meth:`invalid`)."""
+    def take(self, event: Event, observed: float, deleted: bool) -> None:
+        """Plan ``event``: :meth:`delete` or :meth:`upsert`; an event
+        :meth:`upsert` raises on is dropped alone (:meth:`invalid`).
+
+        Its version's observed time is ``observed`` when it has none; a
+        version dated more than ``max_skew`` after ``now`` is made
+        :func:`believable` (counted in :attr:`Stats.future`).
+        """
+        v = event.version
+        version = (v[0], v[1] or observed, v[2])
+        if version[0] > self._limit or version[1] > self._limit:
+            version = believable(version, self._limit, self._now)
+            self.stats.future += 1
+            self.first_future = self.first_future or event
         if deleted:
             self.delete(event, version)
             return

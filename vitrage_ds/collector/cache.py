@@ -76,8 +76,7 @@ from typing import Any
 
 from vitrage_ds import _gc
 from vitrage_ds._logsafe import safe
-from vitrage_ds.collector._reconcile import (Deliver, Mode, Op, Plan, PollToken, Stats,
-                                             believable)
+from vitrage_ds.collector._reconcile import Deliver, Mode, Op, Plan, PollToken, Stats
 from vitrage_ds.collector._storage import (Encoder, Entry, VersionTuple, fields_of,
                                            public_version)
 from vitrage_ds.collector._throttle import Throttle
@@ -232,11 +231,9 @@ class EntityCache:
     def _plan_snapshot(self, token: PollToken, events: Iterable[Event],
                        action: Action) -> Plan:
         """The reconciliation of a snapshot, not yet delivered; under the lock."""
-        plan = Plan(self, action, unique=True, poll=token)
+        plan = Plan(self, action, unique=True, poll=token, now=self._wallclock(),
+                    max_skew=self.max_clock_skew)
         started = token.started
-        now = self._wallclock()
-        limit = now + self.max_clock_skew
-        future: Event | None = None
         seen: dict[str, set[str]] = {}
         last_type: str | None = None
         seen_ids: set[str] = set()
@@ -252,14 +249,8 @@ class EntityCache:
             if len(seen_ids) == count:
                 duplicates += 1
                 continue
-            v = event.version
-            version = (v[0], v[1] or started, v[2])
-            if version[0] > limit or version[1] > limit:
-                version = believable(version, limit, now)
-                plan.stats.future += 1
-                future = future or event
-            plan.take(event, version, event.event_type == DELETE_ENTITY)
-        self._warn_dropped(plan, future)
+            plan.take(event, started, event.event_type == DELETE_ENTITY)
+        self._warn_dropped(plan)
         if duplicates:
             LOG.warning('%s snapshot listed %d entities more than once; '
                         'kept the first of each', self.datasource, duplicates)
@@ -290,19 +281,11 @@ class EntityCache:
         :raises: whatever ``deliver`` raised; the cache is then unchanged.
         """
         with self._lock:
-            plan = Plan(self, Action.UPDATE, unique=False)
-            now = self._wallclock()
-            limit = now + self.max_clock_skew
-            future: Event | None = None
+            plan = Plan(self, Action.UPDATE, unique=False, now=self._wallclock(),
+                        max_skew=self.max_clock_skew)
             for event in events:
-                v = event.version
-                version = (v[0], v[1] or observed, v[2])
-                if version[0] > limit or version[1] > limit:
-                    version = believable(version, limit, now)
-                    plan.stats.future += 1
-                    future = future or event
-                plan.take(event, version, event.deleted)
-            self._warn_dropped(plan, future)
+                plan.take(event, observed, event.deleted)
+            self._warn_dropped(plan)
             plan.run(deliver)
             if self._polls:
                 for etype, eid, _entry, _version in plan.ops:
@@ -312,11 +295,11 @@ class EntityCache:
 
     # -- internals ----------------------------------------------------------
 
-    def _warn_dropped(self, plan: Plan, future: Event | None) -> None:
-        """Log what a plan believed less (future-dated events, the first being
-        ``future``) or dropped (events that could not be stored)."""
-        if future is not None:
-            self._warn_future(plan.stats.future, future)
+    def _warn_dropped(self, plan: Plan) -> None:
+        """Log what a plan dated back (future-dated events) or dropped
+        (events that could not be stored)."""
+        if plan.first_future is not None:
+            self._warn_future(plan.stats.future, plan.first_future)
         if plan.first_invalid is not None:
             self._warn_invalid(plan.stats.invalid, plan.first_invalid)
 
